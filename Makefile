@@ -1,0 +1,39 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create or
+# refresh the virtualenv in .venv first, so a fresh clone needs only Python 3.11+.
+PYTHON ?= python3
+VENV ?= .venv
+PORT ?= 8000
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint typecheck migrate rollback fuzz bench bench-full clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+test: lint typecheck
+	$(BIN)/pytest
+
+migrate: $(STAMP)
+	$(BIN)/python manage.py migrate --noinput
+
+rollback: $(STAMP)
+	$(BIN)/python manage.py rollback onboarding
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,85 @@
+"""Auth endpoints under ``/api/v1/auth/``: register, token, refresh, verify, logout."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt import views as jwt_views
+
+from accounts.services import user_logout, user_register
+from accounts.throttles import AuthRateThrottle
+from shuren.schema import ErrorSerializer
+
+
+class RegisterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Registration body."""
+
+    email = serializers.EmailField(max_length=254)
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
+class UserSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """A registered user."""
+
+    id = serializers.IntegerField()
+    email = serializers.EmailField()
+
+
+class LogoutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """Logout body: the refresh token to revoke."""
+
+    refresh = serializers.CharField()
+
+
+class _PublicAuthMixin:
+    authentication_classes: ClassVar[list[Any]] = []
+    permission_classes: ClassVar[list[Any]] = [AllowAny]
+    throttle_classes: ClassVar[list[Any]] = [AuthRateThrottle]
+
+
+class RegisterView(_PublicAuthMixin, APIView):
+    """Create an account."""
+
+    @extend_schema(
+        request=RegisterSerializer,
+        responses={201: UserSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        body = RegisterSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user = user_register(**body.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+class TokenObtainView(_PublicAuthMixin, jwt_views.TokenObtainPairView):
+    """Exchange email and password for an access and a refresh token."""
+
+
+class TokenRefreshView(_PublicAuthMixin, jwt_views.TokenRefreshView):
+    """Exchange a refresh token for a new access token (and a new, rotated refresh token)."""
+
+
+class TokenVerifyView(_PublicAuthMixin, jwt_views.TokenVerifyView):
+    """Check that a token is valid."""
+
+
+class LogoutView(_PublicAuthMixin, APIView):
+    """Revoke a refresh token (it is blacklisted)."""
+
+    @extend_schema(
+        request=LogoutSerializer,
+        responses={204: OpenApiResponse(description="Logged out"), 422: ErrorSerializer},
+        auth=[],
+    )
+    def post(self, request: Request) -> Response:
+        body = LogoutSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user_logout(refresh=body.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,15 @@
+"""The conversational agents: one per group of steps, and the LLM layer behind them."""
+
+from django.apps import AppConfig
+
+
+class AgentsConfig(AppConfig):
+    """Agents, chat turns and the LLM providers."""
+
+    name = "agents"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from agents.llm import provider_check_configuration
+
+        provider_check_configuration()

@@ -1,0 +1,3 @@
+"""Chat routes, mounted under /api/v1/onboarding."""
+
+urlpatterns: list = []

@@ -1,0 +1,47 @@
+"""Health endpoints: liveness touches nothing; readiness checks each dependency."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from health import checks
+
+
+class _PublicView(APIView):
+    authentication_classes: ClassVar[list[Any]] = []
+    permission_classes: ClassVar[list[Any]] = [AllowAny]
+
+
+def _result(report: checks.HealthReport) -> Response:
+    return Response(report.as_dict(), status=200 if report.healthy else 503)
+
+
+_REPORT = inline_serializer(
+    "HealthReport", fields={"status": serializers.CharField(), "checks": serializers.JSONField()}
+)
+
+
+class LivenessView(_PublicView):
+    """``GET /health``: the process answers. No database, no cache, no LLM."""
+
+    @extend_schema(
+        responses={200: inline_serializer("Liveness", fields={"status": serializers.CharField(), "version": serializers.CharField()})}
+    )
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok", "version": settings.VERSION})
+
+
+class ReadinessView(_PublicView):
+    """``GET /api/v1/health/ready``: database, migrations and cache; 503 naming what failed."""
+
+    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    def get(self, request: Request) -> Response:
+        return _result(checks.readiness_check())

@@ -1,0 +1,63 @@
+"""The onboarding state: one row per user.
+
+``current_agent``, ``agent_context`` and ``conversation_history`` arrive in a
+separate, reversible migration (``0002_add_agent_fields_to_onboarding``) with
+database-level defaults, so code from before it can still insert rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Now
+
+from onboarding.steps import FIRST_STEP, LAST_STEP
+
+
+class OnboardingStateQuerySet(models.QuerySet["OnboardingState"]):
+    """Reusable filters on onboarding states."""
+
+    def for_user(self, user: Any) -> OnboardingStateQuerySet:
+        """Only this user's state (there is at most one)."""
+        return self.filter(user=user)
+
+    def with_history_older_than(self, cutoff: Any) -> OnboardingStateQuerySet:
+        """States whose conversation was last touched before ``cutoff`` and still hold history."""
+        return self.filter(updated_at__lt=cutoff).exclude(conversation_history=[])
+
+
+class OnboardingState(models.Model):
+    """Where a user is in onboarding and everything they have answered."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="onboarding_state"
+    )
+    current_step = models.PositiveSmallIntegerField(default=FIRST_STEP, db_default=FIRST_STEP)
+    is_complete = models.BooleanField(default=False, db_default=False)
+    # Validated answers keyed by step number ("1".."9"): JSON object keys are strings.
+    step_data = models.JSONField(default=dict, db_default=models.Value({}, output_field=models.JSONField()))
+    created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
+    updated_at = models.DateTimeField(auto_now=True, db_default=Now())
+
+    # Added by 0002_add_agent_fields_to_onboarding.
+    current_agent = models.CharField(max_length=32, null=True, blank=True, db_default=None)
+    agent_context = models.JSONField(default=dict, db_default=models.Value({}, output_field=models.JSONField()))
+    conversation_history = models.JSONField(
+        default=list, db_default=models.Value([], output_field=models.JSONField())
+    )
+
+    objects: ClassVar[models.Manager[OnboardingState]] = OnboardingStateQuerySet.as_manager()  # type: ignore[assignment]
+
+    class Meta:
+        db_table = "onboarding_states"
+        constraints: ClassVar = [
+            models.CheckConstraint(
+                condition=models.Q(current_step__gte=FIRST_STEP) & models.Q(current_step__lte=LAST_STEP),
+                name="onboarding_current_step_1_to_9",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Onboarding of user {self.user_id} at step {self.current_step}"

@@ -1,0 +1,252 @@
+"""Plans made by code, not by the LLM: the weekly workout plan (step 5) and the meal targets (step 7).
+
+Both are deterministic functions of the earlier steps, so the same answers
+always give the same plan, and the model can only present or adjust them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from onboarding.steps import WEEKDAY_NAMES, WORKOUT_FOCUSES, AllStepData, StepData
+
+# Training weekdays by number of days, spread to leave rest days between sessions.
+DEFAULT_WEEKDAYS: dict[int, tuple[int, ...]] = {
+    2: (0, 3),
+    3: (0, 2, 4),
+    4: (0, 1, 3, 4),
+    5: (0, 1, 2, 3, 4),
+    6: (0, 1, 2, 3, 4, 5),
+    7: (0, 1, 2, 3, 4, 5, 6),
+}
+
+_SPLITS: dict[str, dict[int, tuple[str, ...]]] = {
+    "muscle_gain": {
+        2: ("upper_body", "lower_body"),
+        3: ("push", "pull", "legs"),
+        4: ("upper_body", "lower_body", "upper_body", "lower_body"),
+        5: ("push", "pull", "legs", "upper_body", "lower_body"),
+        6: ("push", "pull", "legs", "push", "pull", "legs"),
+        7: ("push", "pull", "legs", "push", "pull", "legs", "mobility"),
+    },
+    "fat_loss": {
+        2: ("full_body", "full_body"),
+        3: ("full_body", "cardio", "full_body"),
+        4: ("upper_body", "cardio", "lower_body", "full_body"),
+        5: ("upper_body", "cardio", "lower_body", "core", "full_body"),
+        6: ("upper_body", "cardio", "lower_body", "core", "full_body", "cardio"),
+        7: ("upper_body", "cardio", "lower_body", "core", "full_body", "cardio", "mobility"),
+    },
+    "general_fitness": {
+        2: ("full_body", "full_body"),
+        3: ("full_body", "full_body", "full_body"),
+        4: ("upper_body", "lower_body", "cardio", "full_body"),
+        5: ("upper_body", "lower_body", "cardio", "full_body", "core"),
+        6: ("upper_body", "lower_body", "cardio", "full_body", "core", "mobility"),
+        7: ("upper_body", "lower_body", "cardio", "full_body", "core", "cardio", "mobility"),
+    },
+}
+
+# (exercise, equipment it needs or None, body parts it loads)
+_LIBRARY: dict[str, tuple[tuple[str, str | None, tuple[str, ...]], ...]] = {
+    "push": (
+        ("Barbell bench press", "barbell", ("shoulder",)),
+        ("Dumbbell bench press", "dumbbell", ("shoulder",)),
+        ("Push-ups", None, ("shoulder", "wrist")),
+        ("Dumbbell shoulder press", "dumbbell", ("shoulder",)),
+        ("Pike push-ups", None, ("shoulder", "wrist")),
+        ("Bench dips", None, ("shoulder",)),
+        ("Band chest press", "band", ()),
+    ),
+    "pull": (
+        ("Pull-ups", "bar", ("shoulder",)),
+        ("Barbell row", "barbell", ("back",)),
+        ("Dumbbell row", "dumbbell", ("back",)),
+        ("Band pull-aparts", "band", ()),
+        ("Inverted rows", None, ("back",)),
+        ("Superman hold", None, ("back",)),
+        ("Dumbbell curls", "dumbbell", ()),
+    ),
+    "legs": (
+        ("Barbell back squat", "barbell", ("knee", "back")),
+        ("Goblet squat", "dumbbell", ("knee",)),
+        ("Bodyweight squats", None, ("knee",)),
+        ("Romanian deadlift", "dumbbell", ("back",)),
+        ("Glute bridges", None, ()),
+        ("Reverse lunges", None, ("knee",)),
+        ("Calf raises", None, ("ankle",)),
+        ("Wall sit", None, ("knee",)),
+    ),
+    "core": (
+        ("Plank (seconds)", None, ("wrist",)),
+        ("Dead bug", None, ()),
+        ("Side plank (seconds)", None, ("shoulder",)),
+        ("Bird dog", None, ()),
+        ("Hollow hold (seconds)", None, ("back",)),
+    ),
+    "cardio": (
+        ("Brisk walk intervals (minutes)", None, ()),
+        ("Jumping jacks", None, ("knee", "ankle")),
+        ("Mountain climbers", None, ("wrist",)),
+        ("Step-ups", None, ("knee",)),
+        ("Jog intervals (minutes)", None, ("knee", "ankle")),
+        ("Rowing machine (minutes)", "rower", ()),
+    ),
+    "mobility": (
+        ("Cat-cow", None, ()),
+        ("Hip flexor stretch (seconds)", None, ()),
+        ("World's greatest stretch", None, ()),
+        ("Thoracic rotations", None, ()),
+        ("Hamstring stretch (seconds)", None, ()),
+    ),
+}
+_FOCUS_PARTS: dict[str, tuple[str, ...]] = {
+    "push": ("push", "core"),
+    "pull": ("pull", "core"),
+    "legs": ("legs", "core"),
+    "upper_body": ("push", "pull"),
+    "lower_body": ("legs", "core"),
+    "full_body": ("legs", "push", "pull", "core"),
+    "cardio": ("cardio", "core"),
+    "core": ("core", "mobility"),
+    "mobility": ("mobility", "core"),
+}
+_VOLUME = {"beginner": (3, 10), "intermediate": (3, 10), "advanced": (4, 8)}
+_INJURY_WORDS = ("knee", "back", "shoulder", "wrist", "ankle")
+_EQUIPMENT_WORDS = {
+    "barbell": ("barbell",),
+    "dumbbell": ("dumbbell", "kettlebell"),
+    "band": ("band",),
+    "bar": ("pull-up bar", "pullup bar", "pull up bar", "bar"),
+    "rower": ("rower", "rowing"),
+}
+
+
+def _available_equipment(location: str, equipment: list[str]) -> set[str]:
+    if location == "gym":
+        return set(_EQUIPMENT_WORDS)
+    text = " ".join(equipment).lower()
+    return {kind for kind, words in _EQUIPMENT_WORDS.items() if any(word in text for word in words)}
+
+
+def _injured_parts(injuries: list[str], limitations: list[str]) -> set[str]:
+    text = " ".join(injuries + limitations).lower()
+    return {part for part in _INJURY_WORDS if part in text}
+
+
+def _exercises(focus: str, count: int, level: str, equipment: set[str], injured: set[str]) -> list[dict[str, Any]]:
+    sets, reps = _VOLUME.get(level, _VOLUME["beginner"])
+    groups = [
+        [name for name, needs, loads in _LIBRARY[part] if (needs is None or needs in equipment) and not set(loads) & injured]
+        for part in _FOCUS_PARTS[focus]
+    ]
+    chosen: list[str] = []
+    # Round-robin over the focus's body parts so a session is balanced.
+    while len(chosen) < count and any(groups):
+        for group in groups:
+            if group and len(chosen) < count:
+                chosen.append(group.pop(0))
+    if not chosen:
+        chosen = ["Brisk walk intervals (minutes)"]
+    return [{"name": name, "sets": sets, "reps": 30 if "seconds" in name else reps} for name in chosen]
+
+
+def workout_plan_generate(steps: AllStepData, *, weekdays: tuple[int, ...] | None = None) -> dict[str, Any]:
+    """The weekly plan for the answers of steps 1-4 (deterministic)."""
+    level = steps.get(1, {}).get("fitness_level", "beginner")
+    limits = steps.get(2, {})
+    goal = steps.get(3, {}).get("primary_goal", "general_fitness")
+    prefs = steps.get(4, {})
+    days = int(prefs.get("days_per_week", 3))
+    minutes = int(prefs.get("session_minutes", 45))
+    equipment = _available_equipment(prefs.get("location", "home"), list(limits.get("equipment", [])))
+    injured = _injured_parts(list(limits.get("injuries", [])), list(limits.get("limitations", [])))
+    per_session = max(3, min(8, minutes // 10))
+    chosen_days = weekdays if weekdays and len(weekdays) == days else DEFAULT_WEEKDAYS[days]
+    sessions = [
+        {
+            "weekday": weekday,
+            "focus": focus,
+            "minutes": minutes,
+            "exercises": _exercises(focus, per_session, level, equipment, injured),
+        }
+        for weekday, focus in zip(chosen_days, _SPLITS[goal][days], strict=True)
+    ]
+    notes = []
+    if injured:
+        notes.append(
+            "Exercises that load your " + ", ".join(sorted(injured)) + " were left out; "
+            "please check with a physiotherapist or doctor before training around an injury."
+        )
+    return {"sessions": sessions, "notes": notes}
+
+
+def workout_plan_refocus(
+    plan: Mapping[str, Any], steps: AllStepData, *, weekday: int, focus: str
+) -> tuple[dict[str, Any], str | None]:
+    """Change one training day's focus: ``(new plan, error message or None)``."""
+    if focus not in WORKOUT_FOCUSES:
+        return dict(plan), f"I can't plan a {focus} session."
+    sessions = [dict(session) for session in plan.get("sessions", [])]
+    for session in sessions:
+        if session["weekday"] == weekday:
+            level = steps.get(1, {}).get("fitness_level", "beginner")
+            prefs = steps.get(4, {})
+            limits = steps.get(2, {})
+            equipment = _available_equipment(prefs.get("location", "home"), list(limits.get("equipment", [])))
+            injured = _injured_parts(list(limits.get("injuries", [])), list(limits.get("limitations", [])))
+            session["focus"] = focus
+            session["exercises"] = _exercises(focus, len(session["exercises"]), level, equipment, injured)
+            return {**plan, "sessions": sessions}, None
+    return dict(plan), f"There is no session on {WEEKDAY_NAMES[weekday]} in the plan."
+
+
+def workout_plan_describe(plan: Mapping[str, Any]) -> str:
+    """The plan as a few readable lines."""
+    lines = []
+    for session in plan.get("sessions", []):
+        names = ", ".join(exercise["name"] for exercise in session["exercises"][:4])
+        focus = session["focus"].replace("_", " ")
+        lines.append(f"- {WEEKDAY_NAMES[session['weekday']]}: {focus}, {session['minutes']} min ({names})")
+    lines.extend(f"Note: {note}" for note in plan.get("notes", []))
+    return "\n".join(lines)
+
+
+_MACROS = {"fat_loss": (35, 35, 30), "muscle_gain": (30, 45, 25), "general_fitness": (25, 50, 25)}
+_CALORIES_PER_KG = {"fat_loss": 26, "muscle_gain": 34, "general_fitness": 30}
+_DEFAULT_CALORIES = {"fat_loss": 1900, "muscle_gain": 2700, "general_fitness": 2200}
+
+
+def meal_plan_suggest(steps: AllStepData) -> StepData:
+    """Daily calories, macros and meals per day for the goal and targets (deterministic)."""
+    goals = steps.get(3, {})
+    goal = goals.get("primary_goal", "general_fitness")
+    target = goals.get("target_weight_kg")
+    calories = _DEFAULT_CALORIES[goal] if target is None else int(round(target * _CALORIES_PER_KG[goal], -1))
+    calories = max(1200, min(4000, calories))
+    protein, carbs, fats = (25, 5, 70) if steps.get(6, {}).get("diet_type") == "keto" else _MACROS[goal]
+    return {
+        "daily_calories": calories,
+        "protein_pct": protein,
+        "carbs_pct": carbs,
+        "fats_pct": fats,
+        "meals_per_day": 4 if goal == "muscle_gain" else 3,
+    }
+
+
+def meal_plan_describe(values: Mapping[str, Any]) -> str:
+    """The meal targets as one readable line."""
+    return (
+        f"{values.get('daily_calories')} kcal a day, {values.get('protein_pct')}% protein, "
+        f"{values.get('carbs_pct')}% carbs, {values.get('fats_pct')}% fat, {values.get('meals_per_day')} meals"
+    )
+
+
+def step_suggestion(number: int, steps: AllStepData) -> StepData | None:
+    """What the server proposes for a step built by code (5: the plan, 7: meal targets), else None."""
+    if number == 5:
+        return {"plan": workout_plan_generate(steps)}
+    if number == 7:
+        return meal_plan_suggest(steps)
+    return None

@@ -1,0 +1,78 @@
+"""Reads of onboarding state: the caller's own state only, never another user's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from onboarding.models import OnboardingState
+from onboarding.plans import step_suggestion
+from onboarding.steps import LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
+from shuren.errors import NotFoundError
+
+STATE_NOT_FOUND = "Onboarding state not found"
+
+
+def onboarding_state_get(*, user: Any) -> OnboardingState:
+    """The user's onboarding state; ``NotFoundError`` when they have not started."""
+    state = OnboardingState.objects.for_user(user).first()  # type: ignore[attr-defined]
+    if state is None:
+        raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
+    return state  # type: ignore[no-any-return]
+
+
+def onboarding_completed_steps(*, state: OnboardingState) -> list[int]:
+    """Steps whose saved answer is valid today, cross-step rules included.
+
+    Derived, not stored: correcting step 4 can make step 8 incomplete again.
+    """
+    data = step_data_by_number(state.step_data)
+    return [step.number for step in STEPS if step_is_complete(step.number, data.get(step.number), other_steps=data)]
+
+
+def onboarding_progress_get(*, state: OnboardingState) -> dict[str, Any]:
+    """Completed steps, percentage and what the next step asks for."""
+    completed = onboarding_completed_steps(state=state)
+    pending = [step for step in STEPS if step.number not in completed]
+    next_step = pending[0] if pending else None
+    return {
+        "current_step": state.current_step,
+        "is_complete": state.is_complete,
+        "completed_steps": completed,
+        "total_steps": LAST_STEP,
+        "percentage": round(100 * len(completed) / LAST_STEP),
+        "next_step": None
+        if next_step is None
+        else {
+            "step": next_step.number,
+            "name": next_step.name,
+            "title": next_step.title,
+            "agent_type": next_step.agent_type,
+            "fields": step_json_schema(next_step.number),
+            "suggestion": step_suggestion(next_step.number, step_data_by_number(state.step_data)),
+        },
+    }
+
+
+def onboarding_export_get(*, user: Any) -> dict[str, Any]:
+    """Everything stored about the user's onboarding, as one JSON-ready document."""
+    state = onboarding_state_get(user=user)
+    return {
+        "exported_at": timezone.now().isoformat(),
+        "user": {"id": user.pk, "email": user.email},
+        "onboarding": {
+            "current_step": state.current_step,
+            "is_complete": state.is_complete,
+            "step_data": state.step_data,
+            "current_agent": state.current_agent,
+            "agent_context": state.agent_context,
+            "conversation_history": state.conversation_history,
+            "created_at": state.created_at.isoformat(),
+            "updated_at": state.updated_at.isoformat(),
+        },
+        "idempotency_records": [
+            {"key": record.key, "created_at": record.created_at.isoformat(), "response": record.response}
+            for record in state.idempotency_records.order_by("created_at")
+        ],
+    }

@@ -1,0 +1,77 @@
+"""Request and response shapes of the onboarding API (validation only; no logic)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import PolymorphicProxySerializer
+from rest_framework import serializers
+
+from onboarding.models import OnboardingState
+from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_serializer_class
+
+
+class OnboardingStateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+    """The user's onboarding state as the form flow sees it."""
+
+    class Meta:
+        model = OnboardingState
+        fields = ("current_step", "is_complete", "step_data", "current_agent", "created_at", "updated_at")
+        read_only_fields = fields
+
+
+def _step_data_schema() -> PolymorphicProxySerializer:
+    return PolymorphicProxySerializer(
+        component_name="StepData",
+        serializers=[step_serializer_class(step.number) for step in STEPS],
+        resource_type_field_name=None,
+        many=False,
+    )
+
+
+class StepSubmitSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """``POST onboarding/step``: a step number and that step's fields (validated by the step definition)."""
+
+    step = serializers.IntegerField(min_value=FIRST_STEP, max_value=LAST_STEP)
+    data = serializers.JSONField(help_text="The step's fields; see the StepData variants.")
+
+    def validate_data(self, value: Any) -> Any:
+        if not isinstance(value, dict):
+            raise serializers.ValidationError("Must be an object with the step's fields.")
+        return value
+
+
+class NextStepSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """What the next unanswered step asks for."""
+
+    step = serializers.IntegerField()
+    name = serializers.CharField()
+    title = serializers.CharField()
+    agent_type = serializers.CharField()
+    fields = serializers.JSONField(help_text="JSON Schema of the step's fields.")
+    suggestion = serializers.JSONField(
+        allow_null=True, help_text="Values the server proposes (step 5: the workout plan; step 7: meal targets)."
+    )
+
+
+class ProgressSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """``GET onboarding/progress``."""
+
+    current_step = serializers.IntegerField()
+    is_complete = serializers.BooleanField()
+    completed_steps = serializers.ListField(child=serializers.IntegerField())
+    total_steps = serializers.IntegerField()
+    percentage = serializers.IntegerField()
+    next_step = NextStepSerializer(allow_null=True)
+
+
+class ExportSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """``GET onboarding/export``: everything stored about the user's onboarding."""
+
+    exported_at = serializers.DateTimeField()
+    user = serializers.JSONField()
+    onboarding = serializers.JSONField()
+    idempotency_records = serializers.JSONField()
+
+
+STEP_DATA_SCHEMA = _step_data_schema()

@@ -1,0 +1,152 @@
+"""One error shape for the whole API: ``{"detail": str, "code": str}`` (+ ``errors``).
+
+Services raise the ``ServiceError`` subclasses below; they know nothing of HTTP
+beyond a status code. The DRF exception handler here turns them, DRF's own
+exceptions and anything unexpected into the shape DESIGN.md promises:
+validation -> 422 with per-field ``errors``, throttling -> 429 with
+``Retry-After``, unexpected -> 500 with a generic message (traceback only in
+the log).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler
+
+logger = logging.getLogger(__name__)
+
+FieldErrors = dict[str, list[str]]
+
+
+class ServiceError(Exception):
+    """A failure a client can act on, raised by services and mapped to an HTTP status."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    code = "error"
+    default_detail = "The request could not be processed."
+
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        errors: FieldErrors | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        self.detail = detail or self.default_detail
+        self.code = code or self.code
+        self.errors = errors
+        self.headers = headers or {}
+        super().__init__(self.detail)
+
+
+class NotFoundError(ServiceError):
+    """The thing asked for does not exist for this user."""
+
+    status_code = status.HTTP_404_NOT_FOUND
+    code = "not_found"
+    default_detail = "Not found."
+
+
+class ConflictError(ServiceError):
+    """The request is valid but the current state does not allow it."""
+
+    status_code = status.HTTP_409_CONFLICT
+    code = "conflict"
+    default_detail = "The request conflicts with the current state."
+
+
+class UnprocessableError(ServiceError):
+    """The request body is well-formed but its values are not acceptable."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    code = "validation_error"
+    default_detail = "Invalid request."
+
+
+class ServiceUnavailableError(ServiceError):
+    """A dependency is down; nothing was saved and the request is safe to resend."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "service_unavailable"
+    default_detail = "The service is temporarily unavailable. Please retry later."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, code: str | None = None) -> None:
+        super().__init__(detail, code=code, headers={"Retry-After": str(retry_after)})
+        self.retry_after = retry_after
+
+
+def error_body(detail: str, code: str, errors: FieldErrors | None = None) -> dict[str, Any]:
+    """The JSON body of every error response."""
+    body: dict[str, Any] = {"detail": detail, "code": code}
+    if errors:
+        body["errors"] = errors
+    return body
+
+
+def flatten_errors(data: Any, prefix: str = "") -> FieldErrors:
+    """DRF's nested error structure -> ``{"field.sub": [messages]}``."""
+    flat: FieldErrors = {}
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            flat.update(flatten_errors(value, name))
+    elif isinstance(data, list) and data and all(isinstance(item, str) for item in data):
+        flat[prefix or "non_field_errors"] = [str(item) for item in data]
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            if value:
+                flat.update(flatten_errors(value, f"{prefix}.{index}" if prefix else str(index)))
+    else:
+        flat[prefix or "non_field_errors"] = [str(data)]
+    return flat
+
+
+def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
+    """DRF ``EXCEPTION_HANDLER``: every error leaves in the one shape."""
+    if isinstance(exc, ServiceError):
+        return Response(error_body(exc.detail, exc.code, exc.errors), status=exc.status_code, headers=exc.headers)
+    if isinstance(exc, exceptions.ValidationError):
+        errors = flatten_errors(exc.detail)
+        return Response(
+            error_body("Invalid request body.", "validation_error", errors),
+            status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, PermissionDenied):
+        exc = exceptions.PermissionDenied()
+
+    response = exception_handler(exc, context)
+    if response is None:
+        view = context.get("view")
+        logger.error("Unhandled error in %s", type(view).__name__ if view else "view", exc_info=exc)
+        return Response(
+            error_body("Internal server error.", "internal_error"), status=status.HTTP_500_INTERNAL_SERVER_ERROR
+        )
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        code = codes if isinstance(codes, str) else "error"
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        if isinstance(exc, exceptions.Throttled):
+            detail = "Too many requests. Please slow down."
+            if exc.wait is not None:
+                response["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+        response.data = error_body(str(detail), code)
+    return response
+
+
+def json_not_found(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    """``handler404`` for URLs outside the API's views."""
+    return JsonResponse(error_body("Not found.", "not_found"), status=404)
+
+
+def json_server_error(request: HttpRequest) -> JsonResponse:
+    """``handler500``: nothing of the failure leaks to the client."""
+    return JsonResponse(error_body("Internal server error.", "internal_error"), status=500)

@@ -1,0 +1,266 @@
+"""Settings for the Shuren onboarding service.
+
+Every value that differs between machines comes from the environment (or a
+``.env`` file next to ``manage.py``) and is read here, in one place, with
+django-environ. The README's configuration table lists each variable.
+
+Embedded defaults need nothing: SQLite in the project folder, a local-memory
+cache and the offline LLM engine. ``DEBUG`` defaults to False; ``make run``
+sets ``SHUREN_DEV_DEFAULTS=1``, which turns on DEBUG and a throwaway secret key
+unless the environment or ``.env`` says otherwise.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEV_DEFAULTS = env.bool("SHUREN_DEV_DEFAULTS", default=False)
+DEBUG = env.bool("DEBUG", default=DEV_DEFAULTS)
+
+_DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not (DEBUG or DEV_DEFAULTS):
+        raise ImproperlyConfigured("SECRET_KEY is not configured (required when DEBUG is False)")
+    SECRET_KEY = _DEV_SECRET_KEY
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+if not DEBUG and "*" in ALLOWED_HOSTS:
+    raise ImproperlyConfigured("ALLOWED_HOSTS must not contain '*' when DEBUG is False")
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+VERSION = env.str("APP_VERSION", default="1.0.0")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "django_prometheus",
+    "shuren",
+    "accounts",
+    "onboarding",
+    "agents",
+    "health",
+]
+
+MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "shuren.request_id.RequestIdMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+]
+
+ROOT_URLCONF = "shuren.urls"
+WSGI_APPLICATION = "shuren.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database ---------------------------------------------------------------
+# SQLite in the project folder by default; DATABASE_URL=postgres://... switches
+# to PostgreSQL through psycopg 3 with Django's connection pool.
+DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+_db = DATABASES["default"]
+if _db["ENGINE"] == "django.db.backends.postgresql":
+    _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    _db.setdefault("OPTIONS", {})
+    if env.bool("DB_POOL", default=True):
+        # With the pool, CONN_MAX_AGE must stay 0: the pool keeps the connections.
+        _db["CONN_MAX_AGE"] = 0
+        _db["OPTIONS"]["pool"] = {
+            "min_size": env.int("DB_POOL_MIN_SIZE", default=1),
+            "max_size": env.int("DB_POOL_MAX_SIZE", default=20),
+            "timeout": env.float("DB_POOL_TIMEOUT", default=10.0),
+        }
+    else:
+        _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+    _db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+elif _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+    _db.setdefault("OPTIONS", {})
+    # WAL and a busy timeout let the dev server's threads write without "database is locked".
+    _db["OPTIONS"].setdefault("timeout", 20)
+    _db["OPTIONS"].setdefault(
+        "init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;"
+    )
+    _db["OPTIONS"].setdefault("transaction_mode", "IMMEDIATE")
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=None)}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+MIGRATION_MODULES: dict[str, str] = {}
+
+# --- Cache ------------------------------------------------------------------
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://shuren")}
+_cache_backends = {
+    "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
+    "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
+}
+CACHES["default"]["BACKEND"] = _cache_backends.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
+CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="shuren"))
+
+# --- Auth -------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_TOKEN_MINUTES", default=24 * 60)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_TOKEN_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default=SECRET_KEY),
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+
+# --- REST framework -----------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "shuren.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_RATES": {
+        "chat": env.str("THROTTLE_CHAT_RATE", default="30/minute"),
+        "auth": env.str("THROTTLE_AUTH_RATE", default="20/minute"),
+    },
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+if DEBUG:
+    REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Shuren onboarding API",
+    "DESCRIPTION": "Onboarding for the Shuren fitness app: nine steps, by form or by chatting with an agent.",
+    "VERSION": VERSION,
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- LLM --------------------------------------------------------------------
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="") or None
+LLM_PROVIDER = env.str("LLM_PROVIDER", default="") or ("anthropic" if ANTHROPIC_API_KEY else "offline")
+if LLM_PROVIDER not in {"anthropic", "offline"}:
+    raise ImproperlyConfigured(f"LLM_PROVIDER must be 'anthropic' or 'offline', not {LLM_PROVIDER!r}")
+if LLM_PROVIDER == "anthropic" and not ANTHROPIC_API_KEY:
+    raise ImproperlyConfigured("ANTHROPIC_API_KEY is not configured")
+LLM_MODEL = env.str("LLM_MODEL", default="claude-sonnet-5-5")
+LLM_TEMPERATURE = env.float("LLM_TEMPERATURE", default=0.7)
+LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=2048)
+LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=30.0)
+LLM_CONNECT_TIMEOUT_SECONDS = env.float("LLM_CONNECT_TIMEOUT_SECONDS", default=5.0)
+LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+LLM_HISTORY_MESSAGES = env.int("LLM_HISTORY_MESSAGES", default=20)
+LLM_RETRY_AFTER_SECONDS = env.int("LLM_RETRY_AFTER_SECONDS", default=30)
+LLM_RESPONSE_CACHE_SECONDS = env.int("LLM_RESPONSE_CACHE_SECONDS", default=3600)
+LLM_RESPONSE_CACHE_ENABLED = env.bool("LLM_RESPONSE_CACHE_ENABLED", default=True)
+ANTHROPIC_HEALTH_CACHE_SECONDS = env.int("ANTHROPIC_HEALTH_CACHE_SECONDS", default=60)
+
+# --- Onboarding behaviour ------------------------------------------------------
+CHAT_MESSAGE_MAX_CHARS = 2000
+CONVERSATION_HISTORY_MAX_ENTRIES = env.int("CONVERSATION_HISTORY_MAX_ENTRIES", default=400)
+CHAT_TURN_LOCK_SECONDS = env.int("CHAT_TURN_LOCK_SECONDS", default=120)
+IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
+CONVERSATION_RETENTION_DAYS = env.int("CONVERSATION_RETENTION_DAYS", default=365)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+
+# --- Internationalisation, static -------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+ADMIN_URL = env.str("ADMIN_URL", default="admin/")
+
+# --- Security -----------------------------------------------------------------
+CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = False
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SESSION_COOKIE_HTTPONLY = True
+
+# --- Logging --------------------------------------------------------------------
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "shuren.request_id.RequestIdLogFilter"}},
+    "formatters": {
+        "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
+        "json": {"()": "shuren.logging.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "text",
+            "filters": ["request_id"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "httpx": {"level": "WARNING"},
+        "httpx2": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+        "httpcore2": {"level": "WARNING"},
+    },
+}
+
+PROMETHEUS_EXPORT_MIGRATIONS = False

@@ -1,0 +1,29 @@
+"""Top-level routes: the API under /api/v1, health, metrics, admin and the OpenAPI docs."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from health import views as health_views
+from onboarding import views as onboarding_views
+
+api_v1 = [
+    path("auth/", include("accounts.urls")),
+    path("onboarding", onboarding_views.OnboardingEraseView.as_view(), name="onboarding"),
+    path("onboarding/", include("onboarding.urls")),
+    path("onboarding/", include("agents.urls")),
+    path("health/", include("health.urls")),
+]
+
+urlpatterns = [
+    path("health", health_views.LivenessView.as_view(), name="health-live"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path(settings.ADMIN_URL, admin.site.urls),
+    path("", include("django_prometheus.urls")),
+]
+
+handler404 = "shuren.errors.json_not_found"
+handler500 = "shuren.errors.json_server_error"

@@ -1,0 +1,141 @@
+"""Shared fixtures: users, authenticated clients, valid answers, and a network guard."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+from onboarding.plans import workout_plan_generate
+
+PASSWORD = "a-Long-and-unusual-passphrase-42"
+
+
+def _is_local(address: Any) -> bool:
+    if isinstance(address, str | bytes):  # a unix socket path
+        return True
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _block_network() -> Iterator[None]:
+    """No test may reach the internet: only loopback and unix sockets connect."""
+    real_connect = socket.socket.connect
+    real_connect_ex = socket.socket.connect_ex
+
+    def guarded_connect(self: socket.socket, address: Any) -> Any:
+        if not _is_local(address):
+            raise ConnectionRefusedError(f"Tests may not open network connections (to {address!r})")
+        return real_connect(self, address)
+
+    def guarded_connect_ex(self: socket.socket, address: Any) -> Any:
+        if not _is_local(address):
+            raise ConnectionRefusedError(f"Tests may not open network connections (to {address!r})")
+        return real_connect_ex(self, address)
+
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+    yield
+    socket.socket.connect = real_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Throttle counters and cached replies never leak from one test to the next."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    """True when the suite runs against PostgreSQL."""
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    """Create users with unique emails."""
+    counter = {"n": 0}
+
+    def make(email: str | None = None, password: str = PASSWORD, **extra: Any) -> User:
+        counter["n"] += 1
+        return User.objects.create_user(email=email or f"user{counter['n']}@example.com", password=password, **extra)
+
+    return make
+
+
+@pytest.fixture
+def user(make_user: Callable[..., User]) -> User:
+    """A registered user."""
+    return make_user("alice@example.com")
+
+
+def client_for(user: User) -> APIClient:
+    """An API client sending ``user``'s access token."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def api(user: User) -> APIClient:
+    """An API client authenticated as ``user``."""
+    return client_for(user)
+
+
+@pytest.fixture
+def anon() -> APIClient:
+    """An API client with no token."""
+    return APIClient()
+
+
+@pytest.fixture
+def started(api: APIClient) -> APIClient:
+    """``api`` after ``POST onboarding/start``."""
+    assert api.post("/api/v1/onboarding/start").status_code == 201
+    return api
+
+
+def valid_answers() -> dict[int, dict[str, Any]]:
+    """A complete, mutually consistent set of answers for steps 1-9."""
+    answers: dict[int, dict[str, Any]] = {
+        1: {"fitness_level": "intermediate", "experience": {"pushups": 25, "workouts_per_week": 3}},
+        2: {"equipment": ["dumbbells", "mat"], "injuries": [], "limitations": []},
+        3: {"primary_goal": "muscle_gain", "secondary_goal": "fat_loss", "target_weight_kg": 78.5},
+        4: {"location": "home", "days_per_week": 3, "session_minutes": 45},
+        6: {"diet_type": "vegetarian", "allergies": ["peanuts"], "intolerances": [], "dislikes": ["olives"]},
+        7: {
+            "daily_calories": 2600,
+            "protein_pct": 30,
+            "carbs_pct": 45,
+            "fats_pct": 25,
+            "meals_per_day": 3,
+            "approved": True,
+        },
+        8: {"workout_days": [0, 2, 4], "workout_time": "18:30", "meal_times": ["07:30", "12:30", "19:00"]},
+        9: {"daily_water_ml": 2500, "reminder_every_minutes": 60, "interested_in_supplements": False},
+    }
+    answers[5] = {"plan": workout_plan_generate(answers), "approved": True}
+    return dict(sorted(answers.items()))
+
+
+@pytest.fixture
+def answers() -> dict[int, dict[str, Any]]:
+    """See ``valid_answers``."""
+    return valid_answers()

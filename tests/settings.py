@@ -1,0 +1,19 @@
+"""Settings for the test suite: the real settings, made fast and hermetic.
+
+``DATABASE_URL`` still chooses the database, so the same suite runs on SQLite
+and on PostgreSQL (``.ci/run`` does both).
+"""
+
+import os
+
+os.environ.setdefault("SHUREN_DEV_DEFAULTS", "1")
+os.environ.setdefault("LLM_PROVIDER", "offline")
+os.environ.pop("ANTHROPIC_API_KEY", None) if os.environ.get("LLM_PROVIDER") == "offline" else None
+
+from shuren.settings import *  # noqa: E402, F403
+from shuren.settings import REST_FRAMEWORK  # noqa: E402
+
+# Hashing passwords with PBKDF2 costs ~0.3 s a user; tests create hundreds.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"chat": "1000/minute", "auth": "1000/minute"}
+LOGGING["root"]["level"] = "DEBUG"  # noqa: F405  (tests read the DEBUG context logs)
