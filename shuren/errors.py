@@ -131,9 +131,12 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             error_body("Internal server error.", "internal_error"), status=status.HTTP_500_INTERNAL_SERVER_ERROR
         )
     if isinstance(exc, exceptions.APIException):
-        codes = exc.get_codes()
-        code = codes if isinstance(codes, str) else "error"
-        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        detail: Any = exc.detail
+        code: Any = exc.get_codes()
+        if isinstance(detail, dict):  # simplejwt: {"detail": ..., "code": ..., "messages": [...]}
+            code = detail.get("code", "error")
+            detail = detail.get("detail", exc.default_detail)
+        code = code if isinstance(code, str) else "error"
         if isinstance(exc, exceptions.Throttled):
             detail = "Too many requests. Please slow down."
             if exc.wait is not None:

@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('onboarding', '0002_add_agent_fields_to_onboarding'),
+        ('onboarding', '0001_initial'),
     ]
 
     operations = [

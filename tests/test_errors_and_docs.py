@@ -1,0 +1,96 @@
+"""One error shape everywhere, and the OpenAPI schema and docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from rest_framework.test import APIClient
+
+from onboarding.steps import STEPS
+
+
+def test_malformed_json_is_a_clean_400(started: APIClient) -> None:
+    response = started.post("/api/v1/onboarding/step", "{not json", content_type="application/json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"
+    assert set(response.json()) == {"detail", "code"}
+
+
+def test_a_body_that_is_not_an_object_is_422(started: APIClient) -> None:
+    response = started.post("/api/v1/onboarding/step", {"step": 1, "data": [1, 2]}, format="json")
+
+    assert response.status_code == 422
+    assert response.json()["errors"]["data"]
+
+
+def test_unknown_url_is_json_404(db: None) -> None:
+    response = Client().get("/api/v1/nope")
+
+    assert response.status_code == 404
+    assert response.json() == {"detail": "Not found.", "code": "not_found"}
+
+
+def test_unexpected_errors_are_500_without_internals(api: APIClient, monkeypatch: Any, caplog: Any) -> None:
+    from onboarding import services
+
+    def explode(**_: Any) -> None:
+        raise RuntimeError("secret internals: password=hunter2")
+
+    monkeypatch.setattr(services, "onboarding_start", explode)
+
+    response = api.post("/api/v1/onboarding/start")
+
+    assert response.status_code == 500
+    assert response.json() == {"detail": "Internal server error.", "code": "internal_error"}
+    assert "hunter2" not in response.content.decode()
+    assert any(record.exc_info and "hunter2" in str(record.exc_info[1]) for record in caplog.records)
+
+
+def test_wrong_method_is_405_in_the_error_shape(api: APIClient) -> None:
+    response = api.put("/api/v1/onboarding/start")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_request_id_is_echoed_or_generated(api: APIClient) -> None:
+    echoed = api.post("/api/v1/onboarding/start", HTTP_X_REQUEST_ID="abc-123")
+    generated = api.get("/api/v1/onboarding/state")
+    hostile = api.get("/api/v1/onboarding/state", HTTP_X_REQUEST_ID="bad id\nwith newline")
+
+    assert echoed["X-Request-ID"] == "abc-123"
+    assert len(generated["X-Request-ID"]) == 32
+    assert hostile["X-Request-ID"] != "bad id\nwith newline"
+
+
+@pytest.fixture
+def schema(db: None) -> dict:
+    response = Client().get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_schema_documents_every_step_and_endpoint(schema: dict) -> None:
+    components = schema["components"]["schemas"]
+    paths = schema["paths"]
+
+    for step in STEPS:
+        name = "".join(part.capitalize() for part in step.name.split("_")) + "StepRequest"
+        assert name in components, name
+        assert set(step.field_names()) <= set(components[name]["properties"])
+    goal_ref = components["GoalsStepRequest"]["properties"]["primary_goal"]["allOf"][0]["$ref"]
+    assert components[goal_ref.rsplit("/", 1)[-1]]["enum"] == ["fat_loss", "muscle_gain", "general_fitness"]
+    for path in ("start", "state", "step", "progress", "complete", "export"):
+        assert f"/api/v1/onboarding/{path}" in paths
+    assert "/api/v1/auth/register" in paths
+
+
+def test_swagger_ui_is_served_with_bundled_assets(db: None) -> None:
+    page = Client().get("/api/docs/")
+
+    assert page.status_code == 200
+    assert b"drf_spectacular_sidecar" in page.content or b"/static/" in page.content
+    assert b"cdn.jsdelivr" not in page.content and b"unpkg.com" not in page.content
