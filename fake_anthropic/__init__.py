@@ -1,0 +1,41 @@
+"""A fake Anthropic Messages API server for tests and load benchmarks (standard library only)."""
+
+from fake_anthropic.server import (
+    DEFAULT_REPLY_TEXT,
+    Disconnect,
+    FakeAnthropicServer,
+    Fault,
+    Hang,
+    LatencySource,
+    Outcome,
+    RawToolInput,
+    RecordedRequest,
+    Reply,
+    Responder,
+    ToolCall,
+    TruncatedStream,
+    Usage,
+    auto_responder,
+    default_responder,
+    schema_example,
+)
+
+__all__ = [
+    "DEFAULT_REPLY_TEXT",
+    "Disconnect",
+    "FakeAnthropicServer",
+    "Fault",
+    "Hang",
+    "LatencySource",
+    "Outcome",
+    "RawToolInput",
+    "RecordedRequest",
+    "Reply",
+    "Responder",
+    "ToolCall",
+    "TruncatedStream",
+    "Usage",
+    "auto_responder",
+    "default_responder",
+    "schema_example",
+]
