@@ -9,7 +9,35 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from onboarding.steps import WEEKDAY_NAMES, WORKOUT_FOCUSES, AllStepData, StepData
+from onboarding.steps import (
+    WEEKDAY_NAMES,
+    WORKOUT_FOCUSES,
+    AllStepData,
+    Choice,
+    FieldSpec,
+    Integer,
+    Records,
+    StepData,
+    step_get,
+)
+
+# Changes a user may ask for while reviewing the workout plan (step 5). They are
+# offered to the LLM next to step 5's own fields and validated like them.
+WORKOUT_PLAN_CHANGES: tuple[FieldSpec, ...] = (
+    step_get(4).spec("days_per_week"),
+    step_get(4).spec("session_minutes"),
+    Records(
+        "focus_changes",
+        "Sessions whose focus the user wants changed, e.g. Monday's legs to upper body.",
+        required=False,
+        fields=(
+            Integer("weekday", "0 = Monday .. 6 = Sunday.", minimum=0, maximum=6),
+            Choice("focus", "The new focus.", choices=WORKOUT_FOCUSES),
+        ),
+        min_items=1,
+        max_items=7,
+    ),
+)
 
 # Training weekdays by number of days, spread to leave rest days between sessions.
 DEFAULT_WEEKDAYS: dict[int, tuple[int, ...]] = {

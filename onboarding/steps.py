@@ -626,14 +626,18 @@ def step_validate(number: int, data: Any, *, other_steps: AllStepData) -> StepDa
     return clean
 
 
-def step_fields_validate(number: int, values: Mapping[str, Any]) -> tuple[StepData, FieldErrors]:
-    """Validate some fields of a step one by one: ``(valid values, errors of the rest)``.
+@cache
+def _fields_of(specs: tuple[FieldSpec, ...]) -> dict[str, serializers.Field]:
+    return dict(_serializer_class("Partial", specs)().fields)
+
+
+def specs_validate(specs: tuple[FieldSpec, ...], values: Mapping[str, Any]) -> tuple[StepData, FieldErrors]:
+    """Validate some of ``specs``' fields one by one: ``(valid values, errors of the rest)``.
 
     Used for extracted answers, where a message may carry one good and one bad
     value: the good one is kept, the bad one reported. Unknown keys are errors.
     """
-    step = step_get(number)
-    fields = step_serializer_class(number)().fields
+    fields = _fields_of(specs)
     valid: StepData = {}
     errors: FieldErrors = {}
     for name, value in values.items():
@@ -644,9 +648,12 @@ def step_fields_validate(number: int, values: Mapping[str, Any]) -> tuple[StepDa
             valid[name] = fields[name].run_validation(value)
         except serializers.ValidationError as exc:
             errors.update(flatten_errors(exc.detail, name))
-    valid = _drop_none(valid)
-    assert set(valid) <= set(step.field_names())
-    return valid, errors
+    return _drop_none(valid), errors
+
+
+def step_fields_validate(number: int, values: Mapping[str, Any]) -> tuple[StepData, FieldErrors]:
+    """``specs_validate`` over one step's fields."""
+    return specs_validate(step_get(number).fields, values)
 
 
 def step_missing_fields(number: int, data: Mapping[str, Any]) -> list[str]:

@@ -189,6 +189,7 @@ SPECTACULAR_SETTINGS = {
 # --- LLM --------------------------------------------------------------------
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="") or None
+LLM_PROVIDER_EXPLICIT = bool(env.str("LLM_PROVIDER", default=""))
 LLM_PROVIDER = env.str("LLM_PROVIDER", default="") or ("anthropic" if ANTHROPIC_API_KEY else "offline")
 if LLM_PROVIDER not in {"anthropic", "offline"}:
     raise ImproperlyConfigured(f"LLM_PROVIDER must be 'anthropic' or 'offline', not {LLM_PROVIDER!r}")
@@ -200,6 +201,8 @@ LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=2048)
 LLM_TIMEOUT_SECONDS = env.float("LLM_TIMEOUT_SECONDS", default=30.0)
 LLM_CONNECT_TIMEOUT_SECONDS = env.float("LLM_CONNECT_TIMEOUT_SECONDS", default=5.0)
 LLM_MAX_RETRIES = env.int("LLM_MAX_RETRIES", default=2)
+# No chat turn waits on the LLM longer than this, retries included.
+LLM_DEADLINE_SECONDS = env.float("LLM_DEADLINE_SECONDS", default=60.0)
 LLM_HISTORY_MESSAGES = env.int("LLM_HISTORY_MESSAGES", default=20)
 LLM_RETRY_AFTER_SECONDS = env.int("LLM_RETRY_AFTER_SECONDS", default=30)
 LLM_RESPONSE_CACHE_SECONDS = env.int("LLM_RESPONSE_CACHE_SECONDS", default=3600)
@@ -257,6 +260,8 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # The SDK logs whole requests (user messages included) at DEBUG.
+        "anthropic": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
         "httpx2": {"level": "WARNING"},
         "httpcore": {"level": "WARNING"},

@@ -1,0 +1,88 @@
+"""Provider-neutral shapes of an LLM call: what the agents send and what comes back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """The model asked to record these values with this tool (not yet validated)."""
+
+    name: str
+    input: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        """For the conversation history and metrics."""
+        return {
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "cache_read_input_tokens": self.cache_read_input_tokens,
+            "cache_creation_input_tokens": self.cache_creation_input_tokens,
+        }
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    """Everything sent to the model for one turn.
+
+    ``system_static`` is the same for every user of a step (cached by the
+    provider); ``system_dynamic`` carries this user's context. ``step`` and
+    ``draft`` are not sent anywhere: the offline engine reads them.
+    """
+
+    system_static: str
+    system_dynamic: str
+    tools: list[dict[str, Any]]
+    messages: list[dict[str, str]]
+    step: int
+    draft: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LLMResponse:
+    """The model's reply text, the tool calls it made and what it cost."""
+
+    text: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    model: str = ""
+    # True when the text is only a placeholder and the agent should compose the reply.
+    compose_reply: bool = False
+
+
+
+class LLMUnavailableError(Exception):
+    """The provider failed after its retries; nothing was saved, the request is safe to resend."""
+
+    def __init__(self, message: str, *, reason: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class LLMProvider(Protocol):
+    """What an LLM backend offers the agents."""
+
+    name: str
+    model: str
+
+    def complete(self, request: LLMRequest) -> LLMResponse:
+        """One call; raises ``LLMUnavailableError`` after retries."""
+        ...
+
+    def stream(self, request: LLMRequest) -> Iterator[str | LLMResponse]:
+        """Text deltas as they arrive, then the final ``LLMResponse``."""
+        ...

@@ -1,0 +1,47 @@
+"""Request and response shapes of the chat endpoints."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import serializers
+
+from onboarding.steps import FIRST_STEP, LAST_STEP
+
+
+class ChatRequestSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """``POST onboarding/chat``: a message (1..2000 characters after trimming) and optionally the step."""
+
+    message = serializers.CharField(max_length=settings.CHAT_MESSAGE_MAX_CHARS, trim_whitespace=True)
+    step = serializers.IntegerField(
+        min_value=FIRST_STEP,
+        max_value=LAST_STEP,
+        required=False,
+        allow_null=True,
+        help_text="The current step (default) or an earlier one to correct an answer.",
+    )
+
+
+class ChatResponseSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """The agent's reply to one message."""
+
+    message = serializers.CharField()
+    agent_type = serializers.CharField(help_text="The agent that handled this message.")
+    current_step = serializers.IntegerField(help_text="The step this message was handled at.")
+    step_complete = serializers.BooleanField()
+    next_action = serializers.ChoiceField(choices=["continue", "advance_step", "complete_onboarding"])
+    next_step = serializers.IntegerField(allow_null=True, help_text="Where the user is now (null when complete).")
+    next_agent_type = serializers.CharField(allow_null=True)
+    is_complete = serializers.BooleanField()
+    saved = serializers.DictField(help_text="Values validated and saved by this message.")
+    errors = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()), help_text="Values that were rejected, and why."
+    )
+
+
+class CurrentAgentSerializer(serializers.Serializer):  # type: ignore[type-arg]
+    """``GET onboarding/current-agent``."""
+
+    agent_type = serializers.CharField(allow_null=True)
+    current_step = serializers.IntegerField()
+    agent_description = serializers.CharField(allow_null=True)
+    context_summary = serializers.DictField()

@@ -1,0 +1,419 @@
+"""The chat turn: route to the agent, ask the LLM, validate what it extracted, save it all at once.
+
+A turn has three phases:
+
+1. ``_turn_prepare``: short reads and a per-user turn lock row (a second
+   concurrent message for the same user gets 409 ``turn_in_progress`` without
+   reaching the LLM). The database connection is then released.
+2. The LLM call, with no transaction, row lock or connection held.
+3. ``_turn_commit``: one short transaction that locks the state row and saves
+   the user message, the reply, the validated values, the step change and the
+   idempotency record together - or, on any failure, nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from agents.base import BaseAgent, StepOutcome, problem_text
+from agents.llm import LLMRequest, LLMResponse, LLMUnavailableError, llm_provider_get
+from agents.models import ChatIdempotencyRecord, ChatTurnLock
+from agents.registry import agent_for_step, agent_route
+from onboarding.models import OnboardingState
+from onboarding.selectors import onboarding_completed_steps, onboarding_state_get
+from onboarding.services import onboarding_finish, onboarding_step_apply
+from onboarding.steps import LAST_STEP, StepData, step_data_by_number, step_get
+from shuren.errors import ConflictError, ServiceUnavailableError, UnprocessableError
+
+logger = logging.getLogger(__name__)
+
+AGENT_CONTEXT_MAX_BYTES = 64 * 1024
+
+
+class NextAction:
+    """What the client should do after a turn."""
+
+    CONTINUE = "continue"
+    ADVANCE_STEP = "advance_step"
+    COMPLETE_ONBOARDING = "complete_onboarding"
+
+
+@dataclass
+class TurnPlan:
+    """A turn prepared for the LLM call: who, which step, what is sent, and the lock held."""
+
+    state_id: int
+    user_id: int
+    step: int
+    agent: BaseAgent
+    message: str
+    draft: StepData
+    steps_data: dict[int, StepData]
+    request: LLMRequest
+    lock_token: uuid.UUID
+    idempotency_key: str | None
+    request_hash: str
+
+
+@dataclass
+class TurnResult:
+    """The reply of a finished turn and the text that was not streamed yet."""
+
+    body: dict[str, Any]
+    unstreamed: str = ""
+    outcome: StepOutcome | None = field(default=None, repr=False)
+
+
+# --- locks and idempotency ------------------------------------------------------------
+
+
+def _turn_lock_acquire(state_id: int) -> uuid.UUID:
+    """Take the user's turn lock, or raise 409 if a turn is already in flight."""
+    now = timezone.now()
+    token = uuid.uuid4()
+    expires = now + timedelta(seconds=settings.CHAT_TURN_LOCK_SECONDS)
+    # A lock left behind by a dead worker expires instead of blocking the user forever.
+    if ChatTurnLock.objects.filter(state_id=state_id, expires_at__lt=now).update(token=token, expires_at=expires):
+        return token
+    try:
+        with transaction.atomic():
+            ChatTurnLock.objects.create(state_id=state_id, token=token, expires_at=expires)
+    except IntegrityError:
+        raise ConflictError(
+            "Another message is still being answered; wait for its reply, then send this one.",
+            code="turn_in_progress",
+        ) from None
+    return token
+
+
+def _turn_lock_release(state_id: int, token: uuid.UUID) -> None:
+    try:
+        ChatTurnLock.objects.filter(state_id=state_id, token=token).delete()
+    except Exception:  # the lock expires by itself; never hide the turn's own outcome
+        logger.warning("Could not release the chat turn lock of state %s", state_id, exc_info=True)
+
+
+def _request_hash(message: str, step: int | None) -> str:
+    return hashlib.sha256(json.dumps({"message": message, "step": step}, sort_keys=True).encode()).hexdigest()
+
+
+def _idempotent_replay(state_id: int, key: str | None, request_hash: str) -> dict[str, Any] | None:
+    """The stored response for a resent key; 422 when the key was used with another body."""
+    if key is None:
+        return None
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+    record = ChatIdempotencyRecord.objects.filter(state_id=state_id, key=key).first()
+    if record is None:
+        return None
+    if record.created_at < cutoff:
+        record.delete()
+        return None
+    if record.request_hash != request_hash:
+        raise UnprocessableError(
+            "This Idempotency-Key was already used with a different request body.", code="idempotency_key_reused"
+        )
+    return record.response  # type: ignore[no-any-return]
+
+
+# --- phase 1: prepare ------------------------------------------------------------------
+
+
+def _draft(state: OnboardingState, agent: BaseAgent, step: int) -> StepData:
+    """The step's answer so far: what was saved, overlaid by what the agent has collected since."""
+    names = step_get(step).field_names()
+    memory = state.agent_context.get(agent.context_key, {})
+    saved = step_data_by_number(state.step_data).get(step, {})
+    return {**saved, **{key: value for key, value in memory.items() if key in names}}
+
+
+def _history_messages(history: list[dict[str, Any]], message: str) -> list[dict[str, str]]:
+    """The last ``LLM_HISTORY_MESSAGES`` entries plus the new message, starting with a user turn."""
+    window = [
+        {"role": entry["role"], "content": entry["content"]}
+        for entry in history[-settings.LLM_HISTORY_MESSAGES :]
+        if entry.get("role") in ("user", "assistant") and entry.get("content")
+    ]
+    while window and window[0]["role"] != "user":
+        window.pop(0)
+    return [*window, {"role": "user", "content": message}]
+
+
+def _turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: str | None) -> TurnPlan | dict[str, Any]:
+    """Checks, idempotent replay and the turn lock; returns the plan, or a stored response to replay."""
+    state = onboarding_state_get(user=user)
+    request_hash = _request_hash(message, step)
+    replay = _idempotent_replay(state.pk, idempotency_key, request_hash)
+    if replay is not None:
+        return replay
+    if state.is_complete:
+        raise ConflictError("Onboarding is already complete.", code="onboarding_complete")
+    target = state.current_step if step is None else step
+    step_get(target)
+    if target > state.current_step:
+        raise ConflictError(
+            f"Step {target} is not reachable yet: finish step {state.current_step} first.", code="step_not_reachable"
+        )
+    token = _turn_lock_acquire(state.pk)
+    try:
+        # Read again under the lock: a turn that finished meanwhile may have stored this key.
+        replay = _idempotent_replay(state.pk, idempotency_key, request_hash)
+        if replay is not None:
+            _turn_lock_release(state.pk, token)
+            return replay
+        state.refresh_from_db()
+        agent = agent_route(user_id=user.pk, step=target)
+        steps_data = step_data_by_number(state.step_data)
+        draft = _draft(state, agent, target)
+        draft = {**draft, **agent.propose(target, steps_data, draft)}
+        request = LLMRequest(
+            system_static=agent.system_static(target),
+            system_dynamic=agent.system_dynamic(target, steps_data, draft),
+            tools=[agent.tool(target)],
+            messages=_history_messages(state.conversation_history, message),
+            step=target,
+            draft=draft,
+        )
+    except BaseException:
+        _turn_lock_release(state.pk, token)
+        raise
+    return TurnPlan(
+        state_id=state.pk,
+        user_id=user.pk,
+        step=target,
+        agent=agent,
+        message=message,
+        draft=draft,
+        steps_data=steps_data,
+        request=request,
+        lock_token=token,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )
+
+
+def _connection_release() -> None:
+    """Give the database connection back (to the pool) before the slow LLM call."""
+    if not connection.in_atomic_block:
+        connection.close()
+
+
+# --- phase 3: validate, phrase, commit ---------------------------------------------------
+
+
+def _extracted_values(plan: TurnPlan, response: LLMResponse) -> dict[str, Any]:
+    tool_name = plan.agent.tool_name(plan.step)
+    values: dict[str, Any] = {}
+    for call in response.tool_calls:
+        if call.name == tool_name:
+            values.update(call.input)
+        else:
+            logger.warning("LLM called unexpected tool %s at step %s; ignored", call.name, plan.step)
+    return values
+
+
+def _history_entry(role: str, content: str, plan: TurnPlan, **extra: Any) -> dict[str, Any]:
+    return {
+        "role": role,
+        "content": content,
+        "timestamp": timezone.now().isoformat(),
+        "step": plan.step,
+        "agent_type": plan.agent.agent_type,
+        **extra,
+    }
+
+
+def _memory_update(state: OnboardingState, agent: BaseAgent, step: int, values: StepData) -> None:
+    """Write a step's fields (and only them) into the agent's memory, within the size cap."""
+    names = set(step_get(step).field_names())
+    memory = {key: value for key, value in state.agent_context.get(agent.context_key, {}).items() if key not in names}
+    memory.update({key: value for key, value in values.items() if key in names})
+    context = {**state.agent_context, agent.context_key: memory}
+    if len(json.dumps(context)) > AGENT_CONTEXT_MAX_BYTES:
+        raise UnprocessableError("The stored answers would exceed their size limit.", code="context_too_large")
+    state.agent_context = context
+    logger.debug("Updated agent context for user %s: %s", state.user_id, sorted(memory))
+
+
+def _open_step(state: OnboardingState, number: int) -> str:
+    """Enter step ``number``: store the server's proposal (if any) and return its opening question."""
+    agent = agent_for_step(number)
+    steps_data = step_data_by_number(state.step_data)
+    draft = _draft(state, agent, number)
+    proposal = agent.propose(number, steps_data, draft)
+    if proposal:
+        _memory_update(state, agent, number, {**draft, **proposal})
+    return agent.opening(number, {**draft, **proposal}, steps_data)
+
+
+def _reply(plan: TurnPlan, response: LLMResponse, outcome: StepOutcome, extracted: dict[str, Any]) -> list[str]:
+    """What the agent says, before any step change is announced."""
+    parts: list[str] = []
+    if response.compose_reply:
+        if not extracted and not outcome.errors:
+            parts.append(
+                "Good question - let's finish setting up your plan first, and I'll help with that after."
+                if plan.message.rstrip().endswith("?")
+                else "Sorry, I didn't catch an answer there."
+            )
+        acknowledgement = plan.agent.acknowledge(plan.step, outcome.accepted)
+        if acknowledgement:
+            parts.append(acknowledgement)
+    elif response.text.strip():
+        parts.append(response.text)
+    if outcome.errors:
+        step = step_get(plan.step)
+        problems = [problem_text(step, name, messages) for name, messages in outcome.errors.items()]
+        parts.append("I couldn't save that: " + "; ".join(problems) + ".")
+    parts.extend(outcome.notes)
+    if response.compose_reply and not outcome.complete:
+        proposal = plan.agent.proposal_text(plan.step, outcome.draft)
+        parts.append(proposal or plan.agent.ask_missing(plan.step, outcome.draft))
+    return parts
+
+
+@transaction.atomic
+def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
+    state = OnboardingState.objects.select_for_update().get(pk=plan.state_id)
+    if not ChatTurnLock.objects.filter(state_id=state.pk, token=plan.lock_token).exists():
+        raise ConflictError("This message took too long and was superseded; please resend it.", code="turn_expired")
+
+    extracted = _extracted_values(plan, response)
+    steps_data = step_data_by_number(state.step_data)
+    outcome = plan.agent.apply_step(plan.step, plan.draft, extracted, steps_data)
+    parts = _reply(plan, response, outcome, extracted)
+
+    for number, data in outcome.other_steps.items():
+        state.step_data = {**state.step_data, str(number): data}
+        _memory_update(state, agent_for_step(number), number, data)
+    _memory_update(state, plan.agent, plan.step, outcome.complete_data or outcome.draft)
+
+    next_action = NextAction.CONTINUE
+    if outcome.complete_data is not None:
+        moved = onboarding_step_apply(state=state, step=plan.step, data=outcome.complete_data)
+        pending = [n for n in range(1, LAST_STEP + 1) if n not in onboarding_completed_steps(state=state)]
+        if not pending:
+            onboarding_finish(state=state)
+            next_action = NextAction.COMPLETE_ONBOARDING
+            parts.append("That's everything - your onboarding is complete! Your plan is ready in the app.")
+        elif moved or plan.step < state.current_step:
+            next_action = NextAction.ADVANCE_STEP
+            parts.append(_open_step(state, state.current_step))
+        else:
+            first = step_get(pending[0])
+            parts.append(f"One more thing: {first.title.lower()} (step {first.number}) needs another look.")
+            if pending[0] != plan.step:
+                parts.append(_open_step(state, pending[0]))
+        logger.info("User %s completed step %s in chat", plan.user_id, plan.step)
+
+    reply = "\n\n".join(part for part in parts if part)
+    history = [
+        *state.conversation_history,
+        _history_entry("user", plan.message, plan),
+        _history_entry("assistant", reply, plan, usage=response.usage.as_dict(), model=response.model),
+    ]
+    state.conversation_history = history[-settings.CONVERSATION_HISTORY_MAX_ENTRIES :]
+    state.save()
+
+    body = {
+        "message": reply,
+        "agent_type": plan.agent.agent_type,
+        "current_step": plan.step,
+        "step_complete": outcome.complete,
+        "next_action": next_action,
+        "next_step": None if state.is_complete else state.current_step,
+        "next_agent_type": state.current_agent,
+        "is_complete": state.is_complete,
+        "saved": outcome.accepted,
+        "errors": outcome.errors,
+    }
+    if plan.idempotency_key is not None:
+        ChatIdempotencyRecord.objects.create(
+            state_id=state.pk, key=plan.idempotency_key, request_hash=plan.request_hash, response=body
+        )
+    ChatTurnLock.objects.filter(state_id=state.pk, token=plan.lock_token).delete()
+    streamed = response.text if not response.compose_reply and reply.startswith(response.text) else ""
+    return TurnResult(body=body, unstreamed=reply[len(streamed) :], outcome=outcome)
+
+
+def _unavailable(exc: LLMUnavailableError) -> ServiceUnavailableError:
+    return ServiceUnavailableError(
+        "The coach is temporarily unavailable. Nothing was saved; please resend your message.",
+        code="llm_unavailable",
+        retry_after=exc.retry_after,
+    )
+
+
+# --- the public services -----------------------------------------------------------------
+
+
+def chat_turn_process(
+    *, user: Any, message: str, step: int | None = None, idempotency_key: str | None = None
+) -> dict[str, Any]:
+    """Handle one chat message and return the reply body (see DESIGN.md, ``POST onboarding/chat``)."""
+    plan = _turn_prepare(user=user, message=message, step=step, idempotency_key=idempotency_key)
+    if isinstance(plan, dict):
+        return plan
+    try:
+        _connection_release()
+        try:
+            response = llm_provider_get().complete(plan.request)
+        except LLMUnavailableError as exc:
+            raise _unavailable(exc) from exc
+        return _turn_commit(plan, response).body
+    finally:
+        _turn_lock_release(plan.state_id, plan.lock_token)
+
+
+def chat_turn_stream(
+    *, user: Any, message: str, step: int | None = None, idempotency_key: str | None = None
+) -> Iterator[tuple[str, Any]]:
+    """The same turn as ``chat_turn_process``, as ``(event, data)`` pairs: ``delta`` texts, then ``done``.
+
+    Checks that fail (404, 409, 422) raise before the first event, so the view
+    can still answer with a plain error response. An LLM failure after that is an
+    ``error`` event; nothing is saved.
+    """
+    plan = _turn_prepare(user=user, message=message, step=step, idempotency_key=idempotency_key)
+    if isinstance(plan, dict):
+        replay = plan
+
+        def replayed() -> Iterator[tuple[str, Any]]:
+            yield "delta", replay["message"]
+            yield "done", replay
+
+        return replayed()
+    return _stream(plan)
+
+
+def _stream(plan: TurnPlan) -> Iterator[tuple[str, Any]]:
+    try:
+        _connection_release()
+        response: LLMResponse | None = None
+        try:
+            for item in llm_provider_get().stream(plan.request):
+                if isinstance(item, str):
+                    yield "delta", item
+                else:
+                    response = item
+        except LLMUnavailableError as exc:
+            error = _unavailable(exc)
+            yield "error", {"detail": error.detail, "code": error.code, "retry_after": exc.retry_after}
+            return
+        assert response is not None, "a provider stream ends with its final response"
+        result = _turn_commit(plan, response)
+        if result.unstreamed:
+            yield "delta", result.unstreamed
+        yield "done", result.body
+    finally:
+        _turn_lock_release(plan.state_id, plan.lock_token)

@@ -1,0 +1,118 @@
+"""Chat endpoints under ``/api/v1/onboarding/``: chat, chat/stream and current-agent."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from django.http import StreamingHttpResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from agents import selectors, services
+from agents.serializers import ChatRequestSerializer, ChatResponseSerializer, CurrentAgentSerializer
+from agents.throttles import ChatRateThrottle
+from shuren.errors import UnprocessableError
+from shuren.schema import ErrorSerializer
+
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
+_KEY_PARAMETER = OpenApiParameter(
+    "Idempotency-Key",
+    str,
+    OpenApiParameter.HEADER,
+    required=False,
+    description="Resending a message with the same key returns the first reply and never calls the LLM again.",
+)
+_ERRORS = {
+    401: ErrorSerializer,
+    404: ErrorSerializer,
+    409: ErrorSerializer,
+    422: ErrorSerializer,
+    429: ErrorSerializer,
+    503: ErrorSerializer,
+}
+
+
+def _chat_arguments(request: Request) -> dict[str, Any]:
+    body = ChatRequestSerializer(data=request.data)
+    body.is_valid(raise_exception=True)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not _IDEMPOTENCY_KEY.match(key):
+        raise UnprocessableError(
+            "Idempotency-Key must be 1-255 visible ASCII characters.",
+            errors={"Idempotency-Key": ["Use 1-255 visible ASCII characters, e.g. a UUID."]},
+        )
+    return {"message": body.validated_data["message"], "step": body.validated_data.get("step"), "idempotency_key": key}
+
+
+class ChatView(APIView):
+    """Send a message to the agent of the current (or an earlier) step."""
+
+    throttle_classes = [ChatRateThrottle]
+
+    @extend_schema(
+        request=ChatRequestSerializer,
+        parameters=[_KEY_PARAMETER],
+        responses={200: ChatResponseSerializer, **_ERRORS},
+    )
+    def post(self, request: Request) -> Response:
+        return Response(services.chat_turn_process(user=request.user, **_chat_arguments(request)))
+
+
+class EventStreamRenderer(BaseRenderer):
+    """Lets clients ask for ``text/event-stream``; errors before the stream starts become one SSE event."""
+
+    media_type = "text/event-stream"
+    format = "sse"
+    charset = "utf-8"
+
+    def render(self, data: Any, accepted_media_type: str | None = None, renderer_context: Any = None) -> bytes:
+        return sse_event("error", data).encode()
+
+
+def sse_event(event: str, data: Any) -> str:
+    """One Server-Sent Event."""
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+
+
+class ChatStreamView(APIView):
+    """The chat endpoint as Server-Sent Events: ``delta`` events with text, then ``done`` with the chat reply."""
+
+    throttle_classes = [ChatRateThrottle]
+    renderer_classes = [JSONRenderer, EventStreamRenderer]
+
+    @extend_schema(
+        request=ChatRequestSerializer,
+        parameters=[_KEY_PARAMETER],
+        responses={
+            (200, "text/event-stream"): OpenApiResponse(
+                description="`event: delta` with `{\"text\": ...}` as the reply is written, then `event: done` "
+                "with the same JSON as POST onboarding/chat, or `event: error` if the LLM fails (nothing saved)."
+            ),
+            **_ERRORS,
+        },
+    )
+    def post(self, request: Request) -> StreamingHttpResponse:
+        events = services.chat_turn_stream(user=request.user, **_chat_arguments(request))
+
+        def body() -> Iterator[str]:
+            for event, data in events:
+                yield sse_event(event, {"text": data} if event == "delta" else data)
+
+        response = StreamingHttpResponse(body(), content_type="text/event-stream; charset=utf-8")
+        response["Cache-Control"] = "no-cache"
+        response["X-Accel-Buffering"] = "no"
+        return response
+
+
+class CurrentAgentView(APIView):
+    """The agent for the caller's current step and what the agents remember."""
+
+    @extend_schema(responses={200: CurrentAgentSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
+    def get(self, request: Request) -> Response:
+        return Response(CurrentAgentSerializer(selectors.current_agent_get(user=request.user)).data)

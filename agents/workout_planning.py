@@ -1,0 +1,111 @@
+"""WORKOUT_PLANNING: steps 4-5, training preferences and the weekly plan built from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from agents.base import BaseAgent, StepOutcome, split_declines
+from onboarding.plans import (
+    WORKOUT_PLAN_CHANGES,
+    workout_plan_describe,
+    workout_plan_generate,
+    workout_plan_refocus,
+)
+from onboarding.steps import AgentType, AllStepData, FieldSpec, StepData, specs_validate, step_fields_validate
+
+PLAN_STEP = 5
+_CHANGE_NAMES = {spec.name for spec in WORKOUT_PLAN_CHANGES}
+
+
+def _fits(plan: dict[str, Any], preferences: StepData) -> bool:
+    sessions = plan.get("sessions", [])
+    return len(sessions) == preferences.get("days_per_week") and all(
+        session.get("minutes") == preferences.get("session_minutes") for session in sessions
+    )
+
+
+class WorkoutPlanningAgent(BaseAgent):
+    """Collects where, how often and how long the user trains, then presents and adjusts the plan."""
+
+    agent_type = AgentType.WORKOUT_PLANNING
+    name = "the Shuren workout-planning coach"
+    description = "I'll create your personalized workout plan"
+    mission = (
+        "Your job: learn where the user trains, how many days a week and how long per session, then present "
+        "the weekly plan the server generated and adjust it on request. You never write the plan yourself: "
+        "changes go through the tool's change fields and the server rebuilds the plan."
+    )
+    steps = (4, 5)
+    guidance = {
+        4: "Days per week 2-7, minutes per session 20-180. 'An hour' is 60.",
+        5: "Set approved=true only when the user clearly approves the plan as shown. For changes use "
+        "days_per_week, session_minutes or focus_changes (weekday 0=Monday..6=Sunday) and do not set approved.",
+    }
+    questions = {
+        4: "Let's shape your training. Where will you work out (home, gym or outdoors), how many days a week, "
+        "and how long per session?",
+        5: "Here's the weekly plan I built for you:",
+    }
+    field_questions = {
+        "location": "where you'll train (home, gym or outdoors)",
+        "days_per_week": "how many days a week you want to train",
+        "session_minutes": "how long each session should be",
+        "approved": "whether the plan works for you",
+    }
+
+    def tool_fields(self, step: int) -> tuple[FieldSpec, ...]:
+        own = super().tool_fields(step)
+        return own + WORKOUT_PLAN_CHANGES if step == PLAN_STEP else own
+
+    def propose(self, step: int, steps_data: AllStepData, draft: StepData) -> StepData:
+        """A fresh plan, unless the draft's plan still fits the preferences of step 4."""
+        if step != PLAN_STEP:
+            return {}
+        plan = draft.get("plan")
+        preferences = steps_data.get(4, {})
+        if isinstance(plan, dict) and _fits(plan, preferences):
+            return {}
+        return {"plan": workout_plan_generate(steps_data)}
+
+    def proposal_text(self, step: int, draft: StepData) -> str:
+        if step != PLAN_STEP or not draft.get("plan"):
+            return ""
+        return (
+            workout_plan_describe(draft["plan"])
+            + "\nDoes this look good, or would you like changes (for example 'make Friday cardio' or 'make it 3 days')?"
+        )
+
+    def apply_step(self, step: int, draft: StepData, values: Mapping[str, Any], steps_data: AllStepData) -> StepOutcome:
+        if step != PLAN_STEP:
+            return super().apply_step(step, draft, values, steps_data)
+        own_values, declined = split_declines(step, {k: v for k, v in values.items() if k not in _CHANGE_NAMES})
+        accepted, errors = step_fields_validate(step, own_values)
+        changes, change_errors = specs_validate(WORKOUT_PLAN_CHANGES, {k: v for k, v in values.items() if k in _CHANGE_NAMES})
+        errors.update(change_errors)
+
+        outcome = StepOutcome(step=step, errors=errors)
+        steps = dict(steps_data)
+        plan = draft.get("plan") or workout_plan_generate(steps)
+        preferences = {key: changes[key] for key in ("days_per_week", "session_minutes") if key in changes}
+        if preferences:
+            steps[4] = {**steps.get(4, {}), **preferences}
+            outcome.other_steps[4] = steps[4]
+            plan = workout_plan_generate(steps)
+        for change in changes.get("focus_changes", []):
+            plan, problem = workout_plan_refocus(plan, steps, weekday=change["weekday"], focus=change["focus"])
+            if problem:
+                outcome.notes.append(problem)
+        changed = plan != draft.get("plan")
+        outcome.draft = {**draft, "plan": plan}
+        if changed or declined:
+            # A changed plan needs a fresh look before it can be approved.
+            outcome.draft.pop("approved", None)
+            outcome.accepted = {"plan": plan}
+            if declined and not changed:
+                outcome.notes.append("No problem - tell me what you would like to change.")
+        else:
+            outcome.accepted = accepted
+            outcome.draft.update(accepted)
+        self.check_complete(outcome, steps_data)
+        return outcome
