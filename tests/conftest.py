@@ -14,9 +14,23 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
+from agents.llm import llm_provider_reset
+from fake_anthropic import FakeAnthropicServer, Reply
 from onboarding.plans import workout_plan_generate
 
 PASSWORD = "a-Long-and-unusual-passphrase-42"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``postgres`` need row locks and real concurrency: skip them, saying why, on SQLite."""
+    from django.conf import settings
+
+    if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (row locks, concurrency); set DATABASE_URL=postgres://...")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
 
 
 def _is_local(address: Any) -> bool:
@@ -139,3 +153,31 @@ def valid_answers() -> dict[int, dict[str, Any]]:
 def answers() -> dict[int, dict[str, Any]]:
     """See ``valid_answers``."""
     return valid_answers()
+
+
+@pytest.fixture
+def fake_claude() -> Iterator[FakeAnthropicServer]:
+    """A fake Anthropic server on a free loopback port."""
+    with FakeAnthropicServer() as server:
+        yield server
+
+
+@pytest.fixture
+def claude(fake_claude: FakeAnthropicServer, settings: Any) -> Iterator[FakeAnthropicServer]:
+    """The service in anthropic mode, its SDK talking HTTP to the fake server."""
+    settings.LLM_PROVIDER = "anthropic"
+    settings.ANTHROPIC_API_KEY = "test-key"
+    settings.ANTHROPIC_BASE_URL = fake_claude.url
+    settings.LLM_MODEL = "claude-sonnet-5-5"
+    settings.LLM_MAX_RETRIES = 2
+    settings.LLM_TIMEOUT_SECONDS = 1.0
+    settings.LLM_DEADLINE_SECONDS = 4.0
+    settings.LLM_RETRY_AFTER_SECONDS = 7
+    llm_provider_reset()
+    yield fake_claude
+    llm_provider_reset()
+
+
+def echo_responder(body: dict[str, Any]) -> Reply:
+    """A fake Claude that repeats the user's latest message, so a reply can be matched to its message."""
+    return Reply(text=f"echo: {body['messages'][-1]['content']}")

@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,28 +20,6 @@ from tests.conftest import valid_answers
 
 CHAT = "/api/v1/onboarding/chat"
 ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def fake_claude() -> Iterator[FakeAnthropicServer]:
-    with FakeAnthropicServer() as server:
-        yield server
-
-
-@pytest.fixture
-def claude(fake_claude: FakeAnthropicServer, settings: Any) -> Iterator[FakeAnthropicServer]:
-    """The service in anthropic mode, talking to the fake server."""
-    settings.LLM_PROVIDER = "anthropic"
-    settings.ANTHROPIC_API_KEY = "test-key"
-    settings.ANTHROPIC_BASE_URL = fake_claude.url
-    settings.LLM_MODEL = "claude-sonnet-5-5"
-    settings.LLM_MAX_RETRIES = 2
-    settings.LLM_TIMEOUT_SECONDS = 1.0
-    settings.LLM_DEADLINE_SECONDS = 4.0
-    settings.LLM_RETRY_AFTER_SECONDS = 7
-    llm_provider_reset()
-    yield fake_claude
-    llm_provider_reset()
 
 
 def chat(client: APIClient, message: str, **extra: Any) -> Any:

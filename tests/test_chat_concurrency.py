@@ -1,0 +1,241 @@
+"""Concurrent messages, idempotent resends and the database connection during the LLM wait."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection, connections
+from rest_framework.test import APIClient
+
+from accounts.models import User
+from fake_anthropic import FakeAnthropicServer, Reply
+from onboarding.models import OnboardingState
+from tests.conftest import client_for, echo_responder
+
+CHAT = "/api/v1/onboarding/chat"
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``count`` threads released together; each thread closes its DB connection."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.fixture
+def started_user(make_user: Any) -> User:
+    user = make_user("busy@example.com")
+    assert client_for(user).post("/api/v1/onboarding/start").status_code == 201
+    return user
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_messages_for_one_user_keep_history_exact_and_ordered(
+    claude: FakeAnthropicServer, started_user: User
+) -> None:
+    # Given a slow Claude that echoes each message
+    claude.set_default_responder(echo_responder)
+    claude.set_latency(0.15)
+
+    # When 12 threads each send 4 messages for the same user as fast as they can
+    def send(index: int) -> list[tuple[str, int]]:
+        client = client_for(started_user)
+        outcomes = []
+        for attempt in range(4):
+            message = f"thread {index} message {attempt}"
+            response = client.post(CHAT, {"message": message}, format="json")
+            assert response.status_code in (200, 409), response.content
+            if response.status_code == 409:
+                assert response.json()["code"] == "turn_in_progress"
+            outcomes.append((message, response.status_code))
+            time.sleep(0.05 * (index % 4))  # staggered think time, so turns both collide and succeed
+        return outcomes
+
+    outcomes = [item for result in in_threads(12, send) for item in result]
+
+    # Then the history holds exactly the accepted turns, each once, as user/assistant pairs in order
+    accepted = {message for message, status in outcomes if status == 200}
+    history = OnboardingState.objects.get().conversation_history
+    users = [entry["content"] for entry in history[0::2]]
+    replies = [entry["content"] for entry in history[1::2]]
+    assert len(accepted) >= 3
+    assert len(accepted) < len(outcomes)  # the burst really collided
+    assert sorted(users) == sorted(accepted)
+    assert len(users) == len(set(users))
+    assert [entry["role"] for entry in history] == ["user", "assistant"] * len(accepted)
+    assert replies == [f"echo: {message}" for message in users]
+    stamps = [entry["timestamp"] for entry in history]
+    assert stamps == sorted(stamps)
+    # and every rejected message never reached the LLM
+    assert len(claude.message_requests()) == len(accepted)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_database_connection_is_released_while_waiting_for_the_llm(
+    claude: FakeAnthropicServer, make_user: Any
+) -> None:
+    # Given four users whose messages will wait 0.7 s on Claude
+    users = [make_user() for _ in range(4)]
+    for user in users:
+        client_for(user).post("/api/v1/onboarding/start")
+    claude.set_latency(0.7)
+    pool = connection.pool
+    connection.close()
+
+    # When they all chat at once, and we look at the pool while the calls are in flight
+    checked_out: list[int] = []
+
+    def watch() -> None:
+        deadline = time.monotonic() + 5
+        while claude.request_count < len(users) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        stats = pool.get_stats()
+        checked_out.append(stats["pool_size"] - stats["pool_available"])
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    statuses = in_threads(len(users), lambda i: client_for(users[i]).post(CHAT, {"message": "hi"}, format="json").status_code)
+    watcher.join()
+
+    # Then no request held a pooled connection during the wait, and all of them succeeded
+    assert claude.max_concurrency_seen == len(users)
+    assert checked_out == [0]
+    assert statuses == [200] * len(users)
+
+
+@pytest.mark.django_db
+def test_a_resend_with_the_same_key_returns_the_first_reply_without_calling_the_llm(
+    claude: FakeAnthropicServer, started: APIClient
+) -> None:
+    claude.set_default_responder(echo_responder)
+
+    first = started.post(CHAT, {"message": "hello"}, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+    second = started.post(CHAT, {"message": "hello"}, format="json", HTTP_IDEMPOTENCY_KEY="key-1")
+
+    assert first.status_code == second.status_code == 200
+    assert second.json() == first.json()
+    assert len(claude.message_requests()) == 1
+    assert len(OnboardingState.objects.get().conversation_history) == 2
+
+
+@pytest.mark.django_db
+def test_the_same_key_with_another_body_is_422(claude: FakeAnthropicServer, started: APIClient) -> None:
+    started.post(CHAT, {"message": "hello"}, format="json", HTTP_IDEMPOTENCY_KEY="key-2")
+
+    response = started.post(CHAT, {"message": "something else"}, format="json", HTTP_IDEMPOTENCY_KEY="key-2")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == "idempotency_key_reused"
+    assert len(claude.message_requests()) == 1
+
+
+@pytest.mark.django_db
+def test_idempotency_keys_are_per_user(claude: FakeAnthropicServer, started: APIClient, make_user: Any) -> None:
+    bob = client_for(make_user("bob@example.com"))
+    bob.post("/api/v1/onboarding/start")
+    claude.set_default_responder(echo_responder)
+
+    started.post(CHAT, {"message": "alice's secret"}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+    response = bob.post(CHAT, {"message": "bob here"}, format="json", HTTP_IDEMPOTENCY_KEY="shared")
+
+    assert response.status_code == 200
+    assert "alice" not in response.json()["message"]
+
+
+@pytest.mark.django_db
+def test_an_expired_key_is_processed_again(claude: FakeAnthropicServer, started: APIClient) -> None:
+    from datetime import timedelta
+
+    from agents.models import ChatIdempotencyRecord
+
+    started.post(CHAT, {"message": "hello"}, format="json", HTTP_IDEMPOTENCY_KEY="old")
+    ChatIdempotencyRecord.objects.update(created_at=ChatIdempotencyRecord.objects.get().created_at - timedelta(hours=25))
+
+    response = started.post(CHAT, {"message": "hello"}, format="json", HTTP_IDEMPOTENCY_KEY="old")
+
+    assert response.status_code == 200
+    assert len(claude.message_requests()) == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("key", ["", "x" * 256, "has space", "tab\tkey"])
+def test_malformed_idempotency_keys_are_422(started: APIClient, key: str) -> None:
+    response = started.post(CHAT, {"message": "hello"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
+
+    assert response.status_code == 422
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_parallel_resends_with_one_key_call_the_llm_once(claude: FakeAnthropicServer, started_user: User) -> None:
+    claude.set_latency(0.3)
+
+    def resend(_: int) -> tuple[int, Any]:
+        response = client_for(started_user).post(CHAT, {"message": "once"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+        return response.status_code, response.json()
+
+    results = in_threads(8, resend)
+    # Resends after the first reply was stored get that reply.
+    later = client_for(started_user).post(CHAT, {"message": "once"}, format="json", HTTP_IDEMPOTENCY_KEY="k")
+
+    assert len(claude.message_requests()) == 1
+    assert {status for status, _ in results} <= {200, 409}
+    bodies = [body for status, body in results if status == 200] + [later.json()]
+    assert all(body == bodies[0] for body in bodies)
+    assert len(OnboardingState.objects.get().conversation_history) == 2
+
+
+@pytest.mark.django_db
+def test_a_stale_turn_lock_expires(claude: FakeAnthropicServer, started: APIClient) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from agents.models import ChatTurnLock
+
+    ChatTurnLock.objects.create(
+        state=OnboardingState.objects.get(), token="00000000-0000-0000-0000-000000000000",
+        expires_at=timezone.now() - timedelta(seconds=1),
+    )
+
+    assert started.post(CHAT, {"message": "hello"}, format="json").status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_held_turn_lock_is_409_without_calling_the_llm(claude: FakeAnthropicServer, started: APIClient) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from agents.models import ChatTurnLock
+
+    ChatTurnLock.objects.create(
+        state=OnboardingState.objects.get(), token="00000000-0000-0000-0000-000000000000",
+        expires_at=timezone.now() + timedelta(seconds=60),
+    )
+
+    response = started.post(CHAT, {"message": "hello"}, format="json")
+
+    assert response.status_code == 409
+    assert response.json()["code"] == "turn_in_progress"
+    assert claude.message_requests() == []
