@@ -14,9 +14,11 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
+# SHUREN_DEV_DEFAULTS turns on DEBUG and a throwaway secret key unless the
+# environment or .env set them: `make run` is for development.
 run: $(STAMP)
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
+	SHUREN_DEV_DEFAULTS=1 $(BIN)/python manage.py migrate --noinput
+	SHUREN_DEV_DEFAULTS=1 $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,0 +1,193 @@
+"""Gunicorn settings for the Shuren onboarding API (``gunicorn -c gunicorn.conf.py shuren.wsgi:application``).
+
+A chat request spends almost all of its time waiting on the LLM, so the
+server is sized for many concurrent *waits*, not for CPU: a few processes,
+each with many threads. Every knob can be overridden from the environment
+(see ``.env.example``); this file reads the process environment only, not
+``.env`` (``docker compose`` passes ``.env`` in through ``env_file``).
+
+Sizing rule of thumb (docs/deployment.md): threads per worker ~ the LLM waits a
+worker should carry at once, and ``workers x DB_POOL_MAX_SIZE`` must stay under
+PostgreSQL's ``max_connections``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Protocol
+
+
+def _env_str(name: str, default: str) -> str:
+    """The variable's value, or ``default`` when it is unset or blank (a blank ``.env`` line)."""
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _env_int(name: str, default: int) -> int:
+    """The variable as an int; a bad value stops gunicorn at start with the variable's name."""
+    raw = _env_str(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, not {raw!r}") from None
+
+
+def _env_float(name: str, default: float) -> float:
+    """The variable as a float; a bad value stops gunicorn at start with the variable's name."""
+    raw = _env_str(name, str(default))
+    try:
+        return float(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {raw!r}") from None
+
+
+def _usable_cpus() -> int:
+    """CPUs this process may run on (the affinity mask, which a container's cpuset narrows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+# --- Where to listen -------------------------------------------------------------
+# 0.0.0.0 because in a container the port is published from outside; PORT is the
+# usual platform convention (and the Dockerfile's EXPOSE / compose mapping use 8000).
+bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
+
+# --- Processes and threads ---------------------------------------------------------
+# gthread: each thread blocks on one request, and a thread blocked on the LLM's
+# socket releases the GIL, so one process carries dozens of LLM waits. Sync workers
+# would need one process per concurrent chat; async workers would need the whole
+# stack (psycopg pool, anthropic client, Django ORM) to be green-thread safe.
+worker_class = "gthread"
+
+# Processes exist for the little CPU work (JSON, validation, ORM) and for isolation
+# (a crashed or recycled worker takes only its own requests down), not for
+# concurrency, which the threads provide. Hence one per usable CPU, at least 2 so a
+# single worker restart never empties the pool, at most 4 so that the default
+# 4 x DB_POOL_MAX_SIZE (20) = 80 connections stays under PostgreSQL's default
+# max_connections of 100. The classic (2 x CPU) + 1 is a rule for sync workers and
+# would overrun PostgreSQL on a big host. Measure with bench/ and set
+# GUNICORN_WORKERS explicitly in production.
+workers = _env_int("GUNICORN_WORKERS", min(max(_usable_cpus(), 2), 4))
+
+# Concurrent requests per worker. At the expected load (100-500 users in
+# onboarding, a message every ~30 s, replies in 1-2 s) a worker sees a handful of
+# LLM waits at once; 32 leaves room for slow LLM minutes (a 30 s timeout ties up
+# its thread for 30 s). Threads do not hold a database connection while waiting on
+# the LLM, so 32 threads share DB_POOL_MAX_SIZE (20) connections comfortably.
+threads = _env_int("GUNICORN_THREADS", 32)
+
+# --- Timeouts ------------------------------------------------------------------------
+# The longest a chat request may legitimately wait on the LLM: every attempt timing
+# out (the first try plus LLM_MAX_RETRIES retries), or LLM_DEADLINE_SECONDS, the cap
+# the LLM layer puts on a whole turn, whichever is larger (so a misconfigured pair
+# still errs on the long side). The margin covers the backoff between attempts, the
+# database work and streaming. Same defaults as shuren/settings.py.
+_LLM_TIMEOUT_SECONDS = _env_float("LLM_TIMEOUT_SECONDS", 30.0)
+_LLM_MAX_RETRIES = _env_int("LLM_MAX_RETRIES", 2)
+_LLM_DEADLINE_SECONDS = _env_float("LLM_DEADLINE_SECONDS", 60.0)
+_LLM_WORST_CASE_SECONDS = max(_LLM_TIMEOUT_SECONDS * (_LLM_MAX_RETRIES + 1), _LLM_DEADLINE_SECONDS)
+_TIMEOUT_MARGIN_SECONDS = 30
+
+# A worker silent for this long is killed. With gthread the worker's main loop
+# heartbeats while its threads wait, so this mostly catches a wedged process; it
+# is still set above the LLM worst case (120 s by default: 3 x 30 s + 30 s) so that
+# no setting, nor a switch to sync workers, ever kills a request that is waiting
+# as designed.
+timeout = _env_int("GUNICORN_TIMEOUT", math.ceil(_LLM_WORST_CASE_SECONDS + _TIMEOUT_MARGIN_SECONDS))
+
+# On SIGTERM (deploy, scale-down) in-flight requests get this long to finish. A
+# chat reply takes 1-2 s at p95, so 30 s drains nearly everything; a turn cut off
+# saved nothing (turns are atomic) and is safe to resend with its Idempotency-Key.
+# docker-compose.yml's stop_grace_period must stay above it, or Docker's SIGKILL
+# arrives first.
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+
+# Seconds an idle keep-alive connection stays open. 5 s suits clients that talk to
+# gunicorn directly; behind a load balancer set it ABOVE the balancer's idle timeout
+# (e.g. 65 for an AWS ALB's 60), or the balancer reuses connections gunicorn has
+# just closed and answers 502.
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+
+# --- Worker recycling --------------------------------------------------------------
+# Off (0) by default: there is no known leak, and each recycle drops the worker's
+# DB pool and LLM client, cuts requests still running after graceful_timeout and
+# leaves another set of Prometheus files behind. Turn it on (e.g. 2000) if memory
+# creeps up; the jitter (10 % unless set) keeps workers from recycling together.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 10)
+
+# --- Application loading --------------------------------------------------------------
+# False: Django, its psycopg connection pool and the anthropic client (with its
+# httpx connection pool) are created in each worker after the fork. Loading them in
+# the master and forking would share sockets and pool threads between processes,
+# which neither psycopg_pool nor httpx survives. The cost is a slower start.
+preload_app = False
+
+# The heartbeat file lives in memory: on Docker's overlay filesystem the per-second
+# fchmod can block and make healthy workers look silent.
+worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108 (a tmpfs, not a shared temp dir)
+
+proc_name = "shuren"
+
+# --- Logging ---------------------------------------------------------------------------
+# Access log to stdout, one line a request, for the container's log collector.
+# The request id is the X-Request-ID response header that shuren.request_id sets, so
+# an access line joins the application's log lines for the same request. %(U)s is
+# the path without the query string (which may carry tokens or personal data);
+# %(M)s is the duration in milliseconds.
+accesslog = "-"
+access_log_format = (
+    '%(t)s access request_id=%({x-request-id}o)s method=%(m)s path="%(U)s" status=%(s)s bytes=%(b)s duration_ms=%(M)s'
+)
+errorlog = "-"
+loglevel = _env_str("LOG_LEVEL", "info").lower()
+
+
+# --- Prometheus multiprocess mode ------------------------------------------------------
+# With several workers each process writes its metrics to files in
+# PROMETHEUS_MULTIPROC_DIR and /metrics sums them (django-prometheus does this
+# when the variable is set). Unset, metrics stay in process memory (make run).
+
+
+class _Worker(Protocol):
+    pid: int
+
+
+def _prometheus_multiproc_dir() -> Path | None:
+    """The Prometheus multiprocess directory, or None when multiprocess mode is off."""
+    value = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip()
+    return Path(value) if value else None
+
+
+def on_starting(server: object) -> None:
+    """Empty the Prometheus multiprocess directory once, when the master starts.
+
+    Files left by a previous run would be added to this run's counters. Only the
+    master runs this hook, so workers restarted later keep the live totals. The
+    directory's contents are removed rather than the directory itself, which may be
+    a mounted volume.
+    """
+    directory = _prometheus_multiproc_dir()
+    if directory is None:
+        return
+    if directory.is_dir():
+        for entry in directory.iterdir():
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    directory.mkdir(parents=True, exist_ok=True)
+
+
+def child_exit(server: object, worker: _Worker) -> None:
+    """Tell prometheus_client that a worker has died, so its live gauges stop counting."""
+    if _prometheus_multiproc_dir() is None:
+        return
+    # Imported here: the master needs prometheus_client only when a worker exits.
+    from prometheus_client import multiprocess  # noqa: PLC0415
+
+    multiprocess.mark_process_dead(worker.pid)
