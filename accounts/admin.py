@@ -9,7 +9,7 @@ from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
 from accounts.models import User
 
 
-class EmailUserCreationForm(BaseUserCreationForm):  # type: ignore[type-arg]
+class EmailUserCreationForm(BaseUserCreationForm):
     """The admin's add-user form, asking for an email instead of a username."""
 
     class Meta:
@@ -17,7 +17,7 @@ class EmailUserCreationForm(BaseUserCreationForm):  # type: ignore[type-arg]
         fields = ("email",)
 
 
-class EmailUserChangeForm(UserChangeForm):  # type: ignore[type-arg]
+class EmailUserChangeForm(UserChangeForm):
     """The admin's change-user form for the email-based user."""
 
     class Meta:

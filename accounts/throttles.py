@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -11,6 +12,10 @@ class AuthRateThrottle(SimpleRateThrottle):
     """``THROTTLE_AUTH_RATE`` requests per client IP on register/token/refresh/verify/logout."""
 
     scope = "auth"
+
+    def get_rate(self) -> str | None:
+        # Read at request time (DRF reads it once at import), so a settings change takes effect.
+        return settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"][self.scope]
 
     def get_cache_key(self, request: Request, view: APIView) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}

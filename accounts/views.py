@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Sequence
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 from rest_framework_simplejwt import views as jwt_views
 
@@ -17,34 +18,37 @@ from accounts.throttles import AuthRateThrottle
 from shuren.schema import ErrorSerializer
 
 
-class RegisterSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class RegisterSerializer(serializers.Serializer):
     """Registration body."""
 
     email = serializers.EmailField(max_length=254)
     password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
 
 
-class UserSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class UserSerializer(serializers.Serializer):
     """A registered user."""
 
     id = serializers.IntegerField()
     email = serializers.EmailField()
 
 
-class LogoutSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class LogoutSerializer(serializers.Serializer):
     """Logout body: the refresh token to revoke."""
 
     refresh = serializers.CharField()
 
 
 class _PublicAuthMixin:
-    authentication_classes: ClassVar[list[Any]] = []
-    permission_classes: ClassVar[list[Any]] = [AllowAny]
-    throttle_classes: ClassVar[list[Any]] = [AuthRateThrottle]
+    """No token needed (simplejwt's views already say so), rate-limited per client IP."""
+
+    throttle_classes: Sequence[type[BaseThrottle]] = (AuthRateThrottle,)
 
 
 class RegisterView(_PublicAuthMixin, APIView):
     """Create an account."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
 
     @extend_schema(
         request=RegisterSerializer,
@@ -72,6 +76,9 @@ class TokenVerifyView(_PublicAuthMixin, jwt_views.TokenVerifyView):
 
 class LogoutView(_PublicAuthMixin, APIView):
     """Revoke a refresh token (it is blacklisted)."""
+
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
 
     @extend_schema(
         request=LogoutSerializer,

@@ -24,6 +24,7 @@ from onboarding.steps import (
     Number,
     StepData,
     StepDefinition,
+    plain_text,
     step_fields_validate,
     step_get,
     step_json_schema,
@@ -56,8 +57,6 @@ CONTEXT_PROMPT = """About this user so far (already validated and saved):
 Collected for this step: {draft}
 Still needed for this step: {missing}
 {proposal}"""
-
-_PLAIN_VALUES = {True: "yes", False: "no"}
 
 
 @dataclass
@@ -94,27 +93,14 @@ def _describe_spec(spec: FieldSpec) -> str:
     return f"- {spec.name}{optional}: {spec.description} ({kind})"
 
 
-def value_text(value: Any) -> str:
-    """A stored value as a person would read it."""
-    if isinstance(value, bool):
-        return _PLAIN_VALUES[value]
-    if isinstance(value, list):
-        return ", ".join(value_text(item) for item in value) if value else "none"
-    if isinstance(value, dict):
-        return ", ".join(f"{key.replace('_', ' ')} {value_text(item)}" for key, item in value.items())
-    if isinstance(value, str):
-        return value.replace("_", " ")
-    return f"{value:g}" if isinstance(value, float) else str(value)
-
-
 def problem_text(step: StepDefinition, name: str, messages: list[str]) -> str:
     """One rejected value explained in plain language, naming the field."""
-    top = name.split(".")[0]
+    top = name.split(".", maxsplit=1)[0]
     try:
         spec = step.spec(top)
     except KeyError:
         return f"{name.replace('_', ' ')}: {messages[0]}"
-    label = spec.label() if top == name else name.split(".")[-1].replace("_", " ")
+    label = spec.label() if top == name else name.rsplit(".", maxsplit=1)[-1].replace("_", " ")
     if isinstance(spec, Choice):
         return f"{label} has to be one of: {', '.join(choice.replace('_', ' ') for choice in spec.choices)}"
     if isinstance(spec, Integer | Number):
@@ -189,7 +175,7 @@ class BaseAgent:
     def system_dynamic(self, step: int, steps_data: AllStepData, draft: StepData) -> str:
         """This user's context: what earlier steps said, what this step has, what is missing."""
         known = "\n".join(
-            f"- {step_get(number).title}: {value_text(data)}"
+            f"- {step_get(number).title}: {plain_text(data)}"
             for number, data in sorted(steps_data.items())
             if number != step and number not in (5,)
         )
@@ -262,5 +248,8 @@ class BaseAgent:
         shown = {key: value for key, value in accepted.items() if key not in ("plan", "approved")}
         if not shown:
             return ""
-        parts = [f"{step_get(step).spec(key).label()}: {value_text(value)}" for key, value in shown.items()]
+        definition = step_get(step)
+        parts = [
+            f"{definition.spec(key).label()}: {definition.spec(key).display(value)}" for key, value in shown.items()
+        ]
         return "Got it - " + "; ".join(parts) + "."

@@ -12,7 +12,9 @@ class FitnessAssessmentAgent(BaseAgent):
     agent_type = AgentType.FITNESS_ASSESSMENT
     name = "the Shuren fitness assessment coach"
     description = "I'll help assess your current fitness level"
-    mission = "Your job: find out the user's current fitness level, the equipment they have, and any injuries or limitations."
+    mission = (
+        "Your job: find out the user's current fitness level, the equipment they have, and any injuries or limitations."
+    )
     steps = (1, 2)
     guidance = {
         1: "Map what the user says to beginner, intermediate or advanced; if unsure, ask one clarifying "
@@ -21,9 +23,10 @@ class FitnessAssessmentAgent(BaseAgent):
         "Injuries: record them as said and recommend checking with a doctor or physiotherapist.",
     }
     questions = {
-        1: "Welcome to Shuren! To start, how would you describe your fitness level: beginner, intermediate or advanced? "
-        "Feel free to add how many push-ups you can do or how often you work out.",
-        2: "Next, what equipment do you have (or none), and do you have any injuries or physical limitations I should know about?",
+        1: "Welcome to Shuren! To start, how would you describe your fitness level: beginner, intermediate "
+        "or advanced? Feel free to add how many push-ups you can do or how often you work out.",
+        2: "Next, what equipment do you have (or none), and do you have any injuries or physical limitations "
+        "I should know about?",
     }
     field_questions = {
         "fitness_level": "your fitness level (beginner, intermediate or advanced)",

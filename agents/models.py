@@ -26,6 +26,9 @@ class ChatTurnLock(models.Model):
     class Meta:
         db_table = "onboarding_chat_turn_locks"
 
+    def __str__(self) -> str:
+        return f"Chat turn lock of state {self.state_id} until {self.expires_at:%H:%M:%S}"
+
 
 class ChatIdempotencyRecord(models.Model):
     """The first response to a chat request sent with an ``Idempotency-Key``, kept for 24 h."""
@@ -41,3 +44,6 @@ class ChatIdempotencyRecord(models.Model):
         constraints: ClassVar = [
             models.UniqueConstraint(fields=("state", "key"), name="chat_idempotency_unique_key_per_user"),
         ]
+
+    def __str__(self) -> str:
+        return f"Idempotency key {self.key} of state {self.state_id}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -34,7 +35,14 @@ from onboarding.models import OnboardingState
 from onboarding.selectors import onboarding_completed_steps, onboarding_state_get
 from onboarding.services import onboarding_finish, onboarding_step_apply
 from onboarding.steps import LAST_STEP, StepData, step_data_by_number, step_get
-from shuren.errors import ConflictError, ServiceUnavailableError, UnprocessableError
+from shuren.errors import ConflictError, ServiceError, ServiceUnavailableError, UnprocessableError
+from shuren.metrics import (
+    AGENT_ERRORS,
+    AGENT_REQUESTS,
+    AGENT_RESPONSE_TIME,
+    STEP_COMPLETIONS,
+    db_queries_timed,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +131,7 @@ def _idempotent_replay(state_id: int, key: str | None, request_hash: str) -> dic
         raise UnprocessableError(
             "This Idempotency-Key was already used with a different request body.", code="idempotency_key_reused"
         )
-    return record.response  # type: ignore[no-any-return]
+    return record.response
 
 
 # --- phase 1: prepare ------------------------------------------------------------------
@@ -149,7 +157,9 @@ def _history_messages(history: list[dict[str, Any]], message: str) -> list[dict[
     return [*window, {"role": "user", "content": message}]
 
 
-def _turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: str | None) -> TurnPlan | dict[str, Any]:
+def _turn_prepare(
+    *, user: Any, message: str, step: int | None, idempotency_key: str | None
+) -> TurnPlan | dict[str, Any]:
     """Checks, idempotent replay and the turn lock; returns the plan, or a stored response to replay."""
     state = onboarding_state_get(user=user)
     request_hash = _request_hash(message, step)
@@ -183,6 +193,7 @@ def _turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key:
             messages=_history_messages(state.conversation_history, message),
             step=target,
             draft=draft,
+            user_id=user.pk,
         )
     except BaseException:
         _turn_lock_release(state.pk, token)
@@ -314,6 +325,7 @@ def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
             parts.append(f"One more thing: {first.title.lower()} (step {first.number}) needs another look.")
             if pending[0] != plan.step:
                 parts.append(_open_step(state, pending[0]))
+        STEP_COMPLETIONS.labels(str(plan.step), "chat").inc()
         logger.info("User %s completed step %s in chat", plan.user_id, plan.step)
 
     reply = "\n\n".join(part for part in parts if part)
@@ -357,6 +369,20 @@ def _unavailable(exc: LLMUnavailableError) -> ServiceUnavailableError:
 # --- the public services -----------------------------------------------------------------
 
 
+class _TurnMetrics:
+    """Times one turn and counts its outcome by agent, step and status."""
+
+    def __init__(self, plan: TurnPlan) -> None:
+        self.labels = (plan.agent.agent_type, str(plan.step))
+        self.started = time.perf_counter()
+
+    def done(self, status: str, error_type: str | None = None) -> None:
+        AGENT_RESPONSE_TIME.labels(*self.labels, status).observe(time.perf_counter() - self.started)
+        AGENT_REQUESTS.labels(*self.labels, status).inc()
+        if error_type is not None:
+            AGENT_ERRORS.labels(self.labels[0], error_type).inc()
+
+
 def chat_turn_process(
     *, user: Any, message: str, step: int | None = None, idempotency_key: str | None = None
 ) -> dict[str, Any]:
@@ -364,15 +390,26 @@ def chat_turn_process(
     plan = _turn_prepare(user=user, message=message, step=step, idempotency_key=idempotency_key)
     if isinstance(plan, dict):
         return plan
+    metrics = _TurnMetrics(plan)
     try:
         _connection_release()
         try:
             response = llm_provider_get().complete(plan.request)
         except LLMUnavailableError as exc:
+            metrics.done("llm_unavailable", exc.reason)
             raise _unavailable(exc) from exc
-        return _turn_commit(plan, response).body
+        body = _turn_commit(plan, response).body
+    except ServiceError as exc:
+        if exc.code != "llm_unavailable":
+            metrics.done(exc.code, exc.code)
+        raise
+    except Exception as exc:
+        metrics.done("error", type(exc).__name__)
+        raise
     finally:
         _turn_lock_release(plan.state_id, plan.lock_token)
+    metrics.done("ok")
+    return body
 
 
 def chat_turn_stream(
@@ -397,6 +434,7 @@ def chat_turn_stream(
 
 
 def _stream(plan: TurnPlan) -> Iterator[tuple[str, Any]]:
+    metrics = _TurnMetrics(plan)
     try:
         _connection_release()
         response: LLMResponse | None = None
@@ -407,13 +445,26 @@ def _stream(plan: TurnPlan) -> Iterator[tuple[str, Any]]:
                 else:
                     response = item
         except LLMUnavailableError as exc:
+            metrics.done("llm_unavailable", exc.reason)
             error = _unavailable(exc)
             yield "error", {"detail": error.detail, "code": error.code, "retry_after": exc.retry_after}
             return
         assert response is not None, "a provider stream ends with its final response"
-        result = _turn_commit(plan, response)
-        if result.unstreamed:
-            yield "delta", result.unstreamed
-        yield "done", result.body
+        # The response has left the middleware by now, so the commit's queries are timed here.
+        with db_queries_timed():
+            result = _turn_commit(plan, response)
+    except ServiceError as exc:
+        metrics.done(exc.code, exc.code)
+        yield "error", {"detail": exc.detail, "code": exc.code}
+        return
+    except Exception as exc:
+        metrics.done("error", type(exc).__name__)
+        logger.error("Chat stream failed: %s", type(exc).__name__, exc_info=True)
+        yield "error", {"detail": "Internal server error.", "code": "internal_error"}
+        return
     finally:
         _turn_lock_release(plan.state_id, plan.lock_token)
+    metrics.done("ok")
+    if result.unstreamed:
+        yield "delta", result.unstreamed
+    yield "done", result.body

@@ -91,7 +91,7 @@ class ChatStreamView(APIView):
         parameters=[_KEY_PARAMETER],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
-                description="`event: delta` with `{\"text\": ...}` as the reply is written, then `event: done` "
+                description='`event: delta` with `{"text": ...}` as the reply is written, then `event: done` '
                 "with the same JSON as POST onboarding/chat, or `event: error` if the LLM fails (nothing saved)."
             ),
             **_ERRORS,

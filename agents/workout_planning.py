@@ -81,13 +81,15 @@ class WorkoutPlanningAgent(BaseAgent):
             return super().apply_step(step, draft, values, steps_data)
         own_values, declined = split_declines(step, {k: v for k, v in values.items() if k not in _CHANGE_NAMES})
         accepted, errors = step_fields_validate(step, own_values)
-        changes, change_errors = specs_validate(WORKOUT_PLAN_CHANGES, {k: v for k, v in values.items() if k in _CHANGE_NAMES})
+        changes, change_errors = specs_validate(
+            WORKOUT_PLAN_CHANGES, {k: v for k, v in values.items() if k in _CHANGE_NAMES}
+        )
         errors.update(change_errors)
 
         outcome = StepOutcome(step=step, errors=errors)
         steps = dict(steps_data)
         plan = draft.get("plan") or workout_plan_generate(steps)
-        preferences = {key: changes[key] for key in ("days_per_week", "session_minutes") if key in changes}
+        preferences: StepData = {key: changes[key] for key in ("days_per_week", "session_minutes") if key in changes}
         if preferences:
             steps[4] = {**steps.get(4, {}), **preferences}
             outcome.other_steps[4] = steps[4]

@@ -3,15 +3,25 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
+from django.utils import timezone
+from jsonschema import Draft202012Validator
+
+from agents.llm import LLMUnavailableError, llm_provider_get
+from agents.llm.anthropic_provider import model_deprecation
+from agents.registry import agent_for_step
+from onboarding.steps import STEPS
 
 logger = logging.getLogger(__name__)
+_ANTHROPIC_HEALTH_KEY = "health:anthropic"
 
 
 @dataclass
@@ -66,4 +76,56 @@ def readiness_check() -> HealthReport:
     report = HealthReport()
     _database(report)
     _cache(report)
+    return report
+
+
+def anthropic_check() -> HealthReport:
+    """The LLM: offline mode says so; in anthropic mode a cheap authenticated call, cached briefly.
+
+    The result is cached for ``ANTHROPIC_HEALTH_CACHE_SECONDS`` so that frequent
+    probes cannot run up cost or hit rate limits.
+    """
+    report = HealthReport()
+    if settings.LLM_PROVIDER == "offline":
+        report.add("llm", True, provider="offline", model="offline-engine", mode="offline")
+        return report
+    cached = cache.get(_ANTHROPIC_HEALTH_KEY)
+    if cached is None:
+        started = time.perf_counter()
+        try:
+            llm_provider_get().health()
+            cached = {"ok": True}
+        except LLMUnavailableError as exc:
+            cached = {"ok": False, "error": exc.reason}
+        cached["latency_ms"] = round((time.perf_counter() - started) * 1000)
+        cached["checked_at"] = timezone.now().isoformat()
+        cache.set(_ANTHROPIC_HEALTH_KEY, cached, timeout=settings.ANTHROPIC_HEALTH_CACHE_SECONDS)
+    end_of_life = model_deprecation(settings.LLM_MODEL)
+    ok = cached.pop("ok")
+    report.add(
+        "llm",
+        ok,
+        provider="anthropic",
+        model=settings.LLM_MODEL,
+        deprecated=end_of_life is not None,
+        end_of_life=end_of_life,
+        **cached,
+    )
+    return report
+
+
+def agents_check() -> HealthReport:
+    """Every step routes to an agent whose prompt renders and whose tool schema is valid JSON Schema."""
+    report = HealthReport()
+    for step in STEPS:
+        try:
+            agent = agent_for_step(step.number)
+            prompt = agent.system_static(step.number) + agent.system_dynamic(step.number, {}, {})
+            tool = agent.tool(step.number)
+            Draft202012Validator.check_schema(tool["input_schema"])
+            ok = bool(prompt.strip()) and agent.agent_type == step.agent_type
+            report.add(f"step_{step.number}", ok, agent_type=agent.agent_type, tool=tool["name"])
+        except Exception as exc:
+            logger.error("Agent check failed for step %s", step.number, exc_info=True)
+            report.add(f"step_{step.number}", False, error=type(exc).__name__)
     return report

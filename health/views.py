@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
-
 from django.conf import settings
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
@@ -16,8 +14,8 @@ from health import checks
 
 
 class _PublicView(APIView):
-    authentication_classes: ClassVar[list[Any]] = []
-    permission_classes: ClassVar[list[Any]] = [AllowAny]
+    authentication_classes = ()
+    permission_classes = (AllowAny,)
 
 
 def _result(report: checks.HealthReport) -> Response:
@@ -33,7 +31,11 @@ class LivenessView(_PublicView):
     """``GET /health``: the process answers. No database, no cache, no LLM."""
 
     @extend_schema(
-        responses={200: inline_serializer("Liveness", fields={"status": serializers.CharField(), "version": serializers.CharField()})}
+        responses={
+            200: inline_serializer(
+                "Liveness", fields={"status": serializers.CharField(), "version": serializers.CharField()}
+            )
+        }
     )
     def get(self, request: Request) -> Response:
         return Response({"status": "ok", "version": settings.VERSION})
@@ -45,3 +47,19 @@ class ReadinessView(_PublicView):
     @extend_schema(responses={200: _REPORT, 503: _REPORT})
     def get(self, request: Request) -> Response:
         return _result(checks.readiness_check())
+
+
+class AnthropicHealthView(_PublicView):
+    """``GET /api/v1/health/anthropic``: the LLM is reachable (or the offline engine runs)."""
+
+    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    def get(self, request: Request) -> Response:
+        return _result(checks.anthropic_check())
+
+
+class AgentsHealthView(_PublicView):
+    """``GET /api/v1/health/agents``: every step routes to an agent whose prompt and tool schema build."""
+
+    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    def get(self, request: Request) -> Response:
+        return _result(checks.agents_check())

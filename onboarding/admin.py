@@ -19,7 +19,7 @@ def _pretty(value: Any) -> str:
 
 
 @admin.register(OnboardingState)
-class OnboardingStateAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class OnboardingStateAdmin(admin.ModelAdmin):
     """Find a user's onboarding, read their answers and conversation, reset or erase it."""
 
     list_display = ("user_email", "current_step", "current_agent", "is_complete", "updated_at")

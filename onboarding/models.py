@@ -31,9 +31,7 @@ class OnboardingStateQuerySet(models.QuerySet["OnboardingState"]):
 class OnboardingState(models.Model):
     """Where a user is in onboarding and everything they have answered."""
 
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="onboarding_state"
-    )
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="onboarding_state")
     current_step = models.PositiveSmallIntegerField(default=FIRST_STEP, db_default=FIRST_STEP)
     is_complete = models.BooleanField(default=False, db_default=False)
     # Validated answers keyed by step number ("1".."9"): JSON object keys are strings.
@@ -42,13 +40,11 @@ class OnboardingState(models.Model):
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     # Added by 0002_add_agent_fields_to_onboarding.
-    current_agent = models.CharField(max_length=32, null=True, blank=True, db_default=None)
+    current_agent = models.CharField(max_length=32, null=True, blank=True, db_default=None)  # noqa: DJ001 - NULL is the contract
     agent_context = models.JSONField(default=dict, db_default=models.Value({}, output_field=models.JSONField()))
-    conversation_history = models.JSONField(
-        default=list, db_default=models.Value([], output_field=models.JSONField())
-    )
+    conversation_history = models.JSONField(default=list, db_default=models.Value([], output_field=models.JSONField()))
 
-    objects: ClassVar[models.Manager[OnboardingState]] = OnboardingStateQuerySet.as_manager()  # type: ignore[assignment]
+    objects: ClassVar[models.Manager[OnboardingState]] = OnboardingStateQuerySet.as_manager()
 
     class Meta:
         db_table = "onboarding_states"

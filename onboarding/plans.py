@@ -166,7 +166,11 @@ def _injured_parts(injuries: list[str], limitations: list[str]) -> set[str]:
 def _exercises(focus: str, count: int, level: str, equipment: set[str], injured: set[str]) -> list[dict[str, Any]]:
     sets, reps = _VOLUME.get(level, _VOLUME["beginner"])
     groups = [
-        [name for name, needs, loads in _LIBRARY[part] if (needs is None or needs in equipment) and not set(loads) & injured]
+        [
+            name
+            for name, needs, loads in _LIBRARY[part]
+            if (needs is None or needs in equipment) and not set(loads) & injured
+        ]
         for part in _FOCUS_PARTS[focus]
     ]
     chosen: list[str] = []

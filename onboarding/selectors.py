@@ -16,10 +16,10 @@ STATE_NOT_FOUND = "Onboarding state not found"
 
 def onboarding_state_get(*, user: Any) -> OnboardingState:
     """The user's onboarding state; ``NotFoundError`` when they have not started."""
-    state = OnboardingState.objects.for_user(user).first()  # type: ignore[attr-defined]
+    state = OnboardingState.objects.for_user(user).first()
     if state is None:
         raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
-    return state  # type: ignore[no-any-return]
+    return state
 
 
 def onboarding_completed_steps(*, state: OnboardingState) -> list[int]:

@@ -11,7 +11,7 @@ from onboarding.models import OnboardingState
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_serializer_class
 
 
-class OnboardingStateSerializer(serializers.ModelSerializer):  # type: ignore[type-arg]
+class OnboardingStateSerializer(serializers.ModelSerializer):
     """The user's onboarding state as the form flow sees it."""
 
     class Meta:
@@ -29,11 +29,12 @@ def _step_data_schema() -> PolymorphicProxySerializer:
     )
 
 
-class StepSubmitSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class StepSubmitSerializer(serializers.Serializer):
     """``POST onboarding/step``: a step number and that step's fields (validated by the step definition)."""
 
     step = serializers.IntegerField(min_value=FIRST_STEP, max_value=LAST_STEP)
-    data = serializers.JSONField(help_text="The step's fields; see the StepData variants.")
+    # A field named like Serializer.data: the request's shape is the contract.
+    data = serializers.JSONField(help_text="The step's fields; see the StepData variants.")  # type: ignore[assignment]
 
     def validate_data(self, value: Any) -> Any:
         if not isinstance(value, dict):
@@ -41,20 +42,21 @@ class StepSubmitSerializer(serializers.Serializer):  # type: ignore[type-arg]
         return value
 
 
-class NextStepSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class NextStepSerializer(serializers.Serializer):
     """What the next unanswered step asks for."""
 
     step = serializers.IntegerField()
     name = serializers.CharField()
     title = serializers.CharField()
     agent_type = serializers.CharField()
-    fields = serializers.JSONField(help_text="JSON Schema of the step's fields.")
+    # A field named like Serializer.fields: the response's shape is the contract.
+    fields = serializers.JSONField(help_text="JSON Schema of the step's fields.")  # type: ignore[assignment]
     suggestion = serializers.JSONField(
         allow_null=True, help_text="Values the server proposes (step 5: the workout plan; step 7: meal targets)."
     )
 
 
-class ProgressSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ProgressSerializer(serializers.Serializer):
     """``GET onboarding/progress``."""
 
     current_step = serializers.IntegerField()
@@ -65,7 +67,7 @@ class ProgressSerializer(serializers.Serializer):  # type: ignore[type-arg]
     next_step = NextStepSerializer(allow_null=True)
 
 
-class ExportSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class ExportSerializer(serializers.Serializer):
     """``GET onboarding/export``: everything stored about the user's onboarding."""
 
     exported_at = serializers.DateTimeField()

@@ -12,10 +12,12 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from agents.llm.observed import response_cache_forget_user
 from onboarding.models import OnboardingState
 from onboarding.selectors import STATE_NOT_FOUND, onboarding_completed_steps
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_get, step_validate
 from shuren.errors import ConflictError, NotFoundError
+from shuren.metrics import STEP_COMPLETIONS
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +91,7 @@ def onboarding_step_submit(*, user: Any, step: int, data: Any) -> OnboardingStat
         memory = {k: v for k, v in state.agent_context[agent_key].items() if k not in step_get(step).field_names()}
         state.agent_context = {**state.agent_context, agent_key: memory}
     state.save()
+    STEP_COMPLETIONS.labels(str(step), "form").inc()
     logger.info("User %s submitted step %s by form", user.pk, step)
     return state
 
@@ -136,11 +139,12 @@ def onboarding_reset(*, state: OnboardingState) -> OnboardingState:
 
 @transaction.atomic
 def onboarding_erase(*, user: Any) -> None:
-    """Erase the user's onboarding: answers, agent memory, history and idempotency records.
+    """Erase the user's onboarding: answers, agent memory, history, idempotency records and cached replies.
 
     The turn lock and idempotency records go with the state (``on_delete=CASCADE``).
     """
     deleted, _ = OnboardingState.objects.filter(user=user).delete()
     if not deleted:
         raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
+    response_cache_forget_user(user.pk)
     logger.info("Onboarding of user %s was erased", user.pk)

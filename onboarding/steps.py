@@ -14,6 +14,7 @@ live with the step whose data they constrain and get the other steps' data.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,9 @@ class FieldSpec:
     required: bool = True
     # False for values the server computes (the workout plan): not offered to the LLM tool.
     llm_settable: bool = True
+    # How the field is named to a person ("" = the name with spaces), and the unit of its value.
+    title: str = ""
+    unit: str = ""
 
     def serializer_field(self) -> serializers.Field:
         """The DRF field that validates this spec."""
@@ -75,7 +79,12 @@ class FieldSpec:
 
     def label(self) -> str:
         """How the field is named to a person."""
-        return self.name.replace("_", " ")
+        return self.title or self.name.replace("_", " ")
+
+    def display(self, value: Any) -> str:
+        """A value of this field as a person would read it."""
+        text = plain_text(value)
+        return f"{text}{'' if self.unit == '%' else ' '}{self.unit}" if self.unit else text
 
     def _common(self) -> dict[str, Any]:
         return {"required": self.required, "help_text": self.description}
@@ -164,7 +173,9 @@ class ClockTime(FieldSpec):
     """A 24-hour time of day as ``HH:MM``."""
 
     def serializer_field(self) -> serializers.Field:
-        return serializers.RegexField(TIME_PATTERN, error_messages={"invalid": "Use HH:MM (24-hour)."}, **self._common())
+        return serializers.RegexField(
+            TIME_PATTERN, error_messages={"invalid": "Use HH:MM (24-hour)."}, **self._common()
+        )
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": "string", "pattern": TIME_PATTERN, "description": self.description}
@@ -197,11 +208,12 @@ class ClockTimeList(FieldSpec):
 class WeekdayList(FieldSpec):
     """Distinct weekdays, 0 = Monday .. 6 = Sunday."""
 
+    def display(self, value: Any) -> str:
+        return ", ".join(WEEKDAY_NAMES[day] for day in value if isinstance(day, int) and 0 <= day <= 6)
+
     def serializer_field(self) -> serializers.Field:
         child = StrictIntegerField(min_value=0, max_value=6)
-        return serializers.ListField(
-            child=child, min_length=1, max_length=7, validators=[_distinct], **self._common()
-        )
+        return serializers.ListField(child=child, min_length=1, max_length=7, validators=[_distinct], **self._common())
 
     def json_schema(self) -> dict[str, Any]:
         return {
@@ -219,6 +231,13 @@ class Group(FieldSpec):
     """A nested object of optional or required sub-fields (no other keys)."""
 
     fields: tuple[FieldSpec, ...] = ()
+
+    def display(self, value: Any) -> str:
+        specs = {spec.name: spec for spec in self.fields}
+        return ", ".join(
+            f"{specs[key].label()} {specs[key].display(item)}" if key in specs else f"{key} {plain_text(item)}"
+            for key, item in value.items()
+        )
 
     def serializer_field(self) -> serializers.Field:
         return _serializer_class(f"{_camel(self.name)}Serializer", self.fields)(**self._common())
@@ -286,7 +305,7 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
-class _StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
+class _StrictSerializer(serializers.Serializer):
     """Rejects keys that are not fields, so nothing unknown is ever stored."""
 
     def to_internal_value(self, data: Any) -> Any:
@@ -295,6 +314,19 @@ class _StrictSerializer(serializers.Serializer):  # type: ignore[type-arg]
             if unknown:
                 raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
         return super().to_internal_value(data)
+
+
+def plain_text(value: Any) -> str:
+    """A stored value as a person would read it."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(plain_text(item) for item in value) if value else "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{key.replace('_', ' ')} {plain_text(item)}" for key, item in value.items())
+    if isinstance(value, str):
+        return value.replace("_", " ")
+    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _must_be_true(value: bool) -> None:
@@ -311,7 +343,7 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _serializer_class(name: str, specs: tuple[FieldSpec, ...]) -> type[serializers.Serializer]:  # type: ignore[type-arg]
+def _serializer_class(name: str, specs: tuple[FieldSpec, ...]) -> type[serializers.Serializer]:
     attrs: dict[str, Any] = {spec.name: spec.serializer_field() for spec in specs}
     attrs["__doc__"] = f"Fields of {name.removesuffix('Serializer')}."
     return type(name, (_StrictSerializer,), attrs)
@@ -399,7 +431,7 @@ def _meal_times_fit(data: StepData, other: AllStepData) -> FieldErrors:
     if isinstance(meals, int) and len(times) != meals:
         errors.append(f"Give one time per meal: {meals} (meals_per_day in step 7), not {len(times)}.")
     minutes = [_minutes(t) for t in times]
-    if any(later - earlier < MEAL_GAP_MINUTES for earlier, later in zip(minutes, minutes[1:], strict=False)):
+    if any(later - earlier < MEAL_GAP_MINUTES for earlier, later in itertools.pairwise(minutes)):
         errors.append("Meal times must be in ascending order and at least 2 hours apart.")
     return {"meal_times": errors} if errors else {}
 
@@ -463,8 +495,15 @@ STEPS: tuple[StepDefinition, ...] = (
                 "Optional detail on training experience.",
                 required=False,
                 fields=(
-                    Integer("pushups", "Push-ups in one go.", required=False, minimum=0, maximum=500),
-                    Integer("workouts_per_week", "Workouts in a usual week.", required=False, minimum=0, maximum=14),
+                    Integer("pushups", "Push-ups in one go.", required=False, minimum=0, maximum=500, title="push-ups"),
+                    Integer(
+                        "workouts_per_week",
+                        "Workouts in a usual week.",
+                        required=False,
+                        minimum=0,
+                        maximum=14,
+                        title="workouts a week",
+                    ),
                     TextList("activities", "Sports or activities done regularly.", required=False, max_items=10),
                 ),
             ),
@@ -488,14 +527,26 @@ STEPS: tuple[StepDefinition, ...] = (
         "Goals",
         (
             Choice("primary_goal", "Main goal.", choices=GOALS),
-            Choice("secondary_goal", "Optional second goal, different from the main one.", required=False, choices=GOALS),
-            Number("target_weight_kg", "Optional target weight in kg.", required=False, minimum=30, maximum=300),
+            Choice(
+                "secondary_goal", "Optional second goal, different from the main one.", required=False, choices=GOALS
+            ),
+            Number(
+                "target_weight_kg",
+                "Optional target weight in kg.",
+                required=False,
+                minimum=30,
+                maximum=300,
+                title="target weight",
+                unit="kg",
+            ),
             Number(
                 "target_body_fat_percentage",
                 "Optional target body fat in percent.",
                 required=False,
                 minimum=3,
                 maximum=50,
+                title="target body fat",
+                unit="%",
             ),
         ),
         rules=(_secondary_goal_differs,),
@@ -508,7 +559,14 @@ STEPS: tuple[StepDefinition, ...] = (
         (
             Choice("location", "Where the user trains.", choices=("home", "gym", "outdoor")),
             Integer("days_per_week", "Training days per week.", minimum=2, maximum=7),
-            Integer("session_minutes", "Minutes per session.", minimum=20, maximum=180),
+            Integer(
+                "session_minutes",
+                "Minutes per session.",
+                minimum=20,
+                maximum=180,
+                title="session length",
+                unit="minutes",
+            ),
         ),
     ),
     StepDefinition(
@@ -541,10 +599,24 @@ STEPS: tuple[StepDefinition, ...] = (
         AgentType.DIET_PLANNING,
         "Meal plan",
         (
-            Integer("daily_calories", "Daily calorie target (kcal).", minimum=1000, maximum=5000),
-            Integer("protein_pct", "Share of calories from protein, percent.", minimum=0, maximum=100),
-            Integer("carbs_pct", "Share of calories from carbohydrates, percent.", minimum=0, maximum=100),
-            Integer("fats_pct", "Share of calories from fat, percent.", minimum=0, maximum=100),
+            Integer("daily_calories", "Daily calorie target (kcal).", minimum=1000, maximum=5000, unit="kcal"),
+            Integer(
+                "protein_pct",
+                "Share of calories from protein, percent.",
+                minimum=0,
+                maximum=100,
+                title="protein",
+                unit="%",
+            ),
+            Integer(
+                "carbs_pct",
+                "Share of calories from carbohydrates, percent.",
+                minimum=0,
+                maximum=100,
+                title="carbs",
+                unit="%",
+            ),
+            Integer("fats_pct", "Share of calories from fat, percent.", minimum=0, maximum=100, title="fat", unit="%"),
             Integer("meals_per_day", "Meals per day.", minimum=2, maximum=6),
             Boolean("approved", "True once the user approves the meal plan.", must_be_true=True),
         ),
@@ -569,15 +641,28 @@ STEPS: tuple[StepDefinition, ...] = (
         AgentType.SCHEDULING,
         "Hydration and supplements",
         (
-            Integer("daily_water_ml", "Daily water target in millilitres.", minimum=500, maximum=10000),
+            Integer(
+                "daily_water_ml",
+                "Daily water target in millilitres.",
+                minimum=500,
+                maximum=10000,
+                title="daily water",
+                unit="ml",
+            ),
             Integer(
                 "reminder_every_minutes",
                 "Optional hydration reminder interval in minutes.",
                 required=False,
                 minimum=15,
                 maximum=480,
+                title="water reminder every",
+                unit="minutes",
             ),
-            Boolean("interested_in_supplements", "Whether the user wants supplement guidance."),
+            Boolean(
+                "interested_in_supplements",
+                "Whether the user wants supplement guidance.",
+                title="supplement guidance",
+            ),
             TextList("current_supplements", "Supplements already taken.", required=False),
         ),
     ),
@@ -593,7 +678,7 @@ def step_get(number: int) -> StepDefinition:
 
 
 @cache
-def step_serializer_class(number: int) -> type[serializers.Serializer]:  # type: ignore[type-arg]
+def step_serializer_class(number: int) -> type[serializers.Serializer]:
     """The DRF serializer of a step's data (also the step's OpenAPI component)."""
     step = step_get(number)
     return _serializer_class(f"{_camel(step.name)}StepSerializer", step.fields)

@@ -28,7 +28,9 @@ _STEP_REQUEST = inline_serializer(
 class OnboardingStartView(APIView):
     """Start onboarding (201), or get the state already started (200)."""
 
-    @extend_schema(request=None, responses={200: OnboardingStateSerializer, 201: OnboardingStateSerializer, 401: ErrorSerializer})
+    @extend_schema(
+        request=None, responses={200: OnboardingStateSerializer, 201: OnboardingStateSerializer, 401: ErrorSerializer}
+    )
     def post(self, request: Request) -> Response:
         state, created = services.onboarding_start(user=request.user)
         return Response(

@@ -11,6 +11,7 @@ the log).
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -27,7 +28,7 @@ FieldErrors = dict[str, list[str]]
 class ServiceError(Exception):
     """A failure a client can act on, raised by services and mapped to an HTTP status."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     code = "error"
     default_detail = "The request could not be processed."
 
@@ -139,8 +140,9 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         code = code if isinstance(code, str) else "error"
         if isinstance(exc, exceptions.Throttled):
             detail = "Too many requests. Please slow down."
-            if exc.wait is not None:
-                response["Retry-After"] = str(max(1, int(exc.wait + 0.999)))
+            wait = getattr(exc, "wait", None)
+            if wait is not None:
+                response["Retry-After"] = str(max(1, math.ceil(wait)))
         response.data = error_body(str(detail), code)
     return response
 

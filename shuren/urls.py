@@ -2,13 +2,13 @@
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from health import views as health_views
 from onboarding import views as onboarding_views
 
-api_v1 = [
+api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),
     path("onboarding", onboarding_views.OnboardingEraseView.as_view(), name="onboarding"),
     path("onboarding/", include("onboarding.urls")),

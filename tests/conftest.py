@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import socket
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -61,8 +62,8 @@ def _block_network() -> Iterator[None]:
             raise ConnectionRefusedError(f"Tests may not open network connections (to {address!r})")
         return real_connect_ex(self, address)
 
-    socket.socket.connect = guarded_connect  # type: ignore[method-assign]
-    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign]
+    socket.socket.connect = guarded_connect  # type: ignore[method-assign,assignment]
+    socket.socket.connect_ex = guarded_connect_ex  # type: ignore[method-assign,assignment]
     yield
     socket.socket.connect = real_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = real_connect_ex  # type: ignore[method-assign]
@@ -181,3 +182,13 @@ def claude(fake_claude: FakeAnthropicServer, settings: Any) -> Iterator[FakeAnth
 def echo_responder(body: dict[str, Any]) -> Reply:
     """A fake Claude that repeats the user's latest message, so a reply can be matched to its message."""
     return Reply(text=f"echo: {body['messages'][-1]['content']}")
+
+
+def parse_sse(response: Any) -> list[tuple[str, Any]]:
+    """The ``(event, data)`` pairs of a Server-Sent Events response."""
+    text = b"".join(response.streaming_content).decode()
+    events = []
+    for chunk in text.strip().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in chunk.splitlines())
+        events.append((lines["event"], json.loads(lines["data"])))
+    return events

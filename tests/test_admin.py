@@ -44,9 +44,12 @@ def test_list_search_and_filter(admin_client: Client, state: OnboardingState, ma
     filtered = admin_client.get(ADMIN, {"current_step__exact": "5"})
 
     assert listing.status_code == 200
-    assert b"carol@example.com" in listing.content and b"dave@example.com" in listing.content
-    assert b"carol@example.com" in searched.content and b"dave@example.com" not in searched.content
-    assert b"dave@example.com" in filtered.content and b"carol@example.com" not in filtered.content
+    assert b"carol@example.com" in listing.content
+    assert b"dave@example.com" in listing.content
+    assert b"carol@example.com" in searched.content
+    assert b"dave@example.com" not in searched.content
+    assert b"dave@example.com" in filtered.content
+    assert b"carol@example.com" not in filtered.content
 
 
 def test_change_page_shows_pretty_json_and_an_escaped_transcript(admin_client: Client, state: OnboardingState) -> None:

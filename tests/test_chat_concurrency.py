@@ -12,7 +12,7 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from fake_anthropic import FakeAnthropicServer, Reply
+from fake_anthropic import FakeAnthropicServer
 from onboarding.models import OnboardingState
 from tests.conftest import client_for, echo_responder
 
@@ -98,7 +98,7 @@ def test_the_database_connection_is_released_while_waiting_for_the_llm(
     for user in users:
         client_for(user).post("/api/v1/onboarding/start")
     claude.set_latency(0.7)
-    pool = connection.pool
+    pool = connection.pool  # type: ignore[attr-defined]  # the PostgreSQL backend's psycopg pool
     connection.close()
 
     # When they all chat at once, and we look at the pool while the calls are in flight
@@ -114,7 +114,9 @@ def test_the_database_connection_is_released_while_waiting_for_the_llm(
 
     watcher = threading.Thread(target=watch)
     watcher.start()
-    statuses = in_threads(len(users), lambda i: client_for(users[i]).post(CHAT, {"message": "hi"}, format="json").status_code)
+    statuses = in_threads(
+        len(users), lambda i: client_for(users[i]).post(CHAT, {"message": "hi"}, format="json").status_code
+    )
     watcher.join()
 
     # Then no request held a pooled connection during the wait, and all of them succeeded
@@ -169,7 +171,9 @@ def test_an_expired_key_is_processed_again(claude: FakeAnthropicServer, started:
     from agents.models import ChatIdempotencyRecord
 
     started.post(CHAT, {"message": "hello"}, format="json", HTTP_IDEMPOTENCY_KEY="old")
-    ChatIdempotencyRecord.objects.update(created_at=ChatIdempotencyRecord.objects.get().created_at - timedelta(hours=25))
+    ChatIdempotencyRecord.objects.update(
+        created_at=ChatIdempotencyRecord.objects.get().created_at - timedelta(hours=25)
+    )
 
     response = started.post(CHAT, {"message": "hello"}, format="json", HTTP_IDEMPOTENCY_KEY="old")
 
@@ -214,7 +218,8 @@ def test_a_stale_turn_lock_expires(claude: FakeAnthropicServer, started: APIClie
     from agents.models import ChatTurnLock
 
     ChatTurnLock.objects.create(
-        state=OnboardingState.objects.get(), token="00000000-0000-0000-0000-000000000000",
+        state=OnboardingState.objects.get(),
+        token="00000000-0000-0000-0000-000000000000",
         expires_at=timezone.now() - timedelta(seconds=1),
     )
 
@@ -230,7 +235,8 @@ def test_a_held_turn_lock_is_409_without_calling_the_llm(claude: FakeAnthropicSe
     from agents.models import ChatTurnLock
 
     ChatTurnLock.objects.create(
-        state=OnboardingState.objects.get(), token="00000000-0000-0000-0000-000000000000",
+        state=OnboardingState.objects.get(),
+        token="00000000-0000-0000-0000-000000000000",
         expires_at=timezone.now() + timedelta(seconds=60),
     )
 

@@ -496,7 +496,12 @@ def _start_with_env_example(**overrides: str) -> subprocess.CompletedProcess[str
     return subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={"EXAMPLE": str(ENV_EXAMPLE), "DJANGO_SETTINGS_MODULE": "shuren.settings", "PATH": "/usr/bin:/bin", **overrides},
+        env={
+            "EXAMPLE": str(ENV_EXAMPLE),
+            "DJANGO_SETTINGS_MODULE": "shuren.settings",
+            "PATH": "/usr/bin:/bin",
+            **overrides,
+        },
         capture_output=True,
         text=True,
         timeout=60,
@@ -581,7 +586,7 @@ def test_gunicorn_names_the_variable_when_a_value_is_bad(monkeypatch: pytest.Mon
 
 
 def test_gunicorn_itself_accepts_every_setting_and_hook(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gunicorn.app.base import Application  # noqa: PLC0415
+    from gunicorn.app.base import Application
 
     _load_gunicorn_conf(monkeypatch)  # clears the variables it reads
 
@@ -603,8 +608,8 @@ def test_gunicorn_itself_accepts_every_setting_and_hook(monkeypatch: pytest.Monk
 
 
 def test_access_log_line_carries_the_request_id_and_no_query_string(monkeypatch: pytest.MonkeyPatch) -> None:
-    from gunicorn.config import Config  # noqa: PLC0415
-    from gunicorn.glogging import Logger, SafeAtoms  # noqa: PLC0415
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger, SafeAtoms
 
     conf = _load_gunicorn_conf(monkeypatch)
     logger = Logger(Config())

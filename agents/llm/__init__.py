@@ -31,10 +31,12 @@ _provider: LLMProvider | None = None
 
 
 def _build() -> LLMProvider:
+    from agents.llm.observed import ObservedProvider
+
     if settings.LLM_PROVIDER == "anthropic":
         from agents.llm.anthropic_provider import AnthropicProvider
 
-        return AnthropicProvider(
+        anthropic_provider = AnthropicProvider(
             api_key=settings.ANTHROPIC_API_KEY,
             base_url=settings.ANTHROPIC_BASE_URL,
             model=settings.LLM_MODEL,
@@ -46,9 +48,11 @@ def _build() -> LLMProvider:
             deadline=settings.LLM_DEADLINE_SECONDS,
             retry_after_default=settings.LLM_RETRY_AFTER_SECONDS,
         )
+        return ObservedProvider(anthropic_provider, cache_enabled=settings.LLM_RESPONSE_CACHE_ENABLED)
     from agents.llm.offline.engine import OfflineProvider
 
-    return OfflineProvider()
+    # The offline engine is deterministic and free: caching its answers would only cost memory.
+    return ObservedProvider(OfflineProvider(), cache_enabled=False)
 
 
 def llm_provider_get() -> LLMProvider:

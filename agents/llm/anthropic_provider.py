@@ -148,7 +148,9 @@ class AnthropicProvider:
         for attempt in range(self.max_retries + 1):
             remaining = self.deadline - (time.monotonic() - started)
             budget = min(self.timeout, max(remaining, 0.1))
-            client = self.client.with_options(timeout=anthropic.Timeout(budget, connect=min(self.connect_timeout, budget)))
+            client = self.client.with_options(
+                timeout=anthropic.Timeout(budget, connect=min(self.connect_timeout, budget))
+            )
             try:
                 return call(client)
             except anthropic.APIStatusError as exc:
@@ -193,8 +195,7 @@ class AnthropicProvider:
         manager = self._with_retries(lambda client: _opened(client.messages.stream(**params)))
         try:
             with manager as stream:
-                for delta in stream.text_stream:
-                    yield delta
+                yield from stream.text_stream
                 final = stream.get_final_message()
         except (anthropic.APIError, httpx2.HTTPError, ValueError) as exc:
             # A cut stream surfaces as httpx2's own error: the SDK does not wrap errors raised while iterating.
@@ -207,7 +208,8 @@ class AnthropicProvider:
     def health(self) -> dict[str, Any]:
         """A cheap authenticated call (model lookup); raises ``LLMUnavailableError`` when it fails."""
         try:
-            info = self.client.with_options(max_retries=0).models.retrieve(self.model)
+            probe = self.client.with_options(max_retries=0, timeout=anthropic.Timeout(5.0, connect=2.0))
+            info = probe.models.retrieve(self.model)
         except anthropic.AuthenticationError as exc:
             raise LLMUnavailableError("The API key was rejected.", reason="authentication", retry_after=60) from exc
         except anthropic.APIError as exc:

@@ -40,7 +40,8 @@ class LLMRequest:
 
     ``system_static`` is the same for every user of a step (cached by the
     provider); ``system_dynamic`` carries this user's context. ``step`` and
-    ``draft`` are not sent anywhere: the offline engine reads them.
+    ``draft`` are not sent anywhere: the offline engine reads them; ``user_id``
+    lets the response cache forget a user's replies when they erase their data.
     """
 
     system_static: str
@@ -49,6 +50,7 @@ class LLMRequest:
     messages: list[dict[str, str]]
     step: int
     draft: dict[str, Any] = field(default_factory=dict)
+    user_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,6 @@ class LLMResponse:
     model: str = ""
     # True when the text is only a placeholder and the agent should compose the reply.
     compose_reply: bool = False
-
 
 
 class LLMUnavailableError(Exception):
@@ -85,4 +86,8 @@ class LLMProvider(Protocol):
 
     def stream(self, request: LLMRequest) -> Iterator[str | LLMResponse]:
         """Text deltas as they arrive, then the final ``LLMResponse``."""
+        ...
+
+    def health(self) -> dict[str, Any]:
+        """A cheap check that the provider answers; raises ``LLMUnavailableError`` when it does not."""
         ...

@@ -1,0 +1,84 @@
+"""The service's own Prometheus metrics (django-prometheus adds the HTTP, database and cache ones).
+
+Under gunicorn, ``PROMETHEUS_MULTIPROC_DIR`` makes prometheus_client write each
+worker's samples to files that ``/metrics`` aggregates, so counts are right
+across workers (gunicorn.conf.py wipes the directory at start and marks dead
+workers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from django.db import connection
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import Counter, Histogram
+
+_LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 7.5, 10.0, 20.0, 30.0, 60.0)
+_DB_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+AGENT_RESPONSE_TIME = Histogram(
+    "onboarding_agent_response_time_seconds",
+    "Time to answer one chat message, LLM included.",
+    ["agent_type", "step", "status"],
+    buckets=_LATENCY_BUCKETS,
+)
+AGENT_REQUESTS = Counter(
+    "onboarding_agent_requests", "Chat messages handled, by agent, step and outcome.", ["agent_type", "step", "status"]
+)
+AGENT_ERRORS = Counter(
+    "onboarding_agent_errors", "Chat messages that failed, by agent and error type.", ["agent_type", "error_type"]
+)
+STEP_COMPLETIONS = Counter("onboarding_step_completions", "Onboarding steps completed.", ["step", "channel"])
+LLM_LATENCY = Histogram(
+    "anthropic_api_latency_seconds",
+    "Time of one LLM provider call (retries included).",
+    ["provider", "outcome"],
+    buckets=_LATENCY_BUCKETS,
+)
+LLM_TOKENS = Counter("anthropic_api_tokens", "LLM tokens used, by kind.", ["provider", "kind"])
+RESPONSE_CACHE = Counter("onboarding_llm_response_cache", "LLM response cache lookups.", ["result"])
+DB_QUERY_TIME = Histogram(
+    "onboarding_db_query_time_seconds", "Time of each database query made while serving a request.", buckets=_DB_BUCKETS
+)
+
+
+def _timed_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+    started = time.perf_counter()
+    try:
+        return execute(sql, params, many, context)
+    finally:
+        DB_QUERY_TIME.observe(time.perf_counter() - started)
+
+
+@contextmanager
+def db_queries_timed() -> Iterator[None]:
+    """Time every query on this thread's default connection while the block runs."""
+    with connection.execute_wrapper(_timed_query):
+        yield
+
+
+class DbQueryTimingMiddleware:
+    """Feeds ``onboarding_db_query_time_seconds`` with every query a request makes."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with db_queries_timed():
+            return self.get_response(request)
+
+
+def tokens_count(provider: str, usage: dict[str, int]) -> None:
+    """Add one call's token usage to the counters."""
+    for kind, key in (
+        ("input", "input_tokens"),
+        ("output", "output_tokens"),
+        ("cache_read", "cache_read_input_tokens"),
+        ("cache_write", "cache_creation_input_tokens"),
+    ):
+        if usage.get(key):
+            LLM_TOKENS.labels(provider, kind).inc(usage[key])
