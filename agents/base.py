@@ -29,6 +29,7 @@ from onboarding.steps import (
     step_get,
     step_json_schema,
     step_missing_fields,
+    step_rule_errors,
     step_validate,
 )
 from shuren.errors import FieldErrors, UnprocessableError
@@ -211,18 +212,21 @@ class BaseAgent:
         return outcome
 
     def check_complete(self, outcome: StepOutcome, steps_data: AllStepData) -> None:
-        """Set ``complete_data`` when the draft validates as a whole, else record rule errors."""
-        if step_missing_fields(outcome.step, outcome.draft):
-            return
+        """Set ``complete_data`` when the draft validates as a whole, else record what breaks a rule."""
         others = {**steps_data, **outcome.other_steps}
-        try:
-            outcome.complete_data = step_validate(outcome.step, outcome.draft, other_steps=others)
-        except UnprocessableError as exc:
-            for name, messages in (exc.errors or {}).items():
-                outcome.errors.setdefault(name, messages)
-                if name in outcome.draft:  # a value that breaks a rule is not kept
-                    outcome.draft.pop(name)
-                    outcome.accepted.pop(name, None)
+        if step_missing_fields(outcome.step, outcome.draft):
+            errors = step_rule_errors(outcome.step, outcome.draft, other_steps=others)
+        else:
+            try:
+                outcome.complete_data = step_validate(outcome.step, outcome.draft, other_steps=others)
+                return
+            except UnprocessableError as exc:
+                errors = exc.errors or {}
+        for name, messages in errors.items():
+            outcome.errors.setdefault(name, messages)
+            if name in outcome.draft:  # a value that breaks a rule is not kept
+                outcome.draft.pop(name)
+                outcome.accepted.pop(name, None)
 
     # --- phrasing ---------------------------------------------------------------------
 

@@ -2,16 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from rest_framework import serializers
 
 from onboarding.steps import FIRST_STEP, LAST_STEP
 
 
+class MessageField(serializers.CharField):
+    """Text that must arrive as a JSON string (DRF would turn ``5`` or ``true`` into text)."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+
 class ChatRequestSerializer(serializers.Serializer):
     """``POST onboarding/chat``: a message (1..2000 characters after trimming) and optionally the step."""
 
-    message = serializers.CharField(max_length=settings.CHAT_MESSAGE_MAX_CHARS, trim_whitespace=True)
+    message = MessageField(max_length=settings.CHAT_MESSAGE_MAX_CHARS, trim_whitespace=True)
     step = serializers.IntegerField(
         min_value=FIRST_STEP,
         max_value=LAST_STEP,

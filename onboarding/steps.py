@@ -691,6 +691,11 @@ def step_json_schema(number: int, *, llm_only: bool = False) -> dict[str, Any]:
     return _object_schema(specs, description=step.title)
 
 
+def step_rule_errors(number: int, data: StepData, *, other_steps: AllStepData) -> FieldErrors:
+    """Errors of the step's rules for the values present (a partial answer can already break one)."""
+    return _rule_errors(step_get(number), data, other_steps)
+
+
 def _rule_errors(step: StepDefinition, data: StepData, other: AllStepData) -> FieldErrors:
     errors: FieldErrors = {}
     for rule in step.rules:
