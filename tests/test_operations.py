@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from io import StringIO
 from typing import Any
 
@@ -368,3 +369,33 @@ def test_json_log_lines_include_tracebacks() -> None:
         record = logging.LogRecord("x", logging.ERROR, __file__, 1, "failed", (), sys.exc_info())
 
     assert "ValueError: boom" in json.loads(JsonFormatter().format(record))["exc_info"]
+
+
+def test_deploy_checks_raise_only_the_documented_warnings() -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("SHUREN_DEV_DEFAULTS", "DJANGO_SETTINGS_MODULE")}
+    env.update(
+        {
+            "DEBUG": "False",
+            "SECRET_KEY": "a-production-like-secret-key-0123456789-abcdefghijklmnop",
+            "ALLOWED_HOSTS": "api.shuren.app",
+            "LLM_PROVIDER": "offline",
+        }
+    )
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy"],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    found = set(re.findall(r"\((\w+\.\w+)\)", result.stderr + result.stdout))
+    assert found == {"security.W008", "security.W021"}, result.stderr
