@@ -15,6 +15,8 @@ import math
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import InterfaceError as DatabaseInterfaceError
+from django.db import OperationalError as DatabaseOperationalError
 from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -23,6 +25,7 @@ from rest_framework.views import exception_handler
 logger = logging.getLogger(__name__)
 
 FieldErrors = dict[str, list[str]]
+DATABASE_RETRY_AFTER_SECONDS = 5
 
 
 class ServiceError(Exception):
@@ -118,6 +121,15 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
         return Response(
             error_body("Invalid request body.", "validation_error", errors),
             status=status.HTTP_422_UNPROCESSABLE_ENTITY,
+        )
+    if isinstance(exc, DatabaseOperationalError | DatabaseInterfaceError):
+        logger.error("Database unavailable: %s", type(exc).__name__, exc_info=exc)
+        return Response(
+            error_body(
+                "The database is temporarily unavailable. Nothing was saved; please retry.", "database_unavailable"
+            ),
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
         )
     if isinstance(exc, Http404):
         exc = exceptions.NotFound()

@@ -105,6 +105,9 @@ _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
     _db.setdefault("OPTIONS", {})
+    # A connection is checked before use, so after a database restart the service
+    # replaces dead connections by itself (with the pool: psycopg_pool's check).
+    _db["CONN_HEALTH_CHECKS"] = True
     if env.bool("DB_POOL", default=True):
         # With the pool, CONN_MAX_AGE must stay 0: the pool keeps the connections.
         _db["CONN_MAX_AGE"] = 0

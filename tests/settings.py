@@ -8,6 +8,8 @@ import os
 
 os.environ.setdefault("SHUREN_DEV_DEFAULTS", "1")
 os.environ.setdefault("LLM_PROVIDER", "offline")
+# A request during a database outage should fail fast (the default waits 10 s for a pooled connection).
+os.environ.setdefault("DB_POOL_TIMEOUT", "2")
 os.environ.pop("ANTHROPIC_API_KEY", None) if os.environ.get("LLM_PROVIDER") == "offline" else None
 
 from shuren.settings import *  # noqa: E402, F403
