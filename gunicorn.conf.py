@@ -188,6 +188,6 @@ def child_exit(server: object, worker: _Worker) -> None:
     if _prometheus_multiproc_dir() is None:
         return
     # Imported here: the master needs prometheus_client only when a worker exits.
-    from prometheus_client import multiprocess  # noqa: PLC0415
+    from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

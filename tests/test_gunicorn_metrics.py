@@ -49,6 +49,7 @@ def test_metrics_count_every_request_across_two_workers(tmp_path: Path) -> None:
         "GUNICORN_THREADS": "4",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "LOG_LEVEL": "WARNING",
+        "GUNICORN_GRACEFUL_TIMEOUT": "2",
     }
     migrate_env = {key: value for key, value in env.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=migrate_env, check=True, timeout=120)

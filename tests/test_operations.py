@@ -225,14 +225,17 @@ def test_erasing_onboarding_drops_history_idempotency_records_and_cached_replies
     claude: FakeAnthropicServer, started: APIClient
 ) -> None:
     started.post(CHAT, {"message": "hello"}, format="json", HTTP_IDEMPOTENCY_KEY="k1")
-    cached = [key for key in cache._cache if "llm-reply:" in key]  # type: ignore[attr-defined]
+    user_id = OnboardingState.objects.get().user_id
+    cached = cache.get(f"llm-reply-keys:{user_id}")
     assert cached
+    assert all(cache.get(key) is not None for key in cached)
 
     assert started.delete("/api/v1/onboarding").status_code == 204
 
     assert not OnboardingState.objects.exists()
     assert not ChatIdempotencyRecord.objects.exists()
-    assert not [key for key in cache._cache if "llm-reply" in key]  # type: ignore[attr-defined]
+    assert cache.get(f"llm-reply-keys:{user_id}") is None
+    assert all(cache.get(key) is None for key in cached)
 
 
 def test_export_includes_history_context_and_idempotency_records(started: APIClient) -> None:

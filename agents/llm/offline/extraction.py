@@ -36,6 +36,7 @@ from agents.llm.offline.parsing import (
     calorie_mentions,
     clean_item,
     duration_mentions,
+    format_minutes,
     interval_mentions,
     is_bare_none,
     normalize,
@@ -61,19 +62,17 @@ _NEGATION_BEFORE_RE = re.compile(
 )
 
 
-def _negated(norm: str, start: int, pattern: re.Pattern[str] = _NEGATION_BEFORE_RE) -> bool:
+def _preceded_by(norm: str, start: int, pattern: re.Pattern[str]) -> bool:
+    """Whether the text just before ``start`` ends with ``pattern`` (patterns here end in ``$``)."""
     return bool(pattern.search(norm[max(0, start - 40) : start]))
 
 
-def _sentences(norm: str) -> list[tuple[int, str]]:
-    """(offset, text) of each sentence."""
-    found: list[tuple[int, str]] = []
-    start = 0
-    for match in _SENTENCE_END_RE.finditer(norm):
-        found.append((start, norm[start : match.start()]))
-        start = match.end()
-    found.append((start, norm[start:]))
-    return [(offset, text) for offset, text in found if text.strip()]
+def _negated(norm: str, start: int) -> bool:
+    return _preceded_by(norm, start, _NEGATION_BEFORE_RE)
+
+
+def _sentences(norm: str) -> list[str]:
+    return [sentence for sentence in _SENTENCE_END_RE.split(norm) if sentence.strip()]
 
 
 @dataclass(frozen=True)
@@ -83,17 +82,17 @@ class _Hit:
     label: str
     start: int
     end: int
-    strong: bool = False
 
 
-def _hits(norm: str, table: Iterable[tuple[str, re.Pattern[str]]], *, strong: Iterable[str] = ()) -> list[_Hit]:
-    """Every non-negated match of the table, in order, without matches inside a longer one."""
-    strong_labels = set(strong)
+def _hits(
+    norm: str, table: Iterable[tuple[str, re.Pattern[str]]], negation: re.Pattern[str] = _NEGATION_BEFORE_RE
+) -> list[_Hit]:
+    """Every match of the table not negated just before, in order, without matches inside a longer one."""
     found = [
-        _Hit(label, match.start(), match.end(), label in strong_labels)
+        _Hit(label, match.start(), match.end())
         for label, pattern in table
         for match in pattern.finditer(norm)
-        if not _negated(norm, match.start())
+        if not _preceded_by(norm, match.start(), negation)
     ]
     kept = [
         hit
@@ -144,8 +143,10 @@ def _none_keywords(keywords: dict[str, str]) -> tuple[_NoneKeyword, ...]:
     )
 
 
-def _none_fields(norm: str, keywords: tuple[_NoneKeyword, ...]) -> set[str]:
-    """Fields the text explicitly says are empty: "no injuries or limitations", "allergies: none"."""
+def _none_fields(norm: str, keywords: tuple[_NoneKeyword, ...], *, also: Iterable[str] = ()) -> list[str]:
+    """Fields the text explicitly says are empty ("no injuries or limitations", "allergies: none"),
+    plus ``also``, in the keywords' order so replies list them the same way every time.
+    """
     fields: set[str] = set()
     for cue in _NONE_CUE_RE.finditer(norm):
         position = cue.end()
@@ -163,7 +164,8 @@ def _none_fields(norm: str, keywords: tuple[_NoneKeyword, ...]) -> set[str]:
             fields.add(named[0])
             position = named[1].end()
     fields.update(keyword.name for keyword in keywords if keyword.before_none.search(norm))
-    return fields
+    fields.update(also)
+    return [keyword.name for keyword in keywords if keyword.name in fields]
 
 
 def _list_fields(step: int) -> list[tuple[str, ...]]:
@@ -226,7 +228,7 @@ _LEVELS = _table(
         r"exercise)|been\s+(?:active|sporty|fit|athletic))|haven'?t\s+(?:exercised|worked\s+out|trained)\s+"
         r"(?:in|for)\s+(?:years|ages|a\s+long\s+time|a\s+while)|out\s+of\s+shape|unfit|not\s+(?:very\s+|really\s+|"
         r"that\s+|particularly\s+|super\s+)?(?:fit|active|sporty|athletic)|first\s+time|sedentary|"
-        r"(?<!a\s)(?:little|no|zero|not\s+much|limited)\s+experience|inexperienced|"
+        r"(?<!a\s)(?:little|no|zero|not\s+much|limited)\s+experience|inexperienced|below\s+average|"
         r"(?:don'?t|do\s+not|never)\s+(?:really\s+)?(?:exercise|work\s*out|train)",
     ),
     (
@@ -333,14 +335,14 @@ def _fitness_level(norm: str) -> str | None:
 def _pushups(norm: str) -> int | None:
     for pattern in (_PUSHUPS_BEFORE_RE, _PUSHUPS_AFTER_RE):
         for match in pattern.finditer(norm):
-            if not _negated(norm, match.start(), _RANGE_BEFORE_RE):
+            if not _preceded_by(norm, match.start(), _RANGE_BEFORE_RE):
                 return int(match.group(1))
     return 0 if _PUSHUPS_ZERO_RE.search(norm) else None
 
 
 def _workouts_per_week(norm: str) -> int | None:
     for match in _PER_WEEK_RE.finditer(norm):
-        if not _negated(norm, match.start(), _RANGE_BEFORE_RE):
+        if not _preceded_by(norm, match.start(), _RANGE_BEFORE_RE):
             return int(match.group(1) or match.group(2))
     if _DAILY_WORKOUT_RE.search(norm):
         return 7
@@ -423,7 +425,7 @@ _STEP2_LABEL_RE = re.compile(
 )
 _STEP2_SPLIT_RE = re.compile(
     r"\s*(?:[,;\n]|\s/\s|&|\+|\band\b|\bplus\b|\bas\s+well\s+as\b|\balong\s+with\b|\bso\b|\bbecause(?:\s+of)?\b|"
-    r"\bdue\s+to\b|\bbut\b|"
+    r"\bdue\s+to\b|\bbut\b|\bexcept(?:\s+for)?\b|\bapart\s+from\b|\bother\s+than\b|\bbesides\b|"
     r"\bhowever\b|\bwhich\s+means\b|\bthough\b|\balthough\b|\bwhile\b|\balso\b)\s*"
 )
 _STEP2_NEGATIVE_ITEM_RE = re.compile(
@@ -458,7 +460,7 @@ _BARE_FIELD_WORDS = re.compile(
 def _step2_items(norm: str) -> dict[str, list[str]]:
     """Items of the message sorted into equipment, injuries and limitations."""
     found: dict[str, list[str]] = {}
-    for _, sentence in _sentences(norm):
+    for sentence in _sentences(norm):
         parts: list[tuple[str | None, str, bool]] = []  # (field, item, said with "have"/"own")
         label: str | None = None
         for raw in _STEP2_SPLIT_RE.split(sentence):
@@ -492,12 +494,10 @@ def _neighbour_class(parts: list[tuple[str | None, str, bool]], index: int) -> s
 
 def _step_limitations(norm: str) -> Values:
     values: Values = dict(_step2_items(norm))
-    empty = _none_fields(norm, _STEP2_KEYWORDS)
-    if _BODYWEIGHT_ONLY_RE.search(norm):
-        empty.add("equipment")
+    also = ["equipment"] if _BODYWEIGHT_ONLY_RE.search(norm) else []
     if _INJURY_FREE_RE.search(norm):
-        empty.add("injuries")
-    for name in empty:
+        also.append("injuries")
+    for name in _none_fields(norm, _STEP2_KEYWORDS, also=also):
         values.setdefault(name, [])
     return values
 
@@ -526,10 +526,12 @@ _GOALS = _table(
         r"stay\s+(?:healthy|fit|active|in\s+shape)|be\s+(?:more\s+)?(?:healthy|healthier|active|fit)|(?:general|"
         r"overall)\s+(?:fitness|health)|feel\s+(?:better|good|great|healthier)|more\s+active|endurance|stamina|"
         r"get\s+(?:fit|fitter|healthier|in\s+shape|in\s+better\s+shape|moving)|keep\s+fit|improve\s+(?:my\s+)?"
-        r"(?:health|fitness|cardio|conditioning|mobility|flexibility|energy)|healthier|health|healthy|well[\s-]?being|"
-        r"longevity|maintain\w*|maintenance|cardio|mobility|flexibility|energy",
+        r"(?:health|fitness|cardio|conditioning|mobility|flexibility|energy)|healthier|well[\s-]?being|longevity|"
+        r"maintain\w*|maintenance",
     ),
 )
+# Words that name a goal only when nothing stronger does ("for health reasons I want to lose weight").
+_WEAK_GOALS = _table(("general_fitness", r"health|healthy|cardio|mobility|flexibility|energy|fitness"))
 _GOAL_NEGATION_RE = re.compile(
     r"(?:^|[^\w'])(?:don'?t|dont|do\s+not|doesn'?t|not(?!\s+(?:only|just))|no\s+need\s+to|never\s+want)"
     r"(?:\s+[\w']+){0,2}\s*$"
@@ -542,10 +544,7 @@ _SECONDARY_CUE_RE = re.compile(
     r"\b(?:also|secondary|second(?:ly)?|plus|a\s+bit|a\s+little|side|bonus|maybe|ideally|while)\b"
 )
 _SECONDARY_AFTER_RE = re.compile(r"^\s*(?:\w+\s+){0,2}?(?:too|as\s+well|also|on\s+the\s+side)\b")
-_TARGET_CUE_RE = re.compile(
-    r"\b(?:to|reach|hit|target|goal|aim|aiming|ideal|down|up|at|weigh|be|get|under|below|around|about)\b"
-    r"[\w\s]{0,20}$"
-)
+_TARGET_CUE_RE = re.compile(r"\b(?:to|reach|hit|target|goal|aim|aiming|ideal|down|up|get|under|below)\b[\w\s]{0,20}$")
 _WEIGHT_DELTA_RE = re.compile(r"\b(?:lose|lost|drop|shed|gain|put\s+on|losing|gaining|minus|plus)\s+(?:\w+\s+)?$")
 _CURRENT_WEIGHT_RE = re.compile(
     r"\b(?:i\s+weigh|i'?m|i\s+am|currently|now|at\s+the\s+moment|right\s+now|current(?:ly)?\s+weight|"
@@ -567,7 +566,8 @@ _PERCENT_RE = re.compile(r"(?<![0-9.])([0-9]{1,2}(?:\.[0-9])?)\s*(?:%|percent|pe
 
 
 def _goals(norm: str) -> tuple[str | None, str | None]:
-    hits = [hit for hit in _hits(norm, _GOALS) if not _negated(norm, hit.start, _GOAL_NEGATION_RE)]
+    # "I can't seem to lose weight" still wants to: only "don't want" style cues negate a goal.
+    hits = _hits(norm, _GOALS, _GOAL_NEGATION_RE) or _hits(norm, _WEAK_GOALS, _GOAL_NEGATION_RE)
     order: list[str] = []
     primary_cue: list[str] = []
     secondary_cue: list[str] = []
@@ -595,11 +595,13 @@ def _goals(norm: str) -> tuple[str | None, str | None]:
 def _target_weight(norm: str) -> float | None:
     candidates: list[tuple[bool, float]] = []
     for mention in weight_mentions(norm):
-        if _negated(norm, mention.start, _WEIGHT_DELTA_RE) or _negated(norm, mention.start, _RANGE_BEFORE_RE):
+        if _preceded_by(norm, mention.start, _WEIGHT_DELTA_RE) or _preceded_by(norm, mention.start, _RANGE_BEFORE_RE):
             continue
-        if _negated(norm, mention.start, _CURRENT_WEIGHT_RE) and not _negated(norm, mention.start, _TARGET_CUE_RE):
+        if _preceded_by(norm, mention.start, _CURRENT_WEIGHT_RE) and not _preceded_by(
+            norm, mention.start, _TARGET_CUE_RE
+        ):
             continue
-        candidates.append((_negated(norm, mention.start, _TARGET_CUE_RE), mention.value))
+        candidates.append((_preceded_by(norm, mention.start, _TARGET_CUE_RE), mention.value))
     labelled = _TARGET_LABEL_RE.search(norm)
     if labelled:
         candidates.append((True, float(labelled.group(1))))
@@ -622,9 +624,9 @@ def _target_body_fat(norm: str) -> float | None:
         ]
     candidates: list[tuple[bool, float]] = []
     for start, value in sorted(found):
-        if _negated(norm, start, _CURRENT_WEIGHT_RE) and not _negated(norm, start, _TARGET_CUE_RE):
+        if _preceded_by(norm, start, _CURRENT_WEIGHT_RE) and not _preceded_by(norm, start, _TARGET_CUE_RE):
             continue
-        candidates.append((_negated(norm, start, _TARGET_CUE_RE), value))
+        candidates.append((_preceded_by(norm, start, _TARGET_CUE_RE), value))
     targeted = [value for is_target, value in candidates if is_target]
     if targeted:
         return targeted[-1]
@@ -662,7 +664,8 @@ _LOCATIONS = _table(
     ),
     (
         "outdoor",
-        r"outside|outdoors?|park|parks|trails?|track|beach|nature|open\s+air|streets?|in\s+the\s+woods|forest|hills",
+        r"outside|outdoors?|park|parks|trails?|(?:running|the)\s+track|beach|nature|open\s+air|streets?|"
+        r"in\s+the\s+woods|forest|hills",
     ),
 )
 _PREFERENCE_CUE_RE = re.compile(r"\b(?:mostly|mainly|usually|primarily|prefer(?:ably)?|mainly|normally)\b[\w\s]{0,20}$")
@@ -681,14 +684,14 @@ def _location(norm: str) -> str | None:
     labels = list(dict.fromkeys(hit.label for hit in hits))
     if len(labels) == 1:
         return labels[0]
-    preferred = [hit.label for hit in hits if _negated(norm, hit.start, _PREFERENCE_CUE_RE)]
+    preferred = [hit.label for hit in hits if _preceded_by(norm, hit.start, _PREFERENCE_CUE_RE)]
     # Two places and no "mostly": ask again rather than pick one.
     return preferred[0] if len(set(preferred)) == 1 else None
 
 
 def _days_per_week(norm: str) -> int | None:
     for match in _DAYS_RE.finditer(norm):
-        if _negated(norm, match.start(), _RANGE_BEFORE_RE) or _negated(norm, match.start(), _PER_RE):
+        if _preceded_by(norm, match.start(), _RANGE_BEFORE_RE) or _preceded_by(norm, match.start(), _PER_RE):
             continue
         if _PER_DAY_RE.match(norm, match.end()):
             continue  # "3 times a day" is not days a week
@@ -701,7 +704,7 @@ def _days_per_week(norm: str) -> int | None:
 
 def _session_minutes(norm: str) -> int | None:
     for mention in duration_mentions(norm):
-        if not _negated(norm, mention.start, _PER_RE):
+        if not _preceded_by(norm, mention.start, _PER_RE):
             return int(mention.value)
     return None
 
@@ -747,7 +750,7 @@ def _focus_changes(norm: str) -> list[dict[str, Any]]:
     for clause in _CLAUSE_SPLIT_RE.split(norm):
         # "make Monday and Thursday upper body": days waiting for a focus join the next clause's.
         days = sorted({*pending, *parse_weekdays(clause)})
-        hits = [hit for hit in _hits(clause, _FOCUSES) if not _negated(clause, hit.start, _FOCUS_NOT_TARGET_RE)]
+        hits = [hit for hit in _hits(clause, _FOCUSES) if not _preceded_by(clause, hit.start, _FOCUS_NOT_TARGET_RE)]
         if days and hits:
             for day in days:
                 changes.pop(day, None)
@@ -778,7 +781,7 @@ def _step_workout_plan(norm: str) -> Values:
 def _days_per_week_change(norm: str) -> int | None:
     """An explicit new number of training days; weekday names here are focus changes, not a count."""
     for match in _DAYS_RE.finditer(norm):
-        if _negated(norm, match.start(), _RANGE_BEFORE_RE) or _negated(norm, match.start(), _PER_RE):
+        if _preceded_by(norm, match.start(), _RANGE_BEFORE_RE) or _preceded_by(norm, match.start(), _PER_RE):
             continue
         return int(match.group(1))
     return 7 if _EVERY_DAY_RE.search(norm) and not _EVERY_OTHER_DAY_RE.search(norm) else None
@@ -838,74 +841,21 @@ _DISLIKE_RE = re.compile(
     r"(?:big\s+|huge\s+)?fan\s+of|rather\s+not\s+eat|not\s+into|(?:eat|like)\s+(?:everything|anything)\s+"
     r"(?:except|but|apart\s+from|other\s+than))\b\s*:?\s*"
 )
+# fmt: off
 _FOOD_STOP_WORDS = {
-    "a",
-    "an",
-    "i",
-    "i'm",
-    "im",
-    "am",
-    "my",
-    "have",
-    "has",
-    "severe",
-    "severely",
-    "mild",
-    "mildly",
-    "slight",
-    "slightly",
-    "bad",
-    "serious",
-    "minor",
-    "food",
-    "some",
-    "no",
-    "any",
-    "known",
-    "little",
-    "small",
-    "big",
-    "very",
-    "quite",
-    "really",
-    "also",
-    "and",
-    "but",
-    "so",
-    "bit",
-    "kind",
-    "of",
-    "the",
-    "m",
-    "s",
-    "got",
-    "with",
-    "to",
-    "life",
-    "threatening",
-    "true",
-    "real",
-    "dietary",
-    "or",
-    "nor",
-    "other",
-    "allergy",
-    "allergies",
-    "intolerance",
-    "intolerances",
-    "not",
+    "a", "an", "i", "i'm", "im", "am", "my", "have", "has", "severe", "severely", "mild", "mildly", "slight",
+    "slightly", "bad", "serious", "minor", "food", "some", "no", "any", "known", "little", "small", "big", "very",
+    "quite", "really", "also", "and", "but", "so", "bit", "kind", "of", "the", "m", "s", "got", "with", "to",
+    "life", "threatening", "true", "real", "dietary", "or", "nor", "other", "allergy", "allergies", "intolerance",
+    "intolerances", "not",
 }
+# fmt: on
 # Said with "I don't eat ..." these describe the diet type, not a dislike.
+# fmt: off
 _DIET_WORDS = {
-    "meat",
-    "any meat",
-    "fish",
-    "meat or fish",
-    "meat and fish",
-    "animal products",
-    "seafood",
-    "red meat or fish",
+    "meat", "any meat", "fish", "meat or fish", "meat and fish", "animal products", "seafood", "red meat or fish",
 }
+# fmt: on
 _STEP6_KEYWORDS = _none_keywords(
     {
         "allergies": r"allerg(?:y|ies|ic)",
@@ -936,22 +886,21 @@ def _step_diet_preferences(norm: str) -> Values:
     diet = _diet_type(norm)
     if diet:
         values["diet_type"] = diet
-    cues = [("allergies", match.end(), match.start()) for match in _ALLERGY_AFTER_RE.finditer(norm)] + [
-        ("intolerances", match.end(), match.start()) for match in _INTOLERANCE_AFTER_RE.finditer(norm)
-    ]
+    cues = [("allergies", match) for match in _ALLERGY_AFTER_RE.finditer(norm)]
+    cues += [("intolerances", match) for match in _INTOLERANCE_AFTER_RE.finditer(norm)]
     cues += [
-        ("dislikes", match.end(), match.start())
+        ("dislikes", match)
         for match in _DISLIKE_RE.finditer(norm)
-        if not _negated(norm, match.start(), _NOT_BEFORE_RE)
+        if not _preceded_by(norm, match.start(), _NOT_BEFORE_RE)
     ]
-    # Where a "... allergy" / "... intolerant" phrase starts also ends the list before it.
-    before_starts = [
+    # A list runs up to the next cue, including where a "... allergy" / "... intolerant" phrase starts.
+    stops = [cue.start() for _, cue in cues] + [
         match.start() for pattern in (_ALLERGY_BEFORE_RE, _INTOLERANCE_BEFORE_RE) for match in pattern.finditer(norm)
     ]
-    stops = [start for _, _, start in cues] + before_starts
-    for name, start, _ in cues:
-        items = _object_items(norm, start, stops)
-        if name == "dislikes":
+    for name, cue in cues:
+        items = _object_items(norm, cue.end(), stops)
+        if name == "dislikes" and "eat" in cue.group():
+            # "I don't eat meat" describes the diet; "I don't like fish" is a dislike.
             items = [item for item in items if item not in _DIET_WORDS]
         items = [_food_words(_CONDITION_SUFFIX_RE.sub("", item)) for item in items]
         _merge_items(values, name, items)
@@ -967,10 +916,8 @@ def _step_diet_preferences(norm: str) -> Values:
     for name in ("allergies", "intolerances", "dislikes"):
         if name in values and not values[name]:
             del values[name]  # a cue with nothing after it ("my allergies are...") says nothing yet
-    empty = _none_fields(norm, _STEP6_KEYWORDS)
-    if _NO_DISLIKES_RE.search(norm):
-        empty.add("dislikes")
-    for name in empty:
+    also = ["dislikes"] if _NO_DISLIKES_RE.search(norm) else []
+    for name in _none_fields(norm, _STEP6_KEYWORDS, also=also):
         values.setdefault(name, [])
     return values
 
@@ -996,7 +943,7 @@ def _daily_calories(norm: str) -> int | None:
 
 def _meals_per_day(norm: str) -> int | None:
     for match in _MEALS_RE.finditer(norm):
-        if not _negated(norm, match.start(), _RANGE_BEFORE_RE):
+        if not _preceded_by(norm, match.start(), _RANGE_BEFORE_RE):
             return int(next(group for group in match.groups() if group is not None))
     return None
 
@@ -1034,6 +981,8 @@ _PLAIN_GAP_RE = re.compile(r"[\w' ]*")
 
 @dataclass
 class _Schedule:
+    """The message's times, sorted by what they are said about."""
+
     workout: list[TimeMention] = field(default_factory=list)
     meals: list[tuple[TimeMention, str]] = field(default_factory=list)
     unassigned: list[TimeMention] = field(default_factory=list)
@@ -1102,7 +1051,7 @@ def _step_schedule(norm: str) -> Values:
     if workout:
         values["workout_time"] = workout[0]
     if meal_times:
-        values["meal_times"] = [f"{minutes // 60 % 24:02d}:{minutes % 60:02d}" for minutes in sorted(meal_times)]
+        values["meal_times"] = [format_minutes(minutes) for minutes in sorted(meal_times)]
     return values
 
 
@@ -1143,7 +1092,8 @@ _SUPPLEMENTS = _table(
     ("biotin", r"biotin"),
     ("folic acid", r"folic\s+acid|folate"),
     ("vitamin e", r"vitamin\s+e"),
-    ("vitamin k2", r"vitamin\s+k2?"),
+    ("vitamin k2", r"vitamin\s+k2|k2"),
+    ("vitamin k", r"vitamin\s+k"),
     ("coq10", r"coq10|coenzyme\s+q10"),
     ("l-carnitine", r"l[\s-]?carnitine|carnitine"),
     ("greens powder", r"greens\s+powder|athletic\s+greens|ag1"),
@@ -1187,10 +1137,11 @@ def _daily_water_ml(norm: str) -> int | None:
         if not _PER_INTERVAL_RE.match(norm, mention.end):
             return int(mention.value)
     # A bare number in the hydration step is millilitres ("3000"), when it is the only number.
+    intervals = interval_mentions(norm)
     numbers = [
         mention
         for mention in number_mentions(norm)
-        if not any(interval.start <= mention.start < interval.end for interval in interval_mentions(norm))
+        if not any(interval.start <= mention.start < interval.end for interval in intervals)
     ]
     bare = [int(match.group(1)) for match in _BARE_WATER_RE.finditer(norm) if int(match.group(1)) >= 500]
     return bare[0] if len(bare) == 1 and len(numbers) == 1 else None

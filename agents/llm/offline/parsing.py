@@ -655,7 +655,7 @@ _TIME_RE = re.compile(
     r"(?:(?P<sep>[:.])(?P<m>[0-9]{2}))?"
     r"(?![0-9]|[.:][0-9])"
     r"(?:\s*(?P<oclock>o'?\s?clock))?"
-    r"(?:\s*(?P<mer>[ap])\.?\s?m\b\.?)?"
+    r"(?:\s*(?P<mer>[ap])\.?\s?m\b)?"
     r"(?:\s*(?:in\s+the\s+|at\s+|this\s+)?"
     r"(?P<part>morning|afternoon|evening|night|tonight|noon|midday|midnight)\b)?"
 )
@@ -764,7 +764,7 @@ _APPROVING_NEGATION_RE = re.compile(
 )
 _DECLINE_RE = re.compile(
     r"^\W*(?:no|nope|nah|nay)\b|\bno\s+(?:thanks|thank\s+you|way)\b"
-    r"|\bnot\s+(?:really|quite|yet|sure|happy|ok|okay|good|great|convinced|for\s+me|what\s+i|a\s+fan|keen|"
+    r"|\bnot\s+(?:really|quite|yet|happy|ok|okay|good|great|convinced|for\s+me|what\s+i|a\s+fan|keen|"
     r"approve|agree|right|ready)\b"
     r"|\b(?:don'?t|do\s+not|doesn'?t|does\s+not|didn'?t)\s+(?:really\s+)?(?:like|love|want|approve|agree|think\s+so|"
     r"work|suit|fit)\b"
@@ -777,6 +777,9 @@ _ADJUSTMENT_RE = re.compile(
     r"|(?:fewer|more|less)\s+(?!about\b|info|details|information)[a-z0-9]+"
     r"|higher|increase|decrease|reduce|prefer|rather|except|only\s+[0-9]|how\s+about|what\s+about|adjust|tweak"
     r"|modify|edit|update)\b"
+)
+_HESITATION_RE = re.compile(
+    r"\b(?:not\s+sure|unsure|(?:don'?t|do\s+not)\s+know|maybe|perhaps|hmm+|let\s+me\s+think|not\s+yet\s+sure)\b|\?\s*$"
 )
 _ACCEPT_RE = re.compile(
     r"\b(?:yes|yeah|yea|yep|yup|ya|yah|yas|sure|ok|okay|okey|okie|k|kk|fine|good|great|perfect|awesome|excellent|"
@@ -798,11 +801,14 @@ def parse_approval(text: str) -> bool | None:
     rest = _APPROVING_NEGATION_RE.sub(" ", norm)
     if _DECLINE_RE.search(rest) or _ADJUSTMENT_RE.search(rest):
         return False
+    if _HESITATION_RE.search(rest) and not approving_negation:
+        return None  # "not sure", "maybe?": no answer yet
     if approving_negation or _ACCEPT_RE.search(rest):
         return True
     return None
 
 
+_BARE_ANSWER_MAX_LENGTH = 200
 _BARE_NONE_RE = re.compile(
     r"^\W*(?:(?:no|none|nope|nah|nothing|nil|zero|neither|n/?a|not\s+really|not\s+at\s+all|"
     r"no\s+thanks|none\s+at\s+all|nothing\s+at\s+all|none\s+of\s+(?:them|those|that|these)|no\s+to\s+all|"
@@ -813,7 +819,8 @@ _BARE_NONE_RE = re.compile(
 
 def is_bare_none(text: str) -> bool:
     """True when the whole answer is a plain "none" ("none", "no", "nothing", "I don't have any")."""
-    return bool(_BARE_NONE_RE.match(normalize(text)))
+    # Such answers are short; skipping long texts spares normalizing a whole message again.
+    return len(text) <= _BARE_ANSWER_MAX_LENGTH and bool(_BARE_NONE_RE.match(normalize(text)))
 
 
 # --- lists ---------------------------------------------------------------------------------
@@ -832,32 +839,15 @@ _TRAILING_FILLER_RE = re.compile(
     r"(?:\s+(?:too|also|as\s+well|at\s+home|at\s+my\s+place|etc\.?|and\s+so\s+on|i\s+think|i\s+guess|please|"
     r"thanks|thank\s+you|though|lol|really))+$"
 )
+_LEADING_COUNT_RE = re.compile(r"^[0-9]{1,3}\s+(?=[a-z])")
 _ITEM_EDGE_CHARS = " \t.,;:!?\"'()[]{}*-_~"
+# fmt: off
 _JUNK_ITEMS = {
-    "",
-    "none",
-    "nothing",
-    "no",
-    "that's it",
-    "thats it",
-    "that's all",
-    "thats all",
-    "all",
-    "everything",
-    "anything",
-    "stuff",
-    "things",
-    "etc",
-    "that",
-    "it",
-    "this",
-    "them",
-    "those",
-    "other",
-    "others",
-    "else",
+    "", "none", "nothing", "no", "that's it", "thats it", "that's all", "thats all", "all", "everything",
+    "anything", "stuff", "things", "etc", "that", "it", "this", "them", "those", "other", "others", "else",
     "nothing else",
 }
+# fmt: on
 
 
 def clean_item(item: str) -> str:
@@ -865,6 +855,7 @@ def clean_item(item: str) -> str:
     item = " ".join(item.lower().split()).strip(_ITEM_EDGE_CHARS)
     item = _LEADING_FILLER_RE.sub("", item).strip(_ITEM_EDGE_CHARS)
     item = _TRAILING_FILLER_RE.sub("", item).strip(_ITEM_EDGE_CHARS)
+    item = _LEADING_COUNT_RE.sub("", item)  # "2 dumbbells" -> "dumbbells"; "5kg dumbbells" stays
     if len(item) > MAX_ITEM_LENGTH:
         item = item[:MAX_ITEM_LENGTH].rsplit(" ", 1)[0].strip(_ITEM_EDGE_CHARS)
     return "" if item in _JUNK_ITEMS else item
