@@ -359,24 +359,16 @@ def _activities(norm: str) -> list[str] | None:
     return [] if _NO_ACTIVITIES_RE.search(norm) else None
 
 
+def _stated(**candidates: Any) -> Values:
+    """The candidates the message stated: None means "not said" (an empty list is an explicit "none")."""
+    return {name: value for name, value in candidates.items() if value is not None}
+
+
 def _step_fitness_level(norm: str) -> Values:
-    values: Values = {}
-    level = _fitness_level(norm)
-    if level:
-        values["fitness_level"] = level
-    experience: Values = {}
-    pushups = _pushups(norm)
-    if pushups is not None:
-        experience["pushups"] = pushups
-    per_week = _workouts_per_week(norm)
-    if per_week is not None:
-        experience["workouts_per_week"] = per_week
-    activities = _activities(norm)
-    if activities is not None:
-        experience["activities"] = activities
-    if experience:
-        values["experience"] = experience
-    return values
+    experience = _stated(
+        pushups=_pushups(norm), workouts_per_week=_workouts_per_week(norm), activities=_activities(norm)
+    )
+    return _stated(fitness_level=_fitness_level(norm) or None, experience=experience or None)
 
 
 # --- step 2: equipment, injuries, limitations -------------------------------------------------------
@@ -634,19 +626,13 @@ def _target_body_fat(norm: str) -> float | None:
 
 
 def _step_goals(norm: str) -> Values:
-    values: Values = {}
     primary, secondary = _goals(norm)
-    if primary:
-        values["primary_goal"] = primary
-    if secondary:
-        values["secondary_goal"] = secondary
-    weight = _target_weight(norm)
-    if weight is not None:
-        values["target_weight_kg"] = weight
-    body_fat = _target_body_fat(norm)
-    if body_fat is not None:
-        values["target_body_fat_percentage"] = body_fat
-    return values
+    return _stated(
+        primary_goal=primary or None,
+        secondary_goal=secondary or None,
+        target_weight_kg=_target_weight(norm),
+        target_body_fat_percentage=_target_body_fat(norm),
+    )
 
 
 # --- step 4: workout preferences --------------------------------------------------------------------
@@ -710,17 +696,9 @@ def _session_minutes(norm: str) -> int | None:
 
 
 def _step_workout_preferences(norm: str) -> Values:
-    values: Values = {}
-    location = _location(norm)
-    if location:
-        values["location"] = location
-    days = _days_per_week(norm)
-    if days is not None:
-        values["days_per_week"] = days
-    minutes = _session_minutes(norm)
-    if minutes is not None:
-        values["session_minutes"] = minutes
-    return values
+    return _stated(
+        location=_location(norm) or None, days_per_week=_days_per_week(norm), session_minutes=_session_minutes(norm)
+    )
 
 
 # --- step 5: workout plan -------------------------------------------------------------------------------
@@ -762,20 +740,13 @@ def _focus_changes(norm: str) -> list[dict[str, Any]]:
 
 
 def _step_workout_plan(norm: str) -> Values:
-    values: Values = {}
-    focus = _focus_changes(norm)
-    if focus:
-        values["focus_changes"] = focus
-    days = _days_per_week_change(norm)
-    if days is not None:
-        values["days_per_week"] = days
-    minutes = _session_minutes(norm)
-    if minutes is not None:
-        values["session_minutes"] = minutes
-    approval = parse_approval(norm)
-    if approval is not None and not values:
-        values["approved"] = approval
-    return values
+    changes = _stated(
+        focus_changes=_focus_changes(norm) or None,
+        days_per_week=_days_per_week_change(norm),
+        session_minutes=_session_minutes(norm),
+    )
+    # A message that asks for changes is not an approval of the plan as it was.
+    return changes or _stated(approved=parse_approval(norm))
 
 
 def _days_per_week_change(norm: str) -> int | None:
@@ -949,21 +920,15 @@ def _meals_per_day(norm: str) -> int | None:
 
 
 def _step_meal_plan(norm: str) -> Values:
-    values: Values = {}
-    calories = _daily_calories(norm)
-    if calories is not None:
-        values["daily_calories"] = calories
     macros = parse_macros(norm)
-    for name in ("protein", "carbs", "fats"):
-        if name in macros:
-            values[f"{name}_pct"] = macros[name]
-    meals = _meals_per_day(norm)
-    if meals is not None:
-        values["meals_per_day"] = meals
-    approval = parse_approval(norm)
-    if approval is not None and not values:
-        values["approved"] = approval
-    return values
+    changes = _stated(
+        daily_calories=_daily_calories(norm),
+        protein_pct=macros.get("protein"),
+        carbs_pct=macros.get("carbs"),
+        fats_pct=macros.get("fats"),
+        meals_per_day=_meals_per_day(norm),
+    )
+    return changes or _stated(approved=parse_approval(norm))
 
 
 # --- step 8: schedule ----------------------------------------------------------------------------------------
@@ -1179,20 +1144,13 @@ def _interested(norm: str) -> bool | None:
 
 
 def _step_hydration_supplements(norm: str) -> Values:
-    values: Values = {}
-    water = _daily_water_ml(norm)
-    if water is not None:
-        values["daily_water_ml"] = water
     intervals = interval_mentions(norm)
-    if intervals:
-        values["reminder_every_minutes"] = int(intervals[0].value)
-    interested = _interested(norm)
-    if interested is not None:
-        values["interested_in_supplements"] = interested
-    current = _current_supplements(norm)
-    if current is not None:
-        values["current_supplements"] = current
-    return values
+    return _stated(
+        daily_water_ml=_daily_water_ml(norm),
+        reminder_every_minutes=int(intervals[0].value) if intervals else None,
+        interested_in_supplements=_interested(norm),
+        current_supplements=_current_supplements(norm),
+    )
 
 
 # --- entry point ----------------------------------------------------------------------------------------------
