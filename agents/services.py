@@ -19,7 +19,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -67,7 +67,6 @@ class TurnPlan:
     agent: BaseAgent
     message: str
     draft: StepData
-    steps_data: dict[int, StepData]
     request: LLMRequest
     lock_token: uuid.UUID
     idempotency_key: str | None
@@ -80,7 +79,6 @@ class TurnResult:
 
     body: dict[str, Any]
     unstreamed: str = ""
-    outcome: StepOutcome | None = field(default=None, repr=False)
 
 
 # --- locks and idempotency ------------------------------------------------------------
@@ -205,7 +203,6 @@ def _turn_prepare(
         agent=agent,
         message=message,
         draft=draft,
-        steps_data=steps_data,
         request=request,
         lock_token=token,
         idempotency_key=idempotency_key,
@@ -355,7 +352,7 @@ def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
         )
     ChatTurnLock.objects.filter(state_id=state.pk, token=plan.lock_token).delete()
     streamed = response.text if not response.compose_reply and reply.startswith(response.text) else ""
-    return TurnResult(body=body, unstreamed=reply[len(streamed) :], outcome=outcome)
+    return TurnResult(body=body, unstreamed=reply[len(streamed) :])
 
 
 def _unavailable(exc: LLMUnavailableError) -> ServiceUnavailableError:
