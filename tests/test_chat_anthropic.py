@@ -300,3 +300,53 @@ def test_anthropic_provider_without_key_refuses_to_start() -> None:
 
     assert result.returncode != 0
     assert "ANTHROPIC_API_KEY is not configured" in result.stderr
+
+
+FAULTS = {
+    "429": Fault(429, retry_after=0.01),
+    "529": Fault(529, retry_after=0.01),
+    "500": Fault(500, retry_after=0.01),
+    "slow": Hang(2.0),
+    "dropped": Disconnect(),
+    "truncated": TruncatedStream(text="This reply stops half way through", after_events=5),
+    "bad-tool-json": RawToolInput("record_fitness_level", '{"fitness_level": "beg', text="Could you repeat?"),
+}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["chat", "stream"])
+@pytest.mark.parametrize("fault", list(FAULTS))
+def test_every_fault_ends_cleanly_and_the_next_message_works(
+    claude: FakeAnthropicServer, started: APIClient, settings: Any, fault: str, stream: bool
+) -> None:
+    # Given Claude fails this way on every attempt of one message
+    settings.LLM_MAX_RETRIES = 1
+    settings.LLM_TIMEOUT_SECONDS = 0.5
+    llm_provider_reset()
+    claude.enqueue(FAULTS[fault], FAULTS[fault])
+    url = f"{CHAT}/stream" if stream else CHAT
+
+    # When the user sends a message
+    response = started.post(url, {"message": "I'm a beginner"}, format="json")
+    result = (
+        parse_sse(response)[-1] if stream else ("done" if response.status_code == 200 else "error", response.json())
+    )
+
+    # Then it ends in a correct reply that saved nothing invalid, or a clean llm_unavailable with nothing saved
+    state = OnboardingState.objects.get()
+    if result[0] == "done":
+        assert state.step_data == {}
+        assert result[1]["saved"] == {}
+        assert len(state.conversation_history) == 2
+    else:
+        assert result[1]["code"] == "llm_unavailable"
+        assert state.conversation_history == []
+        assert state.agent_context == {}
+        if not stream:
+            assert response.status_code == 503
+            assert int(response["Retry-After"]) >= 1
+    # and the next message goes through
+    claude.reset()  # drops the second scripted fault when the first was not retried
+    claude.enqueue(record(1, fitness_level="beginner"))
+    follow_up = started.post(CHAT, {"message": "I'm a beginner"}, format="json")
+    assert follow_up.status_code == 200
+    assert OnboardingState.objects.get().step_data == {"1": {"fitness_level": "beginner"}}
