@@ -14,7 +14,17 @@ from rest_framework.test import APIClient
 
 from agents.llm import llm_provider_reset, provider_check_configuration
 from agents.registry import agent_for_step
-from fake_anthropic import Disconnect, FakeAnthropicServer, Fault, Hang, RawToolInput, Reply, ToolCall, TruncatedStream
+from fake_anthropic import (
+    Disconnect,
+    FakeAnthropicServer,
+    Fault,
+    Hang,
+    Outcome,
+    RawToolInput,
+    Reply,
+    ToolCall,
+    TruncatedStream,
+)
 from onboarding.models import OnboardingState
 from tests.conftest import parse_sse, valid_answers
 
@@ -302,7 +312,7 @@ def test_anthropic_provider_without_key_refuses_to_start() -> None:
     assert "ANTHROPIC_API_KEY is not configured" in result.stderr
 
 
-FAULTS = {
+FAULTS: dict[str, Outcome] = {
     "429": Fault(429, retry_after=0.01),
     "529": Fault(529, retry_after=0.01),
     "500": Fault(500, retry_after=0.01),
