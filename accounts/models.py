@@ -22,6 +22,10 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def get_by_natural_key(self, username: str | None) -> User:
+        """Log in by email whatever its case (emails are stored lower-cased)."""
+        return self.get(email__iexact=username)
+
     def create_user(self, email: str, password: str | None = None, **extra: Any) -> User:
         """A regular user."""
         extra.setdefault("is_staff", False)

@@ -178,7 +178,8 @@ class BaseAgent:
         known = "\n".join(
             f"- {step_get(number).title}: {plain_text(data)}"
             for number, data in sorted(steps_data.items())
-            if number != step and number not in (5,)
+            # The plan itself is long and built by code: the proposal below shows it when it matters.
+            if number not in (step, 5)
         )
         proposal = self.proposal_text(step, draft)
         return CONTEXT_PROMPT.format(
@@ -238,6 +239,12 @@ class BaseAgent:
             meals=steps_data.get(7, {}).get("meals_per_day", "your"),
         )
         return f"{question}\n{proposal}" if proposal else question
+
+    def no_answer(self, message: str) -> str:
+        """What to say when a message answered nothing: a question gets a short reply, the rest a shrug."""
+        if message.rstrip().endswith("?"):
+            return "Good question - let's finish setting up your plan first, and I'll help with that after."
+        return "Sorry, I didn't catch an answer there."
 
     def ask_missing(self, step: int, draft: StepData) -> str:
         """Ask for up to two missing fields, by name."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from agents.base import BaseAgent, StepOutcome
 from onboarding.plans import meal_plan_describe, meal_plan_suggest
-from onboarding.steps import AgentType, AllStepData, StepData
+from onboarding.steps import AgentType, AllStepData, StepData, step_fields_validate
 
 MEAL_STEP = 7
 MACROS = ("protein_pct", "carbs_pct", "fats_pct")
@@ -73,7 +73,9 @@ class DietPlanningAgent(BaseAgent):
     def apply_step(self, step: int, draft: StepData, values: Mapping[str, Any], steps_data: AllStepData) -> StepOutcome:
         if step != MEAL_STEP:
             return super().apply_step(step, draft, values, steps_data)
-        values = {**values, **macros_rebalance(draft, values)}
+        # Only macro values that validate are rebalanced; the rest stay as sent and are refused by name.
+        valid_macros, _ = step_fields_validate(step, {key: values[key] for key in MACROS if key in values})
+        values = {**values, **macros_rebalance(draft, valid_macros)}
         outcome = super().apply_step(step, draft, values, steps_data)
         if any(key != "approved" for key in outcome.accepted) and "approved" not in outcome.accepted:
             outcome.draft.pop("approved", None)  # changed targets need a fresh approval

@@ -32,9 +32,14 @@ from agents.llm import LLMRequest, LLMResponse, LLMUnavailableError, llm_provide
 from agents.models import ChatIdempotencyRecord, ChatTurnLock
 from agents.registry import agent_for_step, agent_route
 from onboarding.models import OnboardingState
-from onboarding.selectors import onboarding_completed_steps, onboarding_state_get
-from onboarding.services import onboarding_finish, onboarding_step_apply
-from onboarding.steps import LAST_STEP, StepData, step_data_by_number, step_get
+from onboarding.selectors import onboarding_completed_steps, onboarding_pending_step, onboarding_state_get
+from onboarding.services import (
+    onboarding_ensure_open,
+    onboarding_ensure_reachable,
+    onboarding_finish,
+    onboarding_step_apply,
+)
+from onboarding.steps import AllStepData, StepData, step_data_by_number, step_get
 from shuren.errors import ConflictError, ServiceError, ServiceUnavailableError, UnprocessableError
 from shuren.metrics import (
     AGENT_ERRORS,
@@ -155,6 +160,21 @@ def _history_messages(history: list[dict[str, Any]], message: str) -> list[dict[
     return [*window, {"role": "user", "content": message}]
 
 
+def _turn_target(state: OnboardingState, step: int | None) -> int:
+    """The step a message is for: the one named, else the step waiting for an answer."""
+    onboarding_ensure_open(state)
+    target = (onboarding_pending_step(state=state) or state.current_step) if step is None else step
+    step_get(target)
+    onboarding_ensure_reachable(state, target)
+    return target
+
+
+def _with_proposal(agent: BaseAgent, step: int, steps_data: AllStepData, draft: StepData) -> StepData:
+    """The draft with the server's proposal for the step applied (a None in it withdraws a value)."""
+    merged = {**draft, **agent.propose(step, steps_data, draft)}
+    return {key: value for key, value in merged.items() if value is not None}
+
+
 def _turn_prepare(
     *, user: Any, message: str, step: int | None, idempotency_key: str | None
 ) -> TurnPlan | dict[str, Any]:
@@ -164,26 +184,19 @@ def _turn_prepare(
     replay = _idempotent_replay(state.pk, idempotency_key, request_hash)
     if replay is not None:
         return replay
-    if state.is_complete:
-        raise ConflictError("Onboarding is already complete.", code="onboarding_complete")
-    target = state.current_step if step is None else step
-    step_get(target)
-    if target > state.current_step:
-        raise ConflictError(
-            f"Step {target} is not reachable yet: finish step {state.current_step} first.", code="step_not_reachable"
-        )
+    _turn_target(state, step)  # fail fast, before taking the lock
     token = _turn_lock_acquire(state.pk)
     try:
-        # Read again under the lock: a turn that finished meanwhile may have stored this key.
+        # Read again under the lock: a turn that finished meanwhile may have stored this key or moved the user.
         replay = _idempotent_replay(state.pk, idempotency_key, request_hash)
         if replay is not None:
             _turn_lock_release(state.pk, token)
             return replay
         state.refresh_from_db()
+        target = _turn_target(state, step)
         agent = agent_route(user_id=user.pk, step=target)
         steps_data = step_data_by_number(state.step_data)
-        draft = _draft(state, agent, target)
-        draft = {**draft, **agent.propose(target, steps_data, draft)}
+        draft = _with_proposal(agent, target, steps_data, _draft(state, agent, target))
         request = LLMRequest(
             system_static=agent.system_static(target),
             system_dynamic=agent.system_dynamic(target, steps_data, draft),
@@ -247,7 +260,7 @@ def _memory_update(state: OnboardingState, agent: BaseAgent, step: int, values: 
     memory = {key: value for key, value in state.agent_context.get(agent.context_key, {}).items() if key not in names}
     memory.update({key: value for key, value in values.items() if key in names})
     context = {**state.agent_context, agent.context_key: memory}
-    if len(json.dumps(context)) > AGENT_CONTEXT_MAX_BYTES:
+    if len(json.dumps(context).encode()) > AGENT_CONTEXT_MAX_BYTES:
         raise UnprocessableError("The stored answers would exceed their size limit.", code="context_too_large")
     state.agent_context = context
     logger.debug("Updated agent context for user %s: %s", state.user_id, sorted(memory))
@@ -258,72 +271,73 @@ def _open_step(state: OnboardingState, number: int) -> str:
     agent = agent_for_step(number)
     steps_data = step_data_by_number(state.step_data)
     draft = _draft(state, agent, number)
-    proposal = agent.propose(number, steps_data, draft)
-    if proposal:
-        _memory_update(state, agent, number, {**draft, **proposal})
-    return agent.opening(number, {**draft, **proposal}, steps_data)
+    proposed = _with_proposal(agent, number, steps_data, draft)
+    if proposed != draft:
+        _memory_update(state, agent, number, proposed)
+    return agent.opening(number, proposed, steps_data)
 
 
 def _reply(plan: TurnPlan, response: LLMResponse, outcome: StepOutcome, extracted: dict[str, Any]) -> list[str]:
-    """What the agent says, before any step change is announced."""
+    """What the agent says, before any step change is announced.
+
+    Claude's text when it wrote some; otherwise (the offline engine, or a reply
+    that was only a tool call) the agent phrases it. Refused values are always
+    explained by the server, whatever the model said.
+    """
+    agent, step = plan.agent, plan.step
+    composed = response.compose_reply or not response.text.strip()
     parts: list[str] = []
-    if response.compose_reply:
-        if not extracted and not outcome.errors:
-            parts.append(
-                "Good question - let's finish setting up your plan first, and I'll help with that after."
-                if plan.message.rstrip().endswith("?")
-                else "Sorry, I didn't catch an answer there."
-            )
-        acknowledgement = plan.agent.acknowledge(plan.step, outcome.accepted)
-        if acknowledgement:
-            parts.append(acknowledgement)
-    elif response.text.strip():
+    if not composed:
         parts.append(response.text)
+    elif not extracted and not outcome.errors:
+        parts.append(agent.no_answer(plan.message))
+    else:
+        parts.append(agent.acknowledge(step, outcome.accepted))
     if outcome.errors:
-        step = step_get(plan.step)
-        problems = [problem_text(step, name, messages) for name, messages in outcome.errors.items()]
+        problems = [problem_text(step_get(step), name, messages) for name, messages in outcome.errors.items()]
         parts.append("I couldn't save that: " + "; ".join(problems) + ".")
     parts.extend(outcome.notes)
-    if response.compose_reply and not outcome.complete:
-        proposal = plan.agent.proposal_text(plan.step, outcome.draft)
-        parts.append(proposal or plan.agent.ask_missing(plan.step, outcome.draft))
+    if composed and not outcome.complete:
+        parts.append(agent.proposal_text(step, outcome.draft) or agent.ask_missing(step, outcome.draft))
     return parts
 
 
 @transaction.atomic
 def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
-    state = OnboardingState.objects.select_for_update().get(pk=plan.state_id)
+    state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
+    if state is None:
+        raise ConflictError("Your onboarding was erased while this message was answered.", code="onboarding_changed")
     if not ChatTurnLock.objects.filter(state_id=state.pk, token=plan.lock_token).exists():
-        raise ConflictError("This message took too long and was superseded; please resend it.", code="turn_expired")
+        # Expired, or removed by a reset of the onboarding while the LLM answered.
+        raise ConflictError("This message was superseded; please resend it.", code="turn_expired")
+    onboarding_ensure_open(state)  # the form flow may have completed it meanwhile
 
     extracted = _extracted_values(plan, response)
-    steps_data = step_data_by_number(state.step_data)
-    outcome = plan.agent.apply_step(plan.step, plan.draft, extracted, steps_data)
+    outcome = plan.agent.apply_step(plan.step, plan.draft, extracted, step_data_by_number(state.step_data))
     parts = _reply(plan, response, outcome, extracted)
 
     for number, data in outcome.other_steps.items():
         state.step_data = {**state.step_data, str(number): data}
         _memory_update(state, agent_for_step(number), number, data)
     _memory_update(state, plan.agent, plan.step, outcome.complete_data or outcome.draft)
-
-    next_action = NextAction.CONTINUE
     if outcome.complete_data is not None:
-        moved = onboarding_step_apply(state=state, step=plan.step, data=outcome.complete_data)
-        pending = [n for n in range(1, LAST_STEP + 1) if n not in onboarding_completed_steps(state=state)]
-        if not pending:
-            onboarding_finish(state=state)
-            next_action = NextAction.COMPLETE_ONBOARDING
-            parts.append("That's everything - your onboarding is complete! Your plan is ready in the app.")
-        elif moved or plan.step < state.current_step:
-            next_action = NextAction.ADVANCE_STEP
-            parts.append(_open_step(state, state.current_step))
-        else:
-            first = step_get(pending[0])
-            parts.append(f"One more thing: {first.title.lower()} (step {first.number}) needs another look.")
-            if pending[0] != plan.step:
-                parts.append(_open_step(state, pending[0]))
-        STEP_COMPLETIONS.labels(str(plan.step), "chat").inc()
+        onboarding_step_apply(state=state, step=plan.step, data=outcome.complete_data)
+        transaction.on_commit(lambda: STEP_COMPLETIONS.labels(str(plan.step), "chat").inc())
         logger.info("User %s completed step %s in chat", plan.user_id, plan.step)
+
+    completed = onboarding_completed_steps(state=state)
+    pending = onboarding_pending_step(state=state, completed=completed)
+    next_action = NextAction.CONTINUE
+    if pending is None:
+        onboarding_finish(state=state)
+        next_action = NextAction.COMPLETE_ONBOARDING
+        parts.append("That's everything - your onboarding is complete! Your plan is ready in the app.")
+    elif outcome.complete:
+        next_action = NextAction.ADVANCE_STEP
+        if pending < state.current_step:
+            parts.append(f"Your answers changed, so {step_get(pending).title.lower()} needs another look.")
+        parts.append(_open_step(state, pending))
+    state.current_agent = None if pending is None else agent_for_step(pending).agent_type
 
     reply = "\n\n".join(part for part in parts if part)
     history = [
@@ -340,7 +354,7 @@ def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
         "current_step": plan.step,
         "step_complete": outcome.complete,
         "next_action": next_action,
-        "next_step": None if state.is_complete else state.current_step,
+        "next_step": pending,
         "next_agent_type": state.current_agent,
         "is_complete": state.is_complete,
         "saved": outcome.accepted,
@@ -351,7 +365,7 @@ def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
             state_id=state.pk, key=plan.idempotency_key, request_hash=plan.request_hash, response=body
         )
     ChatTurnLock.objects.filter(state_id=state.pk, token=plan.lock_token).delete()
-    streamed = response.text if not response.compose_reply and reply.startswith(response.text) else ""
+    streamed = "" if response.compose_reply or not reply.startswith(response.text) else response.text
     return TurnResult(body=body, unstreamed=reply[len(streamed) :])
 
 

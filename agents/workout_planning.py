@@ -12,17 +12,18 @@ from onboarding.plans import (
     workout_plan_generate,
     workout_plan_refocus,
 )
-from onboarding.steps import AgentType, AllStepData, FieldSpec, StepData, specs_validate, step_fields_validate
+from onboarding.steps import (
+    AgentType,
+    AllStepData,
+    FieldSpec,
+    StepData,
+    specs_validate,
+    step_fields_validate,
+    workout_plan_basis,
+)
 
 PLAN_STEP = 5
 _CHANGE_NAMES = {spec.name for spec in WORKOUT_PLAN_CHANGES}
-
-
-def _fits(plan: dict[str, Any], preferences: StepData) -> bool:
-    sessions = plan.get("sessions", [])
-    return len(sessions) == preferences.get("days_per_week") and all(
-        session.get("minutes") == preferences.get("session_minutes") for session in sessions
-    )
 
 
 class WorkoutPlanningAgent(BaseAgent):
@@ -59,14 +60,14 @@ class WorkoutPlanningAgent(BaseAgent):
         return own + WORKOUT_PLAN_CHANGES if step == PLAN_STEP else own
 
     def propose(self, step: int, steps_data: AllStepData, draft: StepData) -> StepData:
-        """A fresh plan, unless the draft's plan still fits the preferences of step 4."""
+        """A fresh plan, unless the draft's plan was built from the current answers of steps 1-4."""
         if step != PLAN_STEP:
             return {}
         plan = draft.get("plan")
-        preferences = steps_data.get(4, {})
-        if isinstance(plan, dict) and _fits(plan, preferences):
+        if isinstance(plan, dict) and plan.get("basis") == workout_plan_basis(steps_data):
             return {}
-        return {"plan": workout_plan_generate(steps_data)}
+        # The old approval was for another plan.
+        return {"plan": workout_plan_generate(steps_data), "approved": None}
 
     def proposal_text(self, step: int, draft: StepData) -> str:
         if step != PLAN_STEP or not draft.get("plan"):

@@ -50,7 +50,8 @@ def _database(report: HealthReport) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             cursor.fetchone()
-        pending = MigrationExecutor(connection).migration_plan(MigrationExecutor(connection).loader.graph.leaf_nodes())
+        executor = MigrationExecutor(connection)
+        pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     except Exception as exc:
         logger.error("Readiness: database check failed: %s", type(exc).__name__, exc_info=True)
         report.add("database", False, error="database unreachable")

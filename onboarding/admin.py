@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from onboarding.models import OnboardingState
-from onboarding.services import onboarding_reset
+from onboarding.services import onboarding_erase, onboarding_reset
 
 
 def _pretty(value: Any) -> str:
@@ -84,6 +84,7 @@ class OnboardingStateAdmin(admin.ModelAdmin):
 
     @admin.action(description="Erase onboarding data (cannot be undone)")
     def erase_onboarding(self, request: HttpRequest, queryset: QuerySet[OnboardingState]) -> None:
-        count = queryset.count()
-        queryset.delete()
-        self.message_user(request, f"Erased {count} onboarding(s).", messages.SUCCESS)
+        users = [state.user for state in queryset.select_related("user")]
+        for user in users:
+            onboarding_erase(user=user)  # also drops the user's cached LLM replies
+        self.message_user(request, f"Erased {len(users)} onboarding(s).", messages.SUCCESS)

@@ -19,6 +19,7 @@ from onboarding.steps import (
     Records,
     StepData,
     step_get,
+    workout_plan_basis,
 )
 
 # Changes a user may ask for while reviewing the workout plan (step 5). They are
@@ -211,7 +212,7 @@ def workout_plan_generate(steps: AllStepData, *, weekdays: tuple[int, ...] | Non
             "Exercises that load your " + ", ".join(sorted(injured)) + " were left out; "
             "please check with a physiotherapist or doctor before training around an injury."
         )
-    return {"sessions": sessions, "notes": notes}
+    return {"sessions": sessions, "notes": notes, "basis": workout_plan_basis(steps)}
 
 
 def workout_plan_refocus(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from django.utils import timezone
 
 from onboarding.models import OnboardingState
 from onboarding.plans import step_suggestion
-from onboarding.steps import LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
+from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
 from shuren.errors import NotFoundError
 
 STATE_NOT_FOUND = "Onboarding state not found"
@@ -29,6 +30,19 @@ def onboarding_completed_steps(*, state: OnboardingState) -> list[int]:
     """
     data = step_data_by_number(state.step_data)
     return [step.number for step in STEPS if step_is_complete(step.number, data.get(step.number), other_steps=data)]
+
+
+def onboarding_pending_step(*, state: OnboardingState, completed: Collection[int] | None = None) -> int | None:
+    """The step to answer next: the first incomplete one up to ``current_step``; None when all nine are done.
+
+    Usually that is ``current_step``; after a correction it can be an earlier step
+    whose answer no longer fits (a new injury makes the approved plan out of date).
+    """
+    done = set(onboarding_completed_steps(state=state) if completed is None else completed)
+    for number in range(FIRST_STEP, state.current_step + 1):
+        if number not in done:
+            return number
+    return None if len(done) == LAST_STEP else state.current_step
 
 
 def onboarding_progress_get(*, state: OnboardingState) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 from django.db import IntegrityError, transaction
 
 from agents.llm.observed import response_cache_forget_user
+from agents.models import ChatIdempotencyRecord, ChatTurnLock
 from onboarding.models import OnboardingState
 from onboarding.selectors import STATE_NOT_FOUND, onboarding_completed_steps
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_get, step_validate
@@ -46,12 +47,14 @@ def onboarding_start(*, user: Any) -> tuple[OnboardingState, bool]:
     return state, True
 
 
-def _ensure_open(state: OnboardingState) -> None:
+def onboarding_ensure_open(state: OnboardingState) -> None:
+    """409 ``onboarding_complete`` once onboarding is finished: answers are final then."""
     if state.is_complete:
         raise ConflictError("Onboarding is already complete.", code="onboarding_complete")
 
 
-def _ensure_reachable(state: OnboardingState, step: int) -> None:
+def onboarding_ensure_reachable(state: OnboardingState, step: int) -> None:
+    """409 ``step_not_reachable`` for a step after ``current_step``."""
     if step > state.current_step:
         raise ConflictError(
             f"Step {step} is not reachable yet: finish step {state.current_step} first.", code="step_not_reachable"
@@ -81,8 +84,8 @@ def onboarding_step_submit(*, user: Any, step: int, data: Any) -> OnboardingStat
     """
     step_get(step)
     state = onboarding_state_lock(user=user)
-    _ensure_open(state)
-    _ensure_reachable(state, step)
+    onboarding_ensure_open(state)
+    onboarding_ensure_reachable(state, step)
     clean = step_validate(step, data, other_steps=step_data_by_number(state.step_data))
     onboarding_step_apply(state=state, step=step, data=clean)
     # A form answer replaces whatever the chat had half-collected for this step.
@@ -91,7 +94,7 @@ def onboarding_step_submit(*, user: Any, step: int, data: Any) -> OnboardingStat
         memory = {k: v for k, v in state.agent_context[agent_key].items() if k not in step_get(step).field_names()}
         state.agent_context = {**state.agent_context, agent_key: memory}
     state.save()
-    STEP_COMPLETIONS.labels(str(step), "form").inc()
+    transaction.on_commit(lambda: STEP_COMPLETIONS.labels(str(step), "form").inc())
     logger.info("User %s submitted step %s by form", user.pk, step)
     return state
 
@@ -107,7 +110,7 @@ def onboarding_finish(*, state: OnboardingState) -> None:
 def onboarding_complete(*, user: Any) -> OnboardingState:
     """Finish onboarding; only when all nine steps hold valid answers."""
     state = onboarding_state_lock(user=user)
-    _ensure_open(state)
+    onboarding_ensure_open(state)
     completed = set(onboarding_completed_steps(state=state))
     missing = [step for step in STEPS if step.number not in completed]
     if missing:
@@ -124,8 +127,11 @@ def onboarding_complete(*, user: Any) -> OnboardingState:
 
 @transaction.atomic
 def onboarding_reset(*, state: OnboardingState) -> OnboardingState:
-    """Start the user's onboarding over (admin action): answers, memory and history cleared."""
+    """Start the user's onboarding over (admin action): answers, memory, history and chat records cleared."""
     state = OnboardingState.objects.select_for_update().get(pk=state.pk)
+    # A turn in flight must not write its answer into the fresh start, nor an old key replay an old reply.
+    ChatTurnLock.objects.filter(state=state).delete()
+    ChatIdempotencyRecord.objects.filter(state=state).delete()
     state.current_step = FIRST_STEP
     state.is_complete = False
     state.step_data = {}

@@ -14,7 +14,9 @@ live with the step whose data they constrain and get the other steps' data.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -376,8 +378,6 @@ class StepDefinition:
     title: str
     fields: tuple[FieldSpec, ...]
     rules: tuple[CrossStepRule, ...] = field(default=())
-    # Steps whose data the rules read; changing one of them can invalidate this step.
-    depends_on: tuple[int, ...] = ()
 
     def field_names(self) -> tuple[str, ...]:
         """Every field name of the step, in order."""
@@ -409,7 +409,7 @@ def _macros_sum_to_100(data: StepData, _: AllStepData) -> FieldErrors:
     return {}
 
 
-def _workout_days_match_plan(data: StepData, other: AllStepData) -> FieldErrors:
+def _workout_days_match_days_per_week(data: StepData, other: AllStepData) -> FieldErrors:
     days = data.get("workout_days")
     wanted = other.get(4, {}).get("days_per_week")
     if isinstance(days, list) and isinstance(wanted, int) and len(days) != wanted:
@@ -436,16 +436,35 @@ def _meal_times_fit(data: StepData, other: AllStepData) -> FieldErrors:
     return {"meal_times": errors} if errors else {}
 
 
-def _plan_matches_days(data: StepData, other: AllStepData) -> FieldErrors:
+# The answers of steps 1-4 a workout plan is built from: level, equipment, injuries, limitations,
+# goal, location, days and minutes.
+_PLAN_INPUTS = {
+    1: ("fitness_level",),
+    2: ("equipment", "injuries", "limitations"),
+    3: ("primary_goal",),
+    4: ("location", "days_per_week", "session_minutes"),
+}
+
+
+def workout_plan_basis(steps: AllStepData) -> str:
+    """A fingerprint of the answers a workout plan is built from (steps 1-4).
+
+    The plan carries it, so a plan made before the user changed one of those
+    answers (a new injury, fewer days) is seen as out of date, not as approved.
+    """
+    inputs = {str(step): [steps.get(step, {}).get(name) for name in names] for step, names in _PLAN_INPUTS.items()}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _plan_fits_answers(data: StepData, other: AllStepData) -> FieldErrors:
     plan = data.get("plan")
-    wanted = other.get(4, {}).get("days_per_week")
-    if isinstance(plan, dict) and isinstance(wanted, int):
-        sessions = plan.get("sessions", [])
-        if len(sessions) != wanted:
-            return {"plan": [f"The plan has {len(sessions)} sessions but days_per_week (step 4) is {wanted}."]}
-        weekdays = [session.get("weekday") for session in sessions]
-        if len(set(weekdays)) != len(weekdays):
-            return {"plan": ["Each weekday may hold only one session."]}
+    if not isinstance(plan, dict):
+        return {}
+    if plan.get("basis") != workout_plan_basis(other):
+        return {"plan": ["The plan was made for different answers in steps 1-4; review the updated plan."]}
+    weekdays = [session.get("weekday") for session in plan.get("sessions", [])]
+    if len(set(weekdays)) != len(weekdays):
+        return {"plan": ["Each weekday may hold only one session."]}
     return {}
 
 
@@ -463,6 +482,17 @@ class ExerciseName(FieldSpec):
         return {"type": "string", "minLength": 1, "maxLength": 80, "description": self.description}
 
 
+@dataclass(frozen=True)
+class PlanBasis(FieldSpec):
+    """The fingerprint a generated plan carries (see ``workout_plan_basis``)."""
+
+    def serializer_field(self) -> serializers.Field:
+        return serializers.RegexField(r"^[0-9a-f]{16}$", **self._common())
+
+    def json_schema(self) -> dict[str, Any]:
+        return {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": self.description}
+
+
 _EXERCISE: tuple[FieldSpec, ...] = (
     ExerciseName("name", "Exercise name."),
     Integer("sets", "Number of sets.", minimum=1, maximum=10),
@@ -476,6 +506,7 @@ SESSION_FIELDS: tuple[FieldSpec, ...] = (
 )
 PLAN_FIELDS: tuple[FieldSpec, ...] = (
     Records("sessions", "One session per training day.", fields=SESSION_FIELDS, min_items=2, max_items=7),
+    PlanBasis("basis", "Fingerprint of the answers (steps 1-4) the plan was built from; set by the server."),
     TextList("notes", "Safety notes (e.g. exercises left out for an injury).", required=False, max_length=300),
 )
 
@@ -578,8 +609,7 @@ STEPS: tuple[StepDefinition, ...] = (
             Group("plan", "The weekly plan, generated from steps 1-4.", fields=PLAN_FIELDS, llm_settable=False),
             Boolean("approved", "True once the user approves the plan.", must_be_true=True),
         ),
-        rules=(_plan_matches_days,),
-        depends_on=(4,),
+        rules=(_plan_fits_answers,),
     ),
     StepDefinition(
         6,
@@ -632,8 +662,7 @@ STEPS: tuple[StepDefinition, ...] = (
             ClockTime("workout_time", "Usual workout start time, HH:MM."),
             ClockTimeList("meal_times", "One HH:MM time per meal, ascending, 2 h apart.", min_items=2, max_items=6),
         ),
-        rules=(_workout_days_match_plan, _meal_times_fit),
-        depends_on=(4, 7),
+        rules=(_workout_days_match_days_per_week, _meal_times_fit),
     ),
     StepDefinition(
         9,

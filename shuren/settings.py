@@ -176,7 +176,9 @@ REST_FRAMEWORK = {
         "chat": env.str("THROTTLE_CHAT_RATE", default="30/minute"),
         "auth": env.str("THROTTLE_AUTH_RATE", default="20/minute"),
     },
-    "NUM_PROXIES": env.int("NUM_PROXIES", default=None),
+    # 0: the client IP is REMOTE_ADDR, so a forged X-Forwarded-For cannot dodge the per-IP auth
+    # throttle. Behind N trusted proxies set NUM_PROXIES=N.
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 if DEBUG:

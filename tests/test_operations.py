@@ -124,7 +124,9 @@ def test_readiness_is_503_when_the_database_is_down(db: None, monkeypatch: Any) 
 # --- metrics -----------------------------------------------------------------------
 
 
-def test_a_chat_turn_moves_the_agent_and_llm_metrics(claude: FakeAnthropicServer, started: APIClient) -> None:
+def test_a_chat_turn_moves_the_agent_and_llm_metrics(
+    claude: FakeAnthropicServer, started: APIClient, django_capture_on_commit_callbacks: Any
+) -> None:
     labels = {"agent_type": "FITNESS_ASSESSMENT", "step": "1", "status": "ok"}
     requests_before = metric("onboarding_agent_requests_total", **labels)
     latency_before = metric("onboarding_agent_response_time_seconds_count", **labels)
@@ -134,7 +136,9 @@ def test_a_chat_turn_moves_the_agent_and_llm_metrics(claude: FakeAnthropicServer
     db_before = metric("onboarding_db_query_time_seconds_count")
     claude.enqueue(Reply(text="Noted", tool_calls=[ToolCall("record_fitness_level", {"fitness_level": "beginner"})]))
 
-    started.post(CHAT, {"message": "beginner"}, format="json")
+    # A completion is counted once its transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        started.post(CHAT, {"message": "beginner"}, format="json")
 
     assert metric("onboarding_agent_requests_total", **labels) == requests_before + 1
     assert metric("onboarding_agent_response_time_seconds_count", **labels) == latency_before + 1

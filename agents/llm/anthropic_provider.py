@@ -20,7 +20,14 @@ import anthropic
 import httpx2
 from anthropic._data import DEPRECATED_MODELS
 
-from agents.llm.types import LLMRequest, LLMResponse, LLMUnavailableError, ToolCall, Usage
+from agents.llm.types import (
+    LLMRequest,
+    LLMRequestRejectedError,
+    LLMResponse,
+    LLMUnavailableError,
+    ToolCall,
+    Usage,
+)
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -154,11 +161,16 @@ class AnthropicProvider:
             try:
                 return call(client)
             except anthropic.APIStatusError as exc:
-                if exc.status_code not in _RETRYABLE_STATUS:
+                if exc.status_code in (401, 403):
+                    # The key is wrong or lacks access: unavailable until an operator fixes it.
                     logger.error("LLM API error: %s (status %s)", type(exc).__name__, exc.status_code, exc_info=True)
                     raise LLMUnavailableError(
-                        "The LLM rejected the request.", reason=f"status_{exc.status_code}", retry_after=60
+                        "The LLM rejected our credentials.", reason=f"status_{exc.status_code}", retry_after=60
                     ) from exc
+                if exc.status_code not in _RETRYABLE_STATUS:
+                    # 400/404/413/422: our request is wrong; resending the same message cannot help.
+                    logger.error("LLM API error: %s (status %s)", type(exc).__name__, exc.status_code, exc_info=True)
+                    raise LLMRequestRejectedError(f"The LLM rejected the request (status {exc.status_code}).") from exc
                 retry_after_hint = self._retry_after(exc)
                 failure: Exception = exc
             except (anthropic.APIConnectionError, anthropic.APITimeoutError) as exc:
@@ -192,10 +204,16 @@ class AnthropicProvider:
         seen text, so a failure ends the turn (503, nothing saved).
         """
         params = self._params(request)
+        started = time.monotonic()
         manager = self._with_retries(lambda client: _opened(client.messages.stream(**params)))
         try:
             with manager as stream:
-                yield from stream.text_stream
+                for delta in stream.text_stream:
+                    if time.monotonic() - started > self.deadline:
+                        raise LLMUnavailableError(
+                            "The coach's reply took too long.", reason="deadline", retry_after=self.retry_after_default
+                        )
+                    yield delta
                 final = stream.get_final_message()
         except (anthropic.APIError, httpx2.HTTPError, ValueError) as exc:
             # A cut stream surfaces as httpx2's own error: the SDK does not wrap errors raised while iterating.

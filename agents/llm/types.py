@@ -74,6 +74,10 @@ class LLMUnavailableError(Exception):
         self.retry_after = retry_after
 
 
+class LLMRequestRejectedError(Exception):
+    """The provider refused the request itself (400, 404, 413): a bug or a limit on our side, not an outage."""
+
+
 class LLMProvider(Protocol):
     """What an LLM backend offers the agents."""
 

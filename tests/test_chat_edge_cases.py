@@ -1,0 +1,218 @@
+"""Edge cases of the chat: corrections that invalidate later steps, odd tool input, state changing mid-turn."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from django.db import connections
+from django.test import Client
+from rest_framework.test import APIClient
+
+from fake_anthropic import FakeAnthropicServer, Fault, Reply, ToolCall
+from onboarding.models import OnboardingState
+from onboarding.services import onboarding_complete, onboarding_erase, onboarding_reset
+from tests.conftest import PASSWORD, client_for
+
+CHAT = "/api/v1/onboarding/chat"
+
+
+def chat(client: APIClient, message: str, **extra: Any) -> dict[str, Any]:
+    response = client.post(CHAT, {"message": message, **extra}, format="json")
+    assert response.status_code == 200, response.json()
+    return response.json()
+
+
+def fill_by_form(client: APIClient, answers: dict[int, dict[str, Any]], steps: range) -> None:
+    for step in steps:
+        assert (
+            client.post("/api/v1/onboarding/step", {"step": step, "data": answers[step]}, format="json").status_code
+            == 200
+        )
+
+
+def test_a_correction_that_invalidates_later_steps_leads_the_user_back_through_them(
+    started: APIClient, answers: dict
+) -> None:
+    # Given steps 1-8 answered (3 training days, Mon/Wed/Fri)
+    fill_by_form(started, answers, range(1, 9))
+
+    # When the user changes step 4 to five days by chat
+    correction = chat(started, "gym, 5 days a week, 60 minutes", step=4)
+
+    # Then the chat goes back to the plan (step 5), which no longer fits
+    assert correction["next_action"] == "advance_step"
+    assert correction["next_step"] == 5
+    assert "workout plan needs another look" in correction["message"]
+    assert started.get("/api/v1/onboarding/current-agent").json()["current_step"] == 5
+    # and, answering without naming steps, the user approves the new plan, fixes the schedule and finishes
+    plan = chat(started, "looks good")
+    assert plan["current_step"] == 5
+    assert plan["next_step"] == 8
+    schedule = chat(started, "weekdays at 6pm; meals at 7:30, 12:30 and 19:00")
+    assert schedule["next_step"] == 9
+    done = chat(started, "2.5 liters, no supplements")
+    assert done["next_action"] == "complete_onboarding"
+    state = OnboardingState.objects.get()
+    assert state.is_complete
+    assert len(state.step_data["5"]["plan"]["sessions"]) == 5
+    assert state.step_data["8"]["workout_days"] == [0, 1, 2, 3, 4]
+
+
+def test_a_new_injury_makes_the_approved_plan_out_of_date(started: APIClient, answers: dict) -> None:
+    fill_by_form(started, answers, range(1, 6))
+
+    chat(started, "dumbbells and a mat, a bad knee, no limitations", step=2)
+
+    progress = started.get("/api/v1/onboarding/progress").json()
+    assert 5 not in progress["completed_steps"]
+    plan = OnboardingState.objects.get().agent_context["workout_planning"]["plan"]
+    names = [exercise["name"] for session in plan["sessions"] for exercise in session["exercises"]]
+    assert not any("squat" in name.lower() or "lunge" in name.lower() for name in names)
+    assert any("knee" in note for note in plan["notes"])
+
+
+def test_a_plan_made_for_other_answers_is_refused_by_the_form(started: APIClient, answers: dict) -> None:
+    fill_by_form(started, answers, range(1, 5))
+    stale = {**answers[5], "plan": {**answers[5]["plan"], "basis": "0" * 16}}
+
+    response = started.post("/api/v1/onboarding/step", {"step": 5, "data": stale}, format="json")
+
+    assert response.status_code == 422
+    assert "different answers" in response.json()["errors"]["plan"][0]
+
+
+@pytest.mark.parametrize("bad", ["40%", None, {}, True, 40.7, -5])
+def test_malformed_macro_values_from_claude_are_refused_not_coerced(
+    claude: FakeAnthropicServer, started: APIClient, answers: dict, bad: Any
+) -> None:
+    fill_by_form(started, answers, range(1, 7))
+    claude.enqueue(Reply(text="Updated!", tool_calls=[ToolCall("record_meal_plan", {"protein_pct": bad})]))
+
+    reply = chat(started, "change protein")
+
+    assert "protein_pct" in reply["errors"]
+    assert reply["saved"] == {}
+    memory = OnboardingState.objects.get().agent_context["diet_planning"]
+    assert memory["protein_pct"] + memory["carbs_pct"] + memory["fats_pct"] == 100
+    assert isinstance(memory["protein_pct"], int)
+
+
+def test_a_tool_only_reply_from_claude_is_phrased_by_the_agent(claude: FakeAnthropicServer, started: APIClient) -> None:
+    claude.enqueue(Reply(text="", tool_calls=[ToolCall("record_fitness_level", {"experience": {"pushups": 12}})]))
+
+    reply = chat(started, "12 push-ups")
+
+    assert "push-ups 12" in reply["message"]
+    assert "fitness level" in reply["message"]
+    assert OnboardingState.objects.get().conversation_history[-1]["content"] == reply["message"]
+
+
+def test_a_request_claude_rejects_is_a_500_and_saves_nothing(claude: FakeAnthropicServer, started: APIClient) -> None:
+    claude.enqueue(Fault(400, error_type="invalid_request_error"))
+
+    response = started.post(CHAT, {"message": "hello"}, format="json")
+
+    assert response.status_code == 500
+    assert response.json()["code"] == "internal_error"
+    assert len(claude.message_requests()) == 1
+    assert OnboardingState.objects.get().conversation_history == []
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("change", "code"),
+    [("erase", "onboarding_changed"), ("reset", "turn_expired"), ("complete", "onboarding_complete")],
+)
+def test_a_state_changed_while_claude_answers_is_not_overwritten(
+    claude: FakeAnthropicServer, make_user: Any, answers: dict, change: str, code: str
+) -> None:
+    # Given a user at step 9 whose next message reaches Claude
+    user = make_user("midturn@example.com")
+    client = client_for(user)
+    client.post("/api/v1/onboarding/start")
+    fill_by_form(client, answers, range(1, 10))
+
+    def change_state() -> None:
+        try:
+            if change == "erase":
+                onboarding_erase(user=user)
+            elif change == "reset":
+                onboarding_reset(state=OnboardingState.objects.get(user=user))
+            else:
+                onboarding_complete(user=user)
+        finally:
+            connections.close_all()
+
+    def change_state_then_reply(body: dict[str, Any]) -> Reply:
+        # The fake server answers from an event loop; the ORM runs in a thread of its own.
+        worker = threading.Thread(target=change_state)
+        worker.start()
+        worker.join()
+        return Reply(text="Saved!", tool_calls=[ToolCall("record_hydration_supplements", {"daily_water_ml": 3000})])
+
+    claude.set_default_responder(change_state_then_reply)
+
+    # When the state changes during the LLM call
+    response = client.post(CHAT, {"message": "3 liters"}, format="json")
+
+    # Then the turn is refused and what the change left is kept as it is
+    assert response.status_code == 409
+    assert response.json()["code"] == code
+    state = OnboardingState.objects.filter(user=user).first()
+    if change == "erase":
+        assert state is None
+    elif change == "reset":
+        assert state is not None
+        assert (state.step_data, state.conversation_history) == ({}, [])
+    else:
+        assert state is not None
+        assert state.step_data["9"] == answers[9]
+
+
+def test_an_oversized_body_is_413(started: APIClient, settings: Any) -> None:
+    response = started.post(CHAT, {"message": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)}, format="json")
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+
+
+def test_an_email_registered_in_mixed_case_logs_in_in_any_case(anon: APIClient, db: None) -> None:
+    anon.post("/api/v1/auth/register", {"email": "Ana@Example.com", "password": PASSWORD}, format="json")
+
+    for email in ("Ana@Example.com", "ana@example.com", "ANA@EXAMPLE.COM"):
+        response = anon.post("/api/v1/auth/token", {"email": email, "password": PASSWORD}, format="json")
+        assert response.status_code == 200, email
+
+
+def test_a_forged_forwarded_for_header_does_not_dodge_the_auth_throttle(
+    anon: APIClient, user: Any, settings: Any
+) -> None:
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"chat": "100/minute", "auth": "3/minute"},
+    }
+    body = {"email": "alice@example.com", "password": "wrong"}
+
+    statuses = [
+        anon.post("/api/v1/auth/token", body, format="json", HTTP_X_FORWARDED_FOR=f"10.0.0.{i}").status_code
+        for i in range(5)
+    ]
+
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+def test_admin_erase_also_drops_cached_replies(make_user: Any, started: APIClient) -> None:
+    make_user("root@example.com", is_staff=True, is_superuser=True)
+    admin = Client()
+    admin.login(email="root@example.com", password=PASSWORD)
+    state = OnboardingState.objects.get()
+    cache.set("llm-reply:abc", {"text": "cached"})
+    cache.set(f"llm-reply-keys:{state.user_id}", ["llm-reply:abc"])
+
+    admin.post("/admin/onboarding/onboardingstate/", {"action": "erase_onboarding", "_selected_action": [state.pk]})
+
+    assert not OnboardingState.objects.exists()
+    assert cache.get("llm-reply:abc") is None
