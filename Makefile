@@ -37,5 +37,9 @@ migrate: $(STAMP)
 rollback: $(STAMP)
 	$(BIN)/python manage.py rollback onboarding
 
+# The long OpenAPI fuzz run (1000 examples per operation, random seed printed for replay).
+fuzz: $(STAMP)
+	$(BIN)/python scripts/fuzz_api.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

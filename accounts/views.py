@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from django.contrib.auth import get_user_model
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
+from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
 
 from accounts.services import user_logout, user_register
@@ -38,6 +42,25 @@ class LogoutSerializer(serializers.Serializer):
     refresh = serializers.CharField()
 
 
+class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
+    """simplejwt's, but the refresh token of a deleted user is a 401, not a 500.
+
+    simplejwt 5.5 looks the user up with ``objects.get`` and lets ``DoesNotExist`` escape
+    (jazzband/djangorestframework-simplejwt#860).
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist:
+            raise AuthenticationFailed(self.error_messages["no_active_account"], code="no_active_account") from None
+
+
+# Bad credentials or tokens are 401, a body without the fields 422, too many attempts 429.
+_TOKEN_ERRORS = {401: ErrorSerializer, 422: ErrorSerializer, 429: ErrorSerializer}
+_TOKEN_PAIR = inline_serializer("TokenPair", {"access": serializers.CharField(), "refresh": serializers.CharField()})
+
+
 class _PublicAuthMixin:
     """No token needed (simplejwt's views already say so), rate-limited per client IP."""
 
@@ -52,7 +75,7 @@ class RegisterView(_PublicAuthMixin, APIView):
 
     @extend_schema(
         request=RegisterSerializer,
-        responses={201: UserSerializer, 409: ErrorSerializer, 422: ErrorSerializer},
+        responses={201: UserSerializer, 409: ErrorSerializer, 422: ErrorSerializer, 429: ErrorSerializer},
         auth=[],
     )
     def post(self, request: Request) -> Response:
@@ -62,14 +85,19 @@ class RegisterView(_PublicAuthMixin, APIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
+@extend_schema_view(post=extend_schema(responses={200: _TOKEN_PAIR, **_TOKEN_ERRORS}))
 class TokenObtainView(_PublicAuthMixin, jwt_views.TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 
 
+@extend_schema_view(post=extend_schema(responses={200: _TOKEN_PAIR, **_TOKEN_ERRORS}))
 class TokenRefreshView(_PublicAuthMixin, jwt_views.TokenRefreshView):
     """Exchange a refresh token for a new access token (and a new, rotated refresh token)."""
 
+    serializer_class = TokenRefreshSerializer
 
+
+@extend_schema_view(post=extend_schema(responses={200: OpenApiResponse(description="Valid"), **_TOKEN_ERRORS}))
 class TokenVerifyView(_PublicAuthMixin, jwt_views.TokenVerifyView):
     """Check that a token is valid."""
 
@@ -82,7 +110,7 @@ class LogoutView(_PublicAuthMixin, APIView):
 
     @extend_schema(
         request=LogoutSerializer,
-        responses={204: OpenApiResponse(description="Logged out"), 422: ErrorSerializer},
+        responses={204: OpenApiResponse(description="Logged out"), 422: ErrorSerializer, 429: ErrorSerializer},
         auth=[],
     )
     def post(self, request: Request) -> Response:

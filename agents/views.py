@@ -38,6 +38,35 @@ _ERRORS = {
 }
 
 
+def _sse_event_schema(event: str, data: dict[str, Any]) -> dict[str, Any]:
+    """One Server-Sent Event as OpenAPI tools read it: ``event`` names it, ``data`` is JSON of the given shape."""
+    return {
+        "type": "object",
+        "required": ["event", "data"],
+        "properties": {
+            "event": {"type": "string", "enum": [event]},
+            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
+        },
+    }
+
+
+_SSE_DELTA = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}
+_SSE_ERROR = _sse_event_schema("error", {"$ref": "#/components/schemas/Error"})
+_SSE_STREAM = {
+    "oneOf": [
+        _sse_event_schema("delta", _SSE_DELTA),
+        _sse_event_schema("done", {"$ref": "#/components/schemas/ChatResponse"}),
+        _SSE_ERROR,
+    ]
+}
+# Errors answered before the stream starts come as JSON, or as one ``error`` event to an
+# ``Accept: text/event-stream`` (or ``?format=sse``) request.
+_STREAM_ERRORS: dict[Any, Any] = {}
+for _code in (400, 401, 404, 409, 413, 422, 429, 503):
+    _STREAM_ERRORS[(_code, "application/json")] = ErrorSerializer
+    _STREAM_ERRORS[(_code, "text/event-stream")] = OpenApiResponse(response=_SSE_ERROR)
+
+
 def _chat_arguments(request: Request) -> dict[str, Any]:
     body = ChatRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
@@ -91,10 +120,11 @@ class ChatStreamView(APIView):
         parameters=[_KEY_PARAMETER],
         responses={
             (200, "text/event-stream"): OpenApiResponse(
+                response=_SSE_STREAM,
                 description='`event: delta` with `{"text": ...}` as the reply is written, then `event: done` '
-                "with the same JSON as POST onboarding/chat, or `event: error` if the LLM fails (nothing saved)."
+                "with the same JSON as POST onboarding/chat, or `event: error` if the LLM fails (nothing saved).",
             ),
-            **_ERRORS,
+            **_STREAM_ERRORS,
         },
     )
     def post(self, request: Request) -> StreamingHttpResponse:

@@ -29,7 +29,14 @@ from shuren.errors import FieldErrors, UnprocessableError, flatten_errors
 
 FIRST_STEP = 1
 LAST_STEP = 9
-TIME_PATTERN = r"^([01]\d|2[0-3]):[0-5]\d$"
+# JSON Schema patterns are ECMA-262. Python's ``$`` also matches before a final newline and its
+# ``\d`` any Unicode digit, so validation uses the anchored, ASCII twins below.
+TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+_TIME_RE = re.compile(r"\A([01][0-9]|2[0-3]):[0-5][0-9]\Z")
+PLAN_BASIS_PATTERN = r"^[0-9a-f]{16}$"
+_PLAN_BASIS_RE = re.compile(r"\A[0-9a-f]{16}\Z")
+# Not blank, and no NUL characters (which PostgreSQL text cannot hold and DRF refuses).
+NOT_BLANK_PATTERN = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
 MEAL_GAP_MINUTES = 120
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
@@ -141,13 +148,13 @@ class TextList(FieldSpec):
     max_length: int = 100
 
     def serializer_field(self) -> serializers.Field:
-        child = serializers.CharField(max_length=self.max_length, min_length=1, trim_whitespace=True)
+        child = StrictCharField(max_length=self.max_length, min_length=1, validators=[_not_blank])
         return serializers.ListField(child=child, max_length=self.max_items, allow_empty=True, **self._common())
 
     def json_schema(self) -> dict[str, Any]:
         return {
             "type": "array",
-            "items": {"type": "string", "minLength": 1, "maxLength": self.max_length, "pattern": r"\S"},
+            "items": {"type": "string", "minLength": 1, "maxLength": self.max_length, "pattern": NOT_BLANK_PATTERN},
             "maxItems": self.max_items,
             "description": self.description,
         }
@@ -175,9 +182,7 @@ class ClockTime(FieldSpec):
     """A 24-hour time of day as ``HH:MM``."""
 
     def serializer_field(self) -> serializers.Field:
-        return serializers.RegexField(
-            TIME_PATTERN, error_messages={"invalid": "Use HH:MM (24-hour)."}, **self._common()
-        )
+        return StrictCharField(validators=[_clock_time], **self._common())
 
     def json_schema(self) -> dict[str, Any]:
         return {"type": "string", "pattern": TIME_PATTERN, "description": self.description}
@@ -191,7 +196,7 @@ class ClockTimeList(FieldSpec):
     max_items: int = 10
 
     def serializer_field(self) -> serializers.Field:
-        child = serializers.RegexField(TIME_PATTERN, error_messages={"invalid": "Use HH:MM (24-hour)."})
+        child = StrictCharField(validators=[_clock_time])
         return serializers.ListField(
             child=child, min_length=self.min_items, max_length=self.max_items, **self._common()
         )
@@ -307,6 +312,26 @@ class StrictBooleanField(serializers.BooleanField):
         return data
 
 
+class StrictCharField(serializers.CharField):
+    """Text that must arrive as a JSON string, judged as sent (as the JSON Schema judges it), stored trimmed.
+
+    DRF's CharField would turn ``5`` into "5" and check lengths and patterns after trimming
+    whitespace; the JSON Schema does neither, and the two must agree.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(trim_whitespace=False, **kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return str(super().to_internal_value(data))
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        value = super().run_validation(data)
+        return value.strip() if isinstance(value, str) else value
+
+
 class _StrictSerializer(serializers.Serializer):
     """Rejects keys that are not fields, so nothing unknown is ever stored."""
 
@@ -329,6 +354,21 @@ def plain_text(value: Any) -> str:
     if isinstance(value, str):
         return value.replace("_", " ")
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _not_blank(value: str) -> None:
+    if not re.search(NOT_BLANK_PATTERN, value):
+        raise serializers.ValidationError("This field may not be blank.")
+
+
+def _clock_time(value: str) -> None:
+    if not _TIME_RE.match(value):
+        raise serializers.ValidationError("Use HH:MM (24-hour).")
+
+
+def _plan_basis(value: str) -> None:
+    if not _PLAN_BASIS_RE.match(value):
+        raise serializers.ValidationError("Must be 16 lower-case hexadecimal digits.")
 
 
 def _must_be_true(value: bool) -> None:
@@ -476,10 +516,16 @@ class ExerciseName(FieldSpec):
     """An exercise name (free text, short)."""
 
     def serializer_field(self) -> serializers.Field:
-        return serializers.CharField(max_length=80, min_length=1, **self._common())
+        return StrictCharField(max_length=80, min_length=1, validators=[_not_blank], **self._common())
 
     def json_schema(self) -> dict[str, Any]:
-        return {"type": "string", "minLength": 1, "maxLength": 80, "description": self.description}
+        return {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 80,
+            "pattern": NOT_BLANK_PATTERN,
+            "description": self.description,
+        }
 
 
 @dataclass(frozen=True)
@@ -487,10 +533,10 @@ class PlanBasis(FieldSpec):
     """The fingerprint a generated plan carries (see ``workout_plan_basis``)."""
 
     def serializer_field(self) -> serializers.Field:
-        return serializers.RegexField(r"^[0-9a-f]{16}$", **self._common())
+        return StrictCharField(validators=[_plan_basis], **self._common())
 
     def json_schema(self) -> dict[str, Any]:
-        return {"type": "string", "pattern": "^[0-9a-f]{16}$", "description": self.description}
+        return {"type": "string", "pattern": PLAN_BASIS_PATTERN, "description": self.description}
 
 
 _EXERCISE: tuple[FieldSpec, ...] = (
