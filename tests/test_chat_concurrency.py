@@ -245,3 +245,38 @@ def test_a_held_turn_lock_is_409_without_calling_the_llm(claude: FakeAnthropicSe
     assert response.status_code == 409
     assert response.json()["code"] == "turn_in_progress"
     assert claude.message_requests() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_many_users_bursting_at_once_each_keep_an_exact_history(claude: FakeAnthropicServer, make_user: Any) -> None:
+    # Given four users, each about to send bursts from four threads, and a slow echoing Claude
+    users = [make_user(f"burst{i}@example.com") for i in range(4)]
+    for user in users:
+        client_for(user).post("/api/v1/onboarding/start")
+    claude.set_default_responder(echo_responder)
+    claude.set_latency(0.1)
+
+    def send(index: int) -> list[tuple[int, str, int]]:
+        owner = index % len(users)
+        client = client_for(users[owner])
+        outcomes = []
+        for attempt in range(3):
+            message = f"user {owner} thread {index} message {attempt}"
+            status = client.post(CHAT, {"message": message}, format="json").status_code
+            outcomes.append((owner, message, status))
+            time.sleep(0.03 * (index % 3))
+        return outcomes
+
+    outcomes = [item for result in in_threads(16, send) for item in result]
+
+    # Then every user's history holds exactly their accepted messages, each once, paired with its own reply
+    assert {status for _, _, status in outcomes} <= {200, 409}
+    for owner, user in enumerate(users):
+        accepted = sorted(message for who, message, status in outcomes if who == owner and status == 200)
+        history = OnboardingState.objects.get(user=user).conversation_history
+        sent = [entry["content"] for entry in history[0::2]]
+        assert accepted
+        assert sorted(sent) == accepted
+        assert [entry["content"] for entry in history[1::2]] == [f"echo: {message}" for message in sent]
+        assert all(f"user {owner} " in message for message in sent)
