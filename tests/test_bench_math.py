@@ -1,0 +1,96 @@
+"""The benchmark report's maths (bench/report.py): percentiles from samples, quantiles from Prometheus buckets."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from bench.report import (
+    buckets_delta,
+    histogram_buckets,
+    histogram_quantile,
+    latency_summary,
+    metric_total,
+    offered_load,
+    percentile,
+)
+
+EXPOSITION = """\
+# HELP onboarding_db_query_time_seconds Time of each database query.
+# TYPE onboarding_db_query_time_seconds histogram
+onboarding_db_query_time_seconds_bucket{le="0.001",vendor="postgresql"} 60.0
+onboarding_db_query_time_seconds_bucket{le="0.005",vendor="postgresql"} 90.0
+onboarding_db_query_time_seconds_bucket{le="0.01",vendor="postgresql"} 100.0
+onboarding_db_query_time_seconds_bucket{le="+Inf",vendor="postgresql"} 100.0
+onboarding_db_query_time_seconds_bucket{le="0.001",vendor="sqlite"} 40.0
+onboarding_db_query_time_seconds_bucket{le="0.005",vendor="sqlite"} 50.0
+onboarding_db_query_time_seconds_bucket{le="0.01",vendor="sqlite"} 100.0
+onboarding_db_query_time_seconds_bucket{le="+Inf",vendor="sqlite"} 100.0
+onboarding_db_query_time_seconds_count{vendor="postgresql"} 100.0
+onboarding_db_query_time_seconds_sum{vendor="postgresql"} 0.2
+django_db_execute_total{alias="default",vendor="postgresql"} 1200.0
+django_db_execute_total{alias="other",vendor="postgresql"} 34.0
+"""
+
+
+def test_percentile_interpolates_between_order_statistics_like_numpy() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 50) == 2.5
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 95) == pytest.approx(3.85)
+    assert percentile([], 95) is None
+
+
+def test_latency_summary_of_a_uniform_spread() -> None:
+    latencies = [i / 100 for i in range(1, 101)]  # 0.01 .. 1.00 s
+
+    summary = latency_summary(latencies)
+
+    assert summary["p50"] == pytest.approx(0.505)
+    assert summary["p99"] == pytest.approx(0.9901)
+    assert summary["max"] == 1.0
+    assert summary["mean"] == pytest.approx(0.505)
+
+
+def test_histogram_buckets_sum_label_sets_and_filter_by_label() -> None:
+    everything = histogram_buckets(EXPOSITION, "onboarding_db_query_time_seconds")
+    postgres = histogram_buckets(EXPOSITION, "onboarding_db_query_time_seconds", {"vendor": "postgresql"})
+
+    assert everything == {0.001: 100.0, 0.005: 140.0, 0.01: 200.0, math.inf: 200.0}
+    assert postgres == {0.001: 60.0, 0.005: 90.0, 0.01: 100.0, math.inf: 100.0}
+    assert histogram_buckets(EXPOSITION, "no_such_histogram") is None
+
+
+def test_histogram_quantile_interpolates_within_the_bucket_like_promql() -> None:
+    buckets = {0.001: 60.0, 0.005: 90.0, 0.01: 100.0, math.inf: 100.0}
+
+    # rank 95 of 100 lies in (0.005, 0.01], halfway from 90 to 100 observations
+    assert histogram_quantile(0.95, buckets) == pytest.approx(0.0075)
+    # rank 30 lies in the first bucket, which starts at 0
+    assert histogram_quantile(0.30, buckets) == pytest.approx(0.0005)
+    assert histogram_quantile(0.95, {0.01: 0.0, math.inf: 0.0}) is None
+
+
+def test_a_quantile_in_the_inf_bucket_answers_the_highest_finite_bound() -> None:
+    assert histogram_quantile(0.99, {0.1: 50.0, 1.0: 90.0, math.inf: 100.0}) == 1.0
+
+
+def test_buckets_delta_keeps_only_the_window_observations() -> None:
+    before = {0.001: 50.0, 0.01: 60.0, math.inf: 60.0}
+    after = {0.001: 60.0, 0.01: 100.0, math.inf: 100.0}
+
+    delta = buckets_delta(after, before)
+
+    assert delta == {0.001: 10.0, 0.01: 40.0, math.inf: 40.0}
+    assert histogram_quantile(0.5, delta) == pytest.approx(0.001 + 0.009 * 10 / 30)
+
+
+def test_counter_total_and_offered_load() -> None:
+    assert metric_total(EXPOSITION, "django_db_execute_total") == 1234.0
+    assert metric_total(EXPOSITION, "django_db_execute_total", {"alias": "other"}) == 34.0
+    assert metric_total(EXPOSITION, "absent_total") is None
+    assert offered_load(500, think=2.0, llm_latency=1.0) == pytest.approx(166.67, abs=0.01)
+    assert offered_load(50, think=0.0, llm_latency=0.0) is None
