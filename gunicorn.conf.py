@@ -73,12 +73,12 @@ worker_class = "gthread"
 # GUNICORN_WORKERS explicitly in production.
 workers = _env_int("GUNICORN_WORKERS", min(max(_usable_cpus(), 2), 4))
 
-# Concurrent requests per worker. At the expected load (100-500 users in
-# onboarding, a message every ~30 s, replies in 1-2 s) a worker sees a handful of
-# LLM waits at once; 32 leaves room for slow LLM minutes (a 30 s timeout ties up
-# its thread for 30 s). Threads do not hold a database connection while waiting on
-# the LLM, so 32 threads share DB_POOL_MAX_SIZE (20) connections comfortably.
-threads = _env_int("GUNICORN_THREADS", 32)
+# Concurrent requests per worker: each thread carries one chat waiting on the LLM.
+# bench/RESULTS.md: 500 users with a 5 s LLM keep ~167 turns in flight, and
+# connections split unevenly across workers (about 2:1), so 4 x 64 queued requests
+# while 4 x 128 met the target. Threads do not hold a database connection while
+# waiting on the LLM, so 128 threads share DB_POOL_MAX_SIZE (20) connections.
+threads = _env_int("GUNICORN_THREADS", 128)
 
 # --- Timeouts ------------------------------------------------------------------------
 # The longest a chat request may legitimately wait on the LLM: every attempt timing

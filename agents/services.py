@@ -184,7 +184,11 @@ def _turn_prepare(
     replay = _idempotent_replay(state.pk, idempotency_key, request_hash)
     if replay is not None:
         return replay
-    _turn_target(state, step)  # fail fast, before taking the lock
+    # Fail fast, before taking the lock (the full check, which validates steps, runs under it).
+    onboarding_ensure_open(state)
+    if step is not None:
+        step_get(step)
+        onboarding_ensure_reachable(state, step)
     token = _turn_lock_acquire(state.pk)
     try:
         # Read again under the lock: a turn that finished meanwhile may have stored this key or moved the user.
@@ -402,6 +406,7 @@ def chat_turn_process(
     if isinstance(plan, dict):
         return plan
     metrics = _TurnMetrics(plan)
+    committed = False
     try:
         _connection_release()
         try:
@@ -410,6 +415,7 @@ def chat_turn_process(
             metrics.done("llm_unavailable", exc.reason)
             raise _unavailable(exc) from exc
         body = _turn_commit(plan, response).body
+        committed = True  # the commit deleted the lock with everything else
     except ServiceError as exc:
         if exc.code != "llm_unavailable":
             metrics.done(exc.code, exc.code)
@@ -418,7 +424,8 @@ def chat_turn_process(
         metrics.done("error", type(exc).__name__)
         raise
     finally:
-        _turn_lock_release(plan.state_id, plan.lock_token)
+        if not committed:
+            _turn_lock_release(plan.state_id, plan.lock_token)
     metrics.done("ok")
     return body
 
@@ -446,6 +453,7 @@ def chat_turn_stream(
 
 def _stream(plan: TurnPlan) -> Iterator[tuple[str, Any]]:
     metrics = _TurnMetrics(plan)
+    committed = False
     try:
         _connection_release()
         response: LLMResponse | None = None
@@ -464,6 +472,7 @@ def _stream(plan: TurnPlan) -> Iterator[tuple[str, Any]]:
         # The response has left the middleware by now, so the commit's queries are timed here.
         with db_queries_timed():
             result = _turn_commit(plan, response)
+        committed = True
     except ServiceError as exc:
         metrics.done(exc.code, exc.code)
         yield "error", {"detail": exc.detail, "code": exc.code}
@@ -474,7 +483,8 @@ def _stream(plan: TurnPlan) -> Iterator[tuple[str, Any]]:
         yield "error", {"detail": "Internal server error.", "code": "internal_error"}
         return
     finally:
-        _turn_lock_release(plan.state_id, plan.lock_token)
+        if not committed:
+            _turn_lock_release(plan.state_id, plan.lock_token)
     metrics.done("ok")
     if result.unstreamed:
         yield "delta", result.unstreamed

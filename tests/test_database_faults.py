@@ -30,7 +30,8 @@ def _cluster() -> list[str]:
 def _can_control_postgres() -> bool:
     host = settings.DATABASES["default"].get("HOST") or "localhost"
     return (
-        shutil.which("pg_ctlcluster") is not None
+        os.environ.get("SHUREN_TEST_RESTART_POSTGRES") == "1"
+        and shutil.which("pg_ctlcluster") is not None
         and os.path.isdir("/etc/postgresql")
         and os.geteuid() == 0
         and host in ("127.0.0.1", "localhost", "")
@@ -64,7 +65,10 @@ def _wait_until_ready(timeout: float = 30.0) -> float:
 def postgres_control() -> Iterator[None]:
     """Lets a test stop and restart the local PostgreSQL; it is always running again afterwards."""
     if not _can_control_postgres():
-        pytest.skip("needs root and pg_ctlcluster for the local PostgreSQL server")
+        pytest.skip(
+            "stops and restarts the local PostgreSQL server, which breaks anyone else using it: "
+            "opt in with SHUREN_TEST_RESTART_POSTGRES=1 (.ci/run does); needs root and pg_ctlcluster"
+        )
     connections.close_all()
     try:
         yield
