@@ -24,7 +24,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from agents.base import BaseAgent, StepOutcome, problem_text
@@ -89,23 +89,37 @@ class TurnResult:
 # --- locks and idempotency ------------------------------------------------------------
 
 
-def _turn_lock_acquire(state_id: int) -> uuid.UUID:
-    """Take the user's turn lock, or raise 409 if a turn is already in flight."""
+def _turn_lock_sql() -> str:
+    locks = connection.ops.quote_name(ChatTurnLock._meta.db_table)
+    states = connection.ops.quote_name(OnboardingState._meta.db_table)
+    # One statement, valid on PostgreSQL and SQLite: create the lock, or take over an expired one.
+    # A lock still held is left alone and returns no row. (SQLite needs the WHERE in the SELECT.)
+    # Only the models' own table names are formatted in; every value is a parameter.
+    return (
+        f"INSERT INTO {locks} (state_id, token, expires_at) SELECT id, %s, %s FROM {states} WHERE user_id = %s "  # noqa: S608
+        f"ON CONFLICT (state_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at "
+        f"WHERE {locks}.expires_at < %s RETURNING state_id"
+    )
+
+
+def _turn_lock_acquire(user_id: int) -> tuple[int, uuid.UUID] | None:
+    """Take the user's turn lock: ``(state id, token)``, or None when not started or a turn is in flight.
+
+    A lock left behind by a dead worker expires instead of blocking the user forever.
+    """
     now = timezone.now()
     token = uuid.uuid4()
     expires = now + timedelta(seconds=settings.CHAT_TURN_LOCK_SECONDS)
-    # A lock left behind by a dead worker expires instead of blocking the user forever.
-    if ChatTurnLock.objects.filter(state_id=state_id, expires_at__lt=now).update(token=token, expires_at=expires):
-        return token
-    try:
-        with transaction.atomic():
-            ChatTurnLock.objects.create(state_id=state_id, token=token, expires_at=expires)
-    except IntegrityError:
-        raise ConflictError(
-            "Another message is still being answered; wait for its reply, then send this one.",
-            code="turn_in_progress",
-        ) from None
-    return token
+    params = [
+        ChatTurnLock._meta.get_field("token").get_db_prep_value(token, connection),
+        connection.ops.adapt_datetimefield_value(expires),
+        user_id,
+        connection.ops.adapt_datetimefield_value(now),
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(_turn_lock_sql(), params)
+        row = cursor.fetchone()
+    return None if row is None else (row[0], token)
 
 
 def _turn_lock_release(state_id: int, token: uuid.UUID) -> None:
@@ -175,28 +189,40 @@ def _with_proposal(agent: BaseAgent, step: int, steps_data: AllStepData, draft: 
     return {key: value for key, value in merged.items() if value is not None}
 
 
-def _turn_prepare(
-    *, user: Any, message: str, step: int | None, idempotency_key: str | None
-) -> TurnPlan | dict[str, Any]:
-    """Checks, idempotent replay and the turn lock; returns the plan, or a stored response to replay."""
+def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, request_hash: str) -> dict[str, Any]:
+    """Why the turn lock was not taken: 404 not started, a stored reply to replay, another 4xx, or 409."""
     state = onboarding_state_get(user=user)
-    request_hash = _request_hash(message, step)
     replay = _idempotent_replay(state.pk, idempotency_key, request_hash)
-    if replay is not None:
+    if replay is not None:  # the resent request finished while another message is being answered
         return replay
-    # Fail fast, before taking the lock (the full check, which validates steps, runs under it).
     onboarding_ensure_open(state)
     if step is not None:
         step_get(step)
         onboarding_ensure_reachable(state, step)
-    token = _turn_lock_acquire(state.pk)
+    raise ConflictError(
+        "Another message is still being answered; wait for its reply, then send this one.", code="turn_in_progress"
+    )
+
+
+def _turn_prepare(
+    *, user: Any, message: str, step: int | None, idempotency_key: str | None
+) -> TurnPlan | dict[str, Any]:
+    """Take the turn lock, then read and check; returns the plan, or a stored response to replay.
+
+    The lock comes first so the state is read once, already under it: no turn of this user can
+    finish (store this key, move the step) between the read and the LLM call.
+    """
+    request_hash = _request_hash(message, step)
+    locked = _turn_lock_acquire(user.pk)
+    if locked is None:
+        return _turn_refused(user=user, step=step, idempotency_key=idempotency_key, request_hash=request_hash)
+    state_id, token = locked
     try:
-        # Read again under the lock: a turn that finished meanwhile may have stored this key or moved the user.
-        replay = _idempotent_replay(state.pk, idempotency_key, request_hash)
+        state = OnboardingState.objects.get(pk=state_id)
+        replay = _idempotent_replay(state_id, idempotency_key, request_hash)
         if replay is not None:
-            _turn_lock_release(state.pk, token)
+            _turn_lock_release(state_id, token)
             return replay
-        state.refresh_from_db()
         target = _turn_target(state, step)
         agent = agent_route(user_id=user.pk, step=target)
         steps_data = step_data_by_number(state.step_data)
@@ -211,10 +237,10 @@ def _turn_prepare(
             user_id=user.pk,
         )
     except BaseException:
-        _turn_lock_release(state.pk, token)
+        _turn_lock_release(state_id, token)
         raise
     return TurnPlan(
-        state_id=state.pk,
+        state_id=state_id,
         user_id=user.pk,
         step=target,
         agent=agent,
@@ -311,7 +337,9 @@ def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
     state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
     if state is None:
         raise ConflictError("Your onboarding was erased while this message was answered.", code="onboarding_changed")
-    if not ChatTurnLock.objects.filter(state_id=state.pk, token=plan.lock_token).exists():
+    # Deleted with everything else when this transaction commits, kept when it rolls back.
+    released, _ = ChatTurnLock.objects.filter(state_id=state.pk, token=plan.lock_token).delete()
+    if not released:
         # Expired, or removed by a reset of the onboarding while the LLM answered.
         raise ConflictError("This message was superseded; please resend it.", code="turn_expired")
     onboarding_ensure_open(state)  # the form flow may have completed it meanwhile
@@ -368,7 +396,6 @@ def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
         ChatIdempotencyRecord.objects.create(
             state_id=state.pk, key=plan.idempotency_key, request_hash=plan.request_hash, response=body
         )
-    ChatTurnLock.objects.filter(state_id=state.pk, token=plan.lock_token).delete()
     streamed = "" if response.compose_reply or not reply.startswith(response.text) else response.text
     return TurnResult(body=body, unstreamed=reply[len(streamed) :])
 
