@@ -2,13 +2,18 @@
 
 A turn has three phases:
 
-1. ``_turn_prepare``: short reads and a per-user turn lock row (a second
-   concurrent message for the same user gets 409 ``turn_in_progress`` without
-   reaching the LLM). The database connection is then released.
+1. ``_turn_prepare``: a per-user turn lock row (a second concurrent message
+   for the same user gets 409 ``turn_in_progress`` without reaching the LLM),
+   then one read of the state. The database connection is then released.
 2. The LLM call, with no transaction, row lock or connection held.
-3. ``_turn_commit``: one short transaction that locks the state row and saves
-   the user message, the reply, the validated values, the step change and the
-   idempotency record together - or, on any failure, nothing.
+3. ``_turn_commit``: one short transaction that saves the user message, the
+   reply, the validated values, the step change and the idempotency record
+   together - or, on any failure, nothing. It saves on the state read in phase 1
+   unless that row has changed since (see ``_turn_commit``).
+
+The chat path runs on every message of every user, so it is kept to five
+statements (user, lock, state; then delete lock, update state in one
+transaction); ``bench/RESULTS.md`` has what each cost.
 """
 
 from __future__ import annotations
@@ -67,6 +72,7 @@ class TurnPlan:
     """A turn prepared for the LLM call: who, which step, what is sent, and the lock held."""
 
     state_id: int
+    state: OnboardingState  # as read under the turn lock, before the LLM call
     user_id: int
     step: int
     agent: BaseAgent
@@ -122,9 +128,18 @@ def _turn_lock_acquire(user_id: int) -> tuple[int, uuid.UUID] | None:
     return None if row is None else (row[0], token)
 
 
+def _turn_lock_delete(state_id: int, token: uuid.UUID) -> bool:
+    """Delete the lock if it is still this turn's; False when it expired and was taken, or was removed."""
+    locks = connection.ops.quote_name(ChatTurnLock._meta.db_table)
+    token_value = ChatTurnLock._meta.get_field("token").get_db_prep_value(token, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {locks} WHERE state_id = %s AND token = %s", [state_id, token_value])  # noqa: S608
+        return cursor.rowcount == 1
+
+
 def _turn_lock_release(state_id: int, token: uuid.UUID) -> None:
     try:
-        ChatTurnLock.objects.filter(state_id=state_id, token=token).delete()
+        _turn_lock_delete(state_id, token)
     except Exception:  # the lock expires by itself; never hide the turn's own outcome
         logger.warning("Could not release the chat turn lock of state %s", state_id, exc_info=True)
 
@@ -241,6 +256,7 @@ def _turn_prepare(
         raise
     return TurnPlan(
         state_id=state_id,
+        state=state,
         user_id=user.pk,
         step=target,
         agent=agent,
@@ -332,16 +348,50 @@ def _reply(plan: TurnPlan, response: LLMResponse, outcome: StepOutcome, extracte
     return parts
 
 
-@transaction.atomic
+_TURN_SAVED_FIELDS = (
+    "current_step",
+    "is_complete",
+    "step_data",
+    "current_agent",
+    "agent_context",
+    "conversation_history",
+    "updated_at",
+)
+
+
+class _StateChangedError(Exception):
+    """The state row changed between the turn's read and its commit."""
+
+
 def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
-    state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
+    """Save the turn on the state read before the LLM call, or on a fresh read if it has changed since.
+
+    The turn lock keeps other chat turns out, but a form answer, completion or admin
+    action may have written the row meanwhile. The save is an ``UPDATE`` conditional
+    on ``updated_at`` being what was read; when it matches nothing, the turn is redone
+    (the LLM is not called again) on the row read afresh under ``SELECT ... FOR UPDATE``.
+    The usual turn thus needs no second read of the state.
+    """
+    try:
+        return _turn_save(plan, response, plan.state)
+    except _StateChangedError:
+        logger.info("State of user %s changed during the LLM call; saving the turn on a fresh read", plan.user_id)
+        return _turn_save(plan, response, None)
+
+
+@transaction.atomic
+def _turn_save(plan: TurnPlan, response: LLMResponse, state: OnboardingState | None) -> TurnResult:
     if state is None:
-        raise ConflictError("Your onboarding was erased while this message was answered.", code="onboarding_changed")
-    # Deleted with everything else when this transaction commits, kept when it rolls back.
-    released, _ = ChatTurnLock.objects.filter(state_id=state.pk, token=plan.lock_token).delete()
-    if not released:
+        state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
+    # The lock row goes with the commit, and stays if anything below rolls it back.
+    if state is None or not _turn_lock_delete(plan.state_id, plan.lock_token):
+        if not OnboardingState.objects.filter(pk=plan.state_id).exists():
+            raise ConflictError(
+                "Your onboarding was erased while this message was answered.", code="onboarding_changed"
+            )
         # Expired, or removed by a reset of the onboarding while the LLM answered.
         raise ConflictError("This message was superseded; please resend it.", code="turn_expired")
+    read_at = state.updated_at
     onboarding_ensure_open(state)  # the form flow may have completed it meanwhile
 
     extracted = _extracted_values(plan, response)
@@ -378,7 +428,12 @@ def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
         _history_entry("assistant", reply, plan, usage=response.usage.as_dict(), model=response.model),
     ]
     state.conversation_history = history[-settings.CONVERSATION_HISTORY_MAX_ENTRIES :]
-    state.save()
+    state.updated_at = timezone.now()
+    saved = OnboardingState.objects.filter(pk=state.pk, updated_at=read_at).update(
+        **{name: getattr(state, name) for name in _TURN_SAVED_FIELDS}
+    )
+    if not saved:
+        raise _StateChangedError
 
     body = {
         "message": reply,

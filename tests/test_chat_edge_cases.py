@@ -172,6 +172,42 @@ def test_a_state_changed_while_claude_answers_is_not_overwritten(
         assert state.step_data["9"] == answers[9]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_form_answer_saved_while_claude_answers_is_kept_and_the_turn_saved_too(
+    claude: FakeAnthropicServer, make_user: Any, answers: dict
+) -> None:
+    # Given a user at step 3 whose next message reaches Claude
+    user = make_user("formmidturn@example.com")
+    client = client_for(user)
+    client.post("/api/v1/onboarding/start")
+    fill_by_form(client, answers, range(1, 3))
+    corrected = {**answers[1], "fitness_level": "advanced"}
+
+    def correct_step_1_by_form() -> None:
+        try:
+            form = client_for(user)
+            assert form.post("/api/v1/onboarding/step", {"step": 1, "data": corrected}, format="json").status_code == 200
+        finally:
+            connections.close_all()
+
+    def correct_then_reply(body: dict[str, Any]) -> Reply:
+        worker = threading.Thread(target=correct_step_1_by_form)
+        worker.start()
+        worker.join()
+        return Reply(text="Noted.", tool_calls=[ToolCall("record_goals", {"primary_goal": "fat_loss"})])
+
+    claude.set_default_responder(correct_then_reply)
+
+    # When the form corrects step 1 during the LLM call of a chat turn about step 3
+    reply = chat(client, "I want to lose fat")
+
+    # Then both writes are kept: the form's correction and the turn's answer and history
+    state = OnboardingState.objects.get(user=user)
+    assert state.step_data["1"]["fitness_level"] == "advanced"
+    assert state.agent_context["goal_setting"]["primary_goal"] == "fat_loss"
+    assert [entry["content"] for entry in state.conversation_history] == ["I want to lose fat", reply["message"]]
+
+
 def test_an_oversized_body_is_413(started: APIClient, settings: Any) -> None:
     response = started.post(CHAT, {"message": "x" * (settings.DATA_UPLOAD_MAX_MEMORY_SIZE + 10)}, format="json")
 
