@@ -95,45 +95,44 @@ class TurnResult:
 # --- locks and idempotency ------------------------------------------------------------
 
 
-def _turn_lock_sql() -> str:
-    locks = connection.ops.quote_name(ChatTurnLock._meta.db_table)
-    states = connection.ops.quote_name(OnboardingState._meta.db_table)
-    # One statement, valid on PostgreSQL and SQLite: create the lock, or take over an expired one.
-    # A lock still held is left alone and returns no row. (SQLite needs the WHERE in the SELECT.)
-    # Only the models' own table names are formatted in; every value is a parameter.
-    return (
-        f"INSERT INTO {locks} (state_id, token, expires_at) SELECT id, %s, %s FROM {states} WHERE user_id = %s "  # noqa: S608
-        f"ON CONFLICT (state_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at "
-        f"WHERE {locks}.expires_at < %s RETURNING state_id"
-    )
+# The lock is taken and dropped with plain SQL: one statement each on every chat message (the ORM would
+# need three to take it). Only the models' own table names are formatted in; every value is a parameter.
+_LOCKS = ChatTurnLock._meta.db_table
+_STATES = OnboardingState._meta.db_table
+
+
+def _lock_token_param(token: uuid.UUID) -> Any:
+    return ChatTurnLock._meta.get_field("token").get_db_prep_value(token, connection)
 
 
 def _turn_lock_acquire(user_id: int) -> tuple[int, uuid.UUID] | None:
     """Take the user's turn lock: ``(state id, token)``, or None when not started or a turn is in flight.
 
-    A lock left behind by a dead worker expires instead of blocking the user forever.
+    Creates the lock, or takes over one that expired (left by a dead worker); a lock
+    still held is left alone and no row comes back. Valid on PostgreSQL and SQLite
+    (which needs the ``WHERE`` in the ``SELECT`` of an upsert).
     """
     now = timezone.now()
     token = uuid.uuid4()
     expires = now + timedelta(seconds=settings.CHAT_TURN_LOCK_SECONDS)
-    params = [
-        ChatTurnLock._meta.get_field("token").get_db_prep_value(token, connection),
-        connection.ops.adapt_datetimefield_value(expires),
-        user_id,
-        connection.ops.adapt_datetimefield_value(now),
-    ]
+    locks, states = connection.ops.quote_name(_LOCKS), connection.ops.quote_name(_STATES)
+    sql = (
+        f"INSERT INTO {locks} (state_id, token, expires_at) SELECT id, %s, %s FROM {states} WHERE user_id = %s "  # noqa: S608
+        f"ON CONFLICT (state_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at "
+        f"WHERE {locks}.expires_at < %s RETURNING state_id"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
     with connection.cursor() as cursor:
-        cursor.execute(_turn_lock_sql(), params)
+        cursor.execute(sql, [_lock_token_param(token), adapt(expires), user_id, adapt(now)])
         row = cursor.fetchone()
     return None if row is None else (row[0], token)
 
 
 def _turn_lock_delete(state_id: int, token: uuid.UUID) -> bool:
     """Delete the lock if it is still this turn's; False when it expired and was taken, or was removed."""
-    locks = connection.ops.quote_name(ChatTurnLock._meta.db_table)
-    token_value = ChatTurnLock._meta.get_field("token").get_db_prep_value(token, connection)
+    sql = f"DELETE FROM {connection.ops.quote_name(_LOCKS)} WHERE state_id = %s AND token = %s"  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {locks} WHERE state_id = %s AND token = %s", [state_id, token_value])  # noqa: S608
+        cursor.execute(sql, [state_id, _lock_token_param(token)])
         return cursor.rowcount == 1
 
 
