@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+from io import StringIO
 from typing import Any
 
 import pytest
 from django.core.cache import cache
+from django.core.management import call_command
 from django.db import connections
 from django.test import Client
 from rest_framework.test import APIClient
@@ -14,7 +16,7 @@ from rest_framework.test import APIClient
 from fake_anthropic import FakeAnthropicServer, Fault, Reply, ToolCall
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_complete, onboarding_erase, onboarding_reset
-from tests.conftest import PASSWORD, client_for
+from tests.conftest import PASSWORD, client_for, echo_responder
 
 CHAT = "/api/v1/onboarding/chat"
 
@@ -185,8 +187,8 @@ def test_a_form_answer_saved_while_claude_answers_is_kept_and_the_turn_saved_too
 
     def correct_step_1_by_form() -> None:
         try:
-            form = client_for(user)
-            assert form.post("/api/v1/onboarding/step", {"step": 1, "data": corrected}, format="json").status_code == 200
+            response = client_for(user).post("/api/v1/onboarding/step", {"step": 1, "data": corrected}, format="json")
+            assert response.status_code == 200
         finally:
             connections.close_all()
 
@@ -206,6 +208,37 @@ def test_a_form_answer_saved_while_claude_answers_is_kept_and_the_turn_saved_too
     assert state.step_data["1"]["fitness_level"] == "advanced"
     assert state.agent_context["goal_setting"]["primary_goal"] == "fat_loss"
     assert [entry["content"] for entry in state.conversation_history] == ["I want to lose fat", reply["message"]]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_purge_while_claude_answers_is_not_undone_by_the_turn(claude: FakeAnthropicServer, make_user: Any) -> None:
+    # Given a user with one exchange in their history
+    user = make_user("purgemidturn@example.com")
+    client = client_for(user)
+    client.post("/api/v1/onboarding/start")
+    claude.set_default_responder(echo_responder)
+    chat(client, "hello")
+
+    def purge_then_reply(body: dict[str, Any]) -> Reply:
+        def purge() -> None:
+            try:
+                call_command("purge_conversations", "--older-than", "0", stdout=StringIO())
+            finally:
+                connections.close_all()
+
+        worker = threading.Thread(target=purge)
+        worker.start()
+        worker.join()
+        return Reply(text="Noted.")
+
+    claude.set_default_responder(purge_then_reply)
+
+    # When the retention purge clears conversations during the LLM call of the next message
+    reply = chat(client, "I'm a beginner")
+
+    # Then the cleared exchange stays cleared; only the new one is kept
+    history = OnboardingState.objects.get(user=user).conversation_history
+    assert [entry["content"] for entry in history] == ["I'm a beginner", reply["message"]]
 
 
 def test_an_oversized_body_is_413(started: APIClient, settings: Any) -> None:

@@ -43,8 +43,9 @@ class Command(BaseCommand):
             messages = sum(len(history) for history in states.values_list("conversation_history", flat=True))
             expired = records.count()
             if not dry_run:
-                # update() leaves updated_at alone: clearing history is not activity.
-                states.update(conversation_history=[])
+                # updated_at moves too: a chat turn in flight saves only onto a row unchanged since
+                # it read it, so it must see this write (and redo its save on the cleared history).
+                states.update(conversation_history=[], updated_at=now)
                 records.delete()
         verb = "Would clear" if dry_run else "Cleared"
         self.stdout.write(
