@@ -12,8 +12,13 @@ A turn has three phases:
    unless that row has changed since (see ``_turn_commit``).
 
 The chat path runs on every message of every user, so it is kept to five
-statements (user, lock, state; then delete lock, update state in one
-transaction); ``bench/RESULTS.md`` has what each cost.
+statements: the user (authentication), the lock and the state before the LLM
+call; the state update and the lock delete, in one transaction, after it (plus
+the idempotency record's read and write when the request has a key).
+``bench/RESULTS.md`` has what each cost.
+
+Locks are always taken state row first, then lock row (as ``onboarding_reset``
+and ``onboarding_erase`` do), so a commit never deadlocks with them.
 """
 
 from __future__ import annotations
@@ -25,11 +30,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from agents.base import BaseAgent, StepOutcome, problem_text
@@ -37,7 +42,12 @@ from agents.llm import LLMRequest, LLMResponse, LLMUnavailableError, llm_provide
 from agents.models import ChatIdempotencyRecord, ChatTurnLock
 from agents.registry import agent_for_step, agent_route
 from onboarding.models import OnboardingState
-from onboarding.selectors import onboarding_completed_steps, onboarding_pending_step, onboarding_state_get
+from onboarding.selectors import (
+    STATE_NOT_FOUND,
+    onboarding_completed_steps,
+    onboarding_pending_step,
+    onboarding_state_get,
+)
 from onboarding.services import (
     onboarding_ensure_open,
     onboarding_ensure_reachable,
@@ -45,7 +55,7 @@ from onboarding.services import (
     onboarding_step_apply,
 )
 from onboarding.steps import AllStepData, StepData, step_data_by_number, step_get
-from shuren.errors import ConflictError, ServiceError, ServiceUnavailableError, UnprocessableError
+from shuren.errors import ConflictError, NotFoundError, ServiceError, ServiceUnavailableError, UnprocessableError
 from shuren.metrics import (
     AGENT_ERRORS,
     AGENT_REQUESTS,
@@ -73,6 +83,7 @@ class TurnPlan:
 
     state_id: int
     state: OnboardingState  # as read under the turn lock, before the LLM call
+    state_read_at: datetime  # its updated_at then: the commit saves onto it only if still the same
     user_id: int
     step: int
     agent: BaseAgent
@@ -122,9 +133,12 @@ def _turn_lock_acquire(user_id: int) -> tuple[int, uuid.UUID] | None:
         f"WHERE {locks}.expires_at < %s RETURNING state_id"
     )
     adapt = connection.ops.adapt_datetimefield_value
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [_lock_token_param(token), adapt(expires), user_id, adapt(now)])
-        row = cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [_lock_token_param(token), adapt(expires), user_id, adapt(now)])
+            row = cursor.fetchone()
+    except IntegrityError:  # the state was erased while the lock was inserted (PostgreSQL's foreign key check)
+        return None
     return None if row is None else (row[0], token)
 
 
@@ -232,7 +246,9 @@ def _turn_prepare(
         return _turn_refused(user=user, step=step, idempotency_key=idempotency_key, request_hash=request_hash)
     state_id, token = locked
     try:
-        state = OnboardingState.objects.get(pk=state_id)
+        state = OnboardingState.objects.filter(pk=state_id).first()
+        if state is None:  # erased just now (the lock went with it)
+            raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
         replay = _idempotent_replay(state_id, idempotency_key, request_hash)
         if replay is not None:
             _turn_lock_release(state_id, token)
@@ -256,6 +272,7 @@ def _turn_prepare(
     return TurnPlan(
         state_id=state_id,
         state=state,
+        state_read_at=state.updated_at,
         user_id=user.pk,
         step=target,
         agent=agent,
@@ -362,35 +379,48 @@ class _StateChangedError(Exception):
     """The state row changed between the turn's read and its commit."""
 
 
+def _step_completed(plan: TurnPlan) -> None:
+    STEP_COMPLETIONS.labels(str(plan.step), "chat").inc()
+    logger.info("User %s completed step %s in chat", plan.user_id, plan.step)
+
+
 def _turn_commit(plan: TurnPlan, response: LLMResponse) -> TurnResult:
     """Save the turn on the state read before the LLM call, or on a fresh read if it has changed since.
 
-    The turn lock keeps other chat turns out, but a form answer, completion or admin
-    action may have written the row meanwhile. The save is an ``UPDATE`` conditional
-    on ``updated_at`` being what was read; when it matches nothing, the turn is redone
-    (the LLM is not called again) on the row read afresh under ``SELECT ... FOR UPDATE``.
-    The usual turn thus needs no second read of the state.
+    The turn lock keeps other chat turns out, but a form answer, completion, purge or
+    admin action may have written the row meanwhile (each moves ``updated_at``). The
+    save is an ``UPDATE`` conditional on ``updated_at`` being what was read; when it
+    matches nothing, or the turn was refused on what may be stale data, the turn is
+    redone (the LLM is not called again) on the row read afresh with ``SELECT ... FOR
+    UPDATE``. The usual turn thus needs no second read of the state.
     """
     try:
-        return _turn_save(plan, response, plan.state)
+        return _turn_save(plan, response, locked=False)
     except _StateChangedError:
-        logger.info("State of user %s changed during the LLM call; saving the turn on a fresh read", plan.user_id)
-        return _turn_save(plan, response, None)
+        pass
+    except ServiceError:
+        if OnboardingState.objects.filter(pk=plan.state_id, updated_at=plan.state_read_at).exists():
+            raise
+    logger.info("State of user %s changed during the LLM call; saving the turn on a fresh read", plan.user_id)
+    return _turn_save(plan, response, locked=True)
+
+
+def _turn_lock_gone(plan: TurnPlan) -> ConflictError:
+    if not OnboardingState.objects.filter(pk=plan.state_id).exists():
+        return ConflictError("Your onboarding was erased while this message was answered.", code="onboarding_changed")
+    # Expired, or removed by a reset of the onboarding while the LLM answered.
+    return ConflictError("This message was superseded; please resend it.", code="turn_expired")
 
 
 @transaction.atomic
-def _turn_save(plan: TurnPlan, response: LLMResponse, state: OnboardingState | None) -> TurnResult:
-    if state is None:
+def _turn_save(plan: TurnPlan, response: LLMResponse, *, locked: bool) -> TurnResult:
+    """One attempt at the commit: on the state read before the LLM call, or (``locked``) on a fresh locked read."""
+    if locked:
         state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
-    # The lock row goes with the commit, and stays if anything below rolls it back.
-    if state is None or not _turn_lock_delete(plan.state_id, plan.lock_token):
-        if not OnboardingState.objects.filter(pk=plan.state_id).exists():
-            raise ConflictError(
-                "Your onboarding was erased while this message was answered.", code="onboarding_changed"
-            )
-        # Expired, or removed by a reset of the onboarding while the LLM answered.
-        raise ConflictError("This message was superseded; please resend it.", code="turn_expired")
-    read_at = state.updated_at
+        if state is None or not _turn_lock_delete(plan.state_id, plan.lock_token):
+            raise _turn_lock_gone(plan)
+    else:
+        state = plan.state
     onboarding_ensure_open(state)  # the form flow may have completed it meanwhile
 
     extracted = _extracted_values(plan, response)
@@ -403,8 +433,7 @@ def _turn_save(plan: TurnPlan, response: LLMResponse, state: OnboardingState | N
     _memory_update(state, plan.agent, plan.step, outcome.complete_data or outcome.draft)
     if outcome.complete_data is not None:
         onboarding_step_apply(state=state, step=plan.step, data=outcome.complete_data)
-        transaction.on_commit(lambda: STEP_COMPLETIONS.labels(str(plan.step), "chat").inc())
-        logger.info("User %s completed step %s in chat", plan.user_id, plan.step)
+        transaction.on_commit(lambda: _step_completed(plan))
 
     completed = onboarding_completed_steps(state=state)
     pending = onboarding_pending_step(state=state, completed=completed)
@@ -428,11 +457,13 @@ def _turn_save(plan: TurnPlan, response: LLMResponse, state: OnboardingState | N
     ]
     state.conversation_history = history[-settings.CONVERSATION_HISTORY_MAX_ENTRIES :]
     state.updated_at = timezone.now()
-    saved = OnboardingState.objects.filter(pk=state.pk, updated_at=read_at).update(
-        **{name: getattr(state, name) for name in _TURN_SAVED_FIELDS}
-    )
-    if not saved:
+    # Locked, the row is this transaction's; otherwise it is saved only if nobody wrote it since it was read.
+    row = {"pk": state.pk} if locked else {"pk": state.pk, "updated_at": plan.state_read_at}
+    if not OnboardingState.objects.filter(**row).update(**{name: getattr(state, name) for name in _TURN_SAVED_FIELDS}):
         raise _StateChangedError
+    # The lock row goes with the commit (and stays if anything rolls it back); the state row is locked first.
+    if not locked and not _turn_lock_delete(plan.state_id, plan.lock_token):
+        raise _turn_lock_gone(plan)
 
     body = {
         "message": reply,

@@ -147,10 +147,9 @@ def onboarding_reset(*, state: OnboardingState) -> OnboardingState:
 def onboarding_erase(*, user: Any) -> None:
     """Erase the user's onboarding: answers, agent memory, history, idempotency records and cached replies.
 
-    The turn lock and idempotency records go with the state (``on_delete=CASCADE``).
+    The turn lock and idempotency records go with the state (``on_delete=CASCADE``). The
+    state row is locked first, as a chat turn's commit does, so the two never deadlock.
     """
-    deleted, _ = OnboardingState.objects.filter(user=user).delete()
-    if not deleted:
-        raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
+    onboarding_state_lock(user=user).delete()
     response_cache_forget_user(user.pk)
     logger.info("Onboarding of user %s was erased", user.pk)

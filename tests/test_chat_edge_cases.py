@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from io import StringIO
 from typing import Any
 
@@ -13,6 +14,7 @@ from django.db import connections
 from django.test import Client
 from rest_framework.test import APIClient
 
+from agents.models import ChatTurnLock
 from fake_anthropic import FakeAnthropicServer, Fault, Reply, ToolCall
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_complete, onboarding_erase, onboarding_reset
@@ -172,6 +174,37 @@ def test_a_state_changed_while_claude_answers_is_not_overwritten(
     else:
         assert state is not None
         assert state.step_data["9"] == answers[9]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_whose_lock_expired_and_was_taken_saves_nothing(claude: FakeAnthropicServer, make_user: Any) -> None:
+    # Given a user whose message reaches Claude
+    user = make_user("expiredmidturn@example.com")
+    client = client_for(user)
+    client.post("/api/v1/onboarding/start")
+
+    def take_over_the_lock() -> None:
+        try:  # what a later turn does once this one's lock has expired
+            ChatTurnLock.objects.update(token=uuid.uuid4())
+        finally:
+            connections.close_all()
+
+    def take_over_then_reply(body: dict[str, Any]) -> Reply:
+        worker = threading.Thread(target=take_over_the_lock)
+        worker.start()
+        worker.join()
+        return Reply(text="Saved!", tool_calls=[ToolCall("record_fitness_level", {"fitness_level": "beginner"})])
+
+    claude.set_default_responder(take_over_then_reply)
+
+    # When the turn's lock is taken over during the LLM call
+    response = client.post(CHAT, {"message": "I'm a beginner"}, format="json")
+
+    # Then the turn is refused and nothing of it is saved
+    assert response.status_code == 409
+    assert response.json()["code"] == "turn_expired"
+    state = OnboardingState.objects.get(user=user)
+    assert (state.step_data, state.conversation_history, state.agent_context) == ({}, [], {})
 
 
 @pytest.mark.django_db(transaction=True)

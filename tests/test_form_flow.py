@@ -248,3 +248,19 @@ def test_clients_cannot_write_protected_fields_through_a_step(started: APIClient
     assert response.status_code == 422
     state = OnboardingState.objects.get()
     assert (state.current_step, state.is_complete) == (1, False)
+
+
+def test_completed_steps_follow_the_step_data_and_their_memo_cannot_be_altered(answers: dict) -> None:
+    from onboarding.selectors import onboarding_completed_steps
+
+    # Given a state with step 1 answered
+    state = OnboardingState(step_data={"1": answers[1]})
+    first = onboarding_completed_steps(state=state)
+    first.append(9)  # a caller changing the list it got
+
+    # Then the remembered answer is unchanged, and a change of the data is seen at once
+    assert onboarding_completed_steps(state=state) == [1]
+    state.step_data = {"1": {**answers[1], "fitness_level": "expert"}}
+    assert onboarding_completed_steps(state=state) == []
+    state.step_data = {"1": answers[1], "2": answers[2]}
+    assert onboarding_completed_steps(state=state) == [1, 2]
