@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Callable
 from io import StringIO
 from typing import Any
 
@@ -35,6 +36,33 @@ def fill_by_form(client: APIClient, answers: dict[int, dict[str, Any]], steps: r
             client.post("/api/v1/onboarding/step", {"step": step, "data": answers[step]}, format="json").status_code
             == 200
         )
+
+
+def during_the_llm_call(claude: FakeAnthropicServer, change: Callable[[], None], reply: Reply) -> None:
+    """Make the fake Claude run ``change`` before answering every request with ``reply``.
+
+    The fake answers from an event loop, so ``change`` runs in a thread (and database
+    connection) of its own; if it fails, Claude's answer fails and so does the test.
+    """
+
+    def run(failures: list[BaseException]) -> None:
+        try:
+            change()
+        except BaseException as exc:  # handed to the responder, which fails the request
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    def responder(body: dict[str, Any]) -> Reply:
+        failures: list[BaseException] = []
+        worker = threading.Thread(target=run, args=(failures,))
+        worker.start()
+        worker.join()
+        if failures:
+            raise failures[0]
+        return reply
+
+    claude.set_default_responder(responder)
 
 
 def test_a_correction_that_invalidates_later_steps_leads_the_user_back_through_them(
@@ -140,24 +168,15 @@ def test_a_state_changed_while_claude_answers_is_not_overwritten(
     fill_by_form(client, answers, range(1, 10))
 
     def change_state() -> None:
-        try:
-            if change == "erase":
-                onboarding_erase(user=user)
-            elif change == "reset":
-                onboarding_reset(state=OnboardingState.objects.get(user=user))
-            else:
-                onboarding_complete(user=user)
-        finally:
-            connections.close_all()
+        if change == "erase":
+            onboarding_erase(user=user)
+        elif change == "reset":
+            onboarding_reset(state=OnboardingState.objects.get(user=user))
+        else:
+            onboarding_complete(user=user)
 
-    def change_state_then_reply(body: dict[str, Any]) -> Reply:
-        # The fake server answers from an event loop; the ORM runs in a thread of its own.
-        worker = threading.Thread(target=change_state)
-        worker.start()
-        worker.join()
-        return Reply(text="Saved!", tool_calls=[ToolCall("record_hydration_supplements", {"daily_water_ml": 3000})])
-
-    claude.set_default_responder(change_state_then_reply)
+    saved = Reply(text="Saved!", tool_calls=[ToolCall("record_hydration_supplements", {"daily_water_ml": 3000})])
+    during_the_llm_call(claude, change_state, saved)
 
     # When the state changes during the LLM call
     response = client.post(CHAT, {"message": "3 liters"}, format="json")
@@ -183,19 +202,11 @@ def test_a_turn_whose_lock_expired_and_was_taken_saves_nothing(claude: FakeAnthr
     client = client_for(user)
     client.post("/api/v1/onboarding/start")
 
-    def take_over_the_lock() -> None:
-        try:  # what a later turn does once this one's lock has expired
-            ChatTurnLock.objects.update(token=uuid.uuid4())
-        finally:
-            connections.close_all()
+    def take_over_the_lock() -> None:  # what a later turn does once this one's lock has expired
+        ChatTurnLock.objects.update(token=uuid.uuid4())
 
-    def take_over_then_reply(body: dict[str, Any]) -> Reply:
-        worker = threading.Thread(target=take_over_the_lock)
-        worker.start()
-        worker.join()
-        return Reply(text="Saved!", tool_calls=[ToolCall("record_fitness_level", {"fitness_level": "beginner"})])
-
-    claude.set_default_responder(take_over_then_reply)
+    saved = Reply(text="Saved!", tool_calls=[ToolCall("record_fitness_level", {"fitness_level": "beginner"})])
+    during_the_llm_call(claude, take_over_the_lock, saved)
 
     # When the turn's lock is taken over during the LLM call
     response = client.post(CHAT, {"message": "I'm a beginner"}, format="json")
@@ -219,19 +230,11 @@ def test_a_form_answer_saved_while_claude_answers_is_kept_and_the_turn_saved_too
     corrected = {**answers[1], "fitness_level": "advanced"}
 
     def correct_step_1_by_form() -> None:
-        try:
-            response = client_for(user).post("/api/v1/onboarding/step", {"step": 1, "data": corrected}, format="json")
-            assert response.status_code == 200
-        finally:
-            connections.close_all()
+        response = client_for(user).post("/api/v1/onboarding/step", {"step": 1, "data": corrected}, format="json")
+        assert response.status_code == 200
 
-    def correct_then_reply(body: dict[str, Any]) -> Reply:
-        worker = threading.Thread(target=correct_step_1_by_form)
-        worker.start()
-        worker.join()
-        return Reply(text="Noted.", tool_calls=[ToolCall("record_goals", {"primary_goal": "fat_loss"})])
-
-    claude.set_default_responder(correct_then_reply)
+    noted = Reply(text="Noted.", tool_calls=[ToolCall("record_goals", {"primary_goal": "fat_loss"})])
+    during_the_llm_call(claude, correct_step_1_by_form, noted)
 
     # When the form corrects step 1 during the LLM call of a chat turn about step 3
     reply = chat(client, "I want to lose fat")
@@ -252,19 +255,10 @@ def test_a_purge_while_claude_answers_is_not_undone_by_the_turn(claude: FakeAnth
     claude.set_default_responder(echo_responder)
     chat(client, "hello")
 
-    def purge_then_reply(body: dict[str, Any]) -> Reply:
-        def purge() -> None:
-            try:
-                call_command("purge_conversations", "--older-than", "0", stdout=StringIO())
-            finally:
-                connections.close_all()
+    def purge() -> None:
+        call_command("purge_conversations", "--older-than", "0", stdout=StringIO())
 
-        worker = threading.Thread(target=purge)
-        worker.start()
-        worker.join()
-        return Reply(text="Noted.")
-
-    claude.set_default_responder(purge_then_reply)
+    during_the_llm_call(claude, purge, Reply(text="Noted."))
 
     # When the retention purge clears conversations during the LLM call of the next message
     reply = chat(client, "I'm a beginner")
