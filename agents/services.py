@@ -29,6 +29,7 @@ import logging
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -496,18 +497,40 @@ def _unavailable(exc: LLMUnavailableError) -> ServiceUnavailableError:
 # --- the public services -----------------------------------------------------------------
 
 
-class _TurnMetrics:
-    """Times one turn and counts its outcome by agent, step and status."""
+def _turn_count(plan: TurnPlan, started: float, status: str, error_type: str | None = None) -> None:
+    labels = (plan.agent.agent_type, str(plan.step), status)
+    AGENT_RESPONSE_TIME.labels(*labels).observe(time.perf_counter() - started)
+    AGENT_REQUESTS.labels(*labels).inc()
+    if error_type is not None:
+        AGENT_ERRORS.labels(plan.agent.agent_type, error_type).inc()
 
-    def __init__(self, plan: TurnPlan) -> None:
-        self.labels = (plan.agent.agent_type, str(plan.step))
-        self.started = time.perf_counter()
 
-    def done(self, status: str, error_type: str | None = None) -> None:
-        AGENT_RESPONSE_TIME.labels(*self.labels, status).observe(time.perf_counter() - self.started)
-        AGENT_REQUESTS.labels(*self.labels, status).inc()
-        if error_type is not None:
-            AGENT_ERRORS.labels(self.labels[0], error_type).inc()
+@contextmanager
+def _turn_in_flight(plan: TurnPlan) -> Iterator[None]:
+    """Around a turn's LLM call and commit: times and counts the outcome, and frees the lock unless committed.
+
+    The block ends with the commit, which deletes the lock with everything else; if it
+    does not get there (an error, or a stream whose client went away) the lock is released.
+    """
+    started = time.perf_counter()
+    committed = False
+    try:
+        _connection_release()
+        yield
+        committed = True
+    except LLMUnavailableError as exc:
+        _turn_count(plan, started, "llm_unavailable", exc.reason)
+        raise
+    except ServiceError as exc:
+        _turn_count(plan, started, exc.code, exc.code)
+        raise
+    except Exception as exc:
+        _turn_count(plan, started, "error", type(exc).__name__)
+        raise
+    finally:
+        if not committed:
+            _turn_lock_release(plan.state_id, plan.lock_token)
+    _turn_count(plan, started, "ok")
 
 
 def chat_turn_process(
@@ -517,29 +540,12 @@ def chat_turn_process(
     plan = _turn_prepare(user=user, message=message, step=step, idempotency_key=idempotency_key)
     if isinstance(plan, dict):
         return plan
-    metrics = _TurnMetrics(plan)
-    committed = False
     try:
-        _connection_release()
-        try:
+        with _turn_in_flight(plan):
             response = llm_provider_get().complete(plan.request)
-        except LLMUnavailableError as exc:
-            metrics.done("llm_unavailable", exc.reason)
-            raise _unavailable(exc) from exc
-        body = _turn_commit(plan, response).body
-        committed = True  # the commit deleted the lock with everything else
-    except ServiceError as exc:
-        if exc.code != "llm_unavailable":
-            metrics.done(exc.code, exc.code)
-        raise
-    except Exception as exc:
-        metrics.done("error", type(exc).__name__)
-        raise
-    finally:
-        if not committed:
-            _turn_lock_release(plan.state_id, plan.lock_token)
-    metrics.done("ok")
-    return body
+            return _turn_commit(plan, response).body
+    except LLMUnavailableError as exc:
+        raise _unavailable(exc) from exc
 
 
 def chat_turn_stream(
@@ -564,40 +570,29 @@ def chat_turn_stream(
 
 
 def _stream(plan: TurnPlan) -> Iterator[tuple[str, Any]]:
-    metrics = _TurnMetrics(plan)
-    committed = False
     try:
-        _connection_release()
-        response: LLMResponse | None = None
-        try:
+        with _turn_in_flight(plan):
+            response: LLMResponse | None = None
             for item in llm_provider_get().stream(plan.request):
                 if isinstance(item, str):
                     yield "delta", item
                 else:
                     response = item
-        except LLMUnavailableError as exc:
-            metrics.done("llm_unavailable", exc.reason)
-            error = _unavailable(exc)
-            yield "error", {"detail": error.detail, "code": error.code, "retry_after": exc.retry_after}
-            return
-        assert response is not None, "a provider stream ends with its final response"
-        # The response has left the middleware by now, so the commit's queries are timed here.
-        with db_queries_timed():
-            result = _turn_commit(plan, response)
-        committed = True
+            assert response is not None, "a provider stream ends with its final response"
+            # The response has left the middleware by now, so the commit's queries are timed here.
+            with db_queries_timed():
+                result = _turn_commit(plan, response)
+    except LLMUnavailableError as exc:
+        error = _unavailable(exc)
+        yield "error", {"detail": error.detail, "code": error.code, "retry_after": exc.retry_after}
+        return
     except ServiceError as exc:
-        metrics.done(exc.code, exc.code)
         yield "error", {"detail": exc.detail, "code": exc.code}
         return
     except Exception as exc:
-        metrics.done("error", type(exc).__name__)
         logger.error("Chat stream failed: %s", type(exc).__name__, exc_info=True)
         yield "error", {"detail": "Internal server error.", "code": "internal_error"}
         return
-    finally:
-        if not committed:
-            _turn_lock_release(plan.state_id, plan.lock_token)
-    metrics.done("ok")
     if result.unstreamed:
         yield "delta", result.unstreamed
     yield "done", result.body
