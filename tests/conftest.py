@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import socket
-from collections.abc import Callable, Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +24,29 @@ from fake_anthropic import FakeAnthropicServer, Reply
 from onboarding.plans import workout_plan_generate
 
 PASSWORD = "a-Long-and-unusual-passphrase-42"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def environ_without(*names: str) -> dict[str, str]:
+    """This process's environment minus ``names``: a start for a child's environment."""
+    return {key: value for key, value in os.environ.items() if key not in names}
+
+
+def run_django(args: list[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    """Run ``python <args>`` in the project folder, with ``env`` as its whole environment.
+
+    For what only a fresh process shows: settings checks at start, a ``.env`` read from
+    disk. The settings are the service's own (``shuren.settings``), not the tests'.
+    """
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=ROOT,
+        env={**env, "DJANGO_SETTINGS_MODULE": "shuren.settings"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -26,7 +23,7 @@ from fake_anthropic import (
     TruncatedStream,
 )
 from onboarding.models import OnboardingState
-from tests.conftest import parse_sse, valid_answers
+from tests.conftest import environ_without, parse_sse, run_django, valid_answers
 
 CHAT = "/api/v1/onboarding/chat"
 ROOT = Path(__file__).resolve().parent.parent
@@ -295,18 +292,9 @@ def test_current_default_model_is_not_deprecated() -> None:
 
 
 def test_anthropic_provider_without_key_refuses_to_start() -> None:
-    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
-    env.update({"LLM_PROVIDER": "anthropic", "DJANGO_SETTINGS_MODULE": "shuren.settings", "SHUREN_DEV_DEFAULTS": "1"})
+    env = {**environ_without("ANTHROPIC_API_KEY"), "LLM_PROVIDER": "anthropic", "SHUREN_DEV_DEFAULTS": "1"}
 
-    result = subprocess.run(
-        [sys.executable, "manage.py", "check"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = run_django(["manage.py", "check"], env)
 
     assert result.returncode != 0
     assert "ANTHROPIC_API_KEY is not configured" in result.stderr

@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from tests.conftest import run_django
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 DOCKERIGNORE = ROOT / ".dockerignore"
@@ -493,20 +495,7 @@ def _start_with_env_example(**overrides: str) -> subprocess.CompletedProcess[str
         "from django.conf import settings\n"
         "print(settings.DEBUG, settings.LLM_PROVIDER, settings.SIMPLE_JWT['SIGNING_KEY'] == settings.SECRET_KEY)\n"
     )
-    return subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        env={
-            "EXAMPLE": str(ENV_EXAMPLE),
-            "DJANGO_SETTINGS_MODULE": "shuren.settings",
-            "PATH": "/usr/bin:/bin",
-            **overrides,
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_django(["-c", code], {"EXAMPLE": str(ENV_EXAMPLE), "PATH": "/usr/bin:/bin", **overrides})
 
 
 def test_a_env_copied_from_env_example_starts_django_in_offline_production_mode() -> None:

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from agents.registry import agent_for_step
 from onboarding.steps import step_get
+from tests.conftest import environ_without, run_django
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _start(**env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in ("SHUREN_DEV_DEFAULTS", "SECRET_KEY", "DEBUG")}
-    base.update({"DJANGO_SETTINGS_MODULE": "shuren.settings", "LLM_PROVIDER": "offline", **env})
-    return subprocess.run(
-        [sys.executable, "-c", "import django; django.setup()"],
-        cwd=ROOT,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    base = environ_without("SHUREN_DEV_DEFAULTS", "SECRET_KEY", "DEBUG")
+    return run_django(["-c", "import django; django.setup()"], {**base, "LLM_PROVIDER": "offline", **env})
 
 
 def test_production_refuses_to_start_without_a_secret_key() -> None:
