@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
 from collections.abc import Collection, Mapping
+from functools import lru_cache
 from typing import Any
 
 from django.utils import timezone
@@ -26,17 +25,17 @@ def onboarding_state_get(*, user: Any) -> OnboardingState:
     return state
 
 
-# Validating all nine steps costs about a millisecond of CPU (DRF builds its serializers anew each time),
-# and a chat turn needs the answer twice for step data that rarely changes. The answer depends on the
-# step data alone, so it is remembered per process, keyed by a digest of that data.
-_COMPLETED_CACHE_SIZE = 4096
-_completed_cache: dict[bytes, list[int]] = {}
-_completed_cache_lock = threading.Lock()
-
-
-def _completed_steps_uncached(raw: Mapping[str, Any]) -> list[int]:
+def _completed_steps_of(raw: Mapping[str, Any]) -> list[int]:
     data = step_data_by_number(raw)
     return [step.number for step in STEPS if step_is_complete(step.number, data.get(step.number), other_steps=data)]
+
+
+# Validating all nine steps costs about a millisecond of CPU (DRF builds its serializers anew each time),
+# and a chat turn needs the answer twice for step data that rarely changes. The answer depends on the
+# step data alone, so it is remembered per process under that data's JSON text (a few KB each).
+@lru_cache(maxsize=1024)
+def _completed_steps_of_json(step_data_json: str) -> tuple[int, ...]:
+    return tuple(_completed_steps_of(json.loads(step_data_json)))
 
 
 def onboarding_completed_steps(*, state: OnboardingState) -> list[int]:
@@ -45,19 +44,10 @@ def onboarding_completed_steps(*, state: OnboardingState) -> list[int]:
     Derived, not stored: correcting step 4 can make step 8 incomplete again.
     """
     try:
-        key = hashlib.sha256(json.dumps(state.step_data, sort_keys=True).encode()).digest()
+        step_data_json = json.dumps(state.step_data, sort_keys=True)
     except (TypeError, ValueError):  # not plain JSON (not yet saved): nothing to key it by
-        return _completed_steps_uncached(state.step_data)
-    with _completed_cache_lock:
-        cached = _completed_cache.get(key)
-    if cached is not None:
-        return list(cached)
-    completed = _completed_steps_uncached(state.step_data)
-    with _completed_cache_lock:
-        if len(_completed_cache) >= _COMPLETED_CACHE_SIZE:
-            del _completed_cache[next(iter(_completed_cache))]  # the oldest entry
-        _completed_cache[key] = completed
-    return list(completed)
+        return _completed_steps_of(state.step_data)
+    return list(_completed_steps_of_json(step_data_json))
 
 
 def onboarding_pending_step(*, state: OnboardingState, completed: Collection[int] | None = None) -> int | None:
