@@ -224,10 +224,7 @@ def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, r
     replay = _idempotent_replay(state.pk, idempotency_key, request_hash)
     if replay is not None:  # the resent request finished while another message is being answered
         return replay
-    onboarding_ensure_open(state)
-    if step is not None:
-        step_get(step)
-        onboarding_ensure_reachable(state, step)
+    _turn_target(state, step)  # the error this message would get anyway comes first
     raise ConflictError(
         "Another message is still being answered; wait for its reply, then send this one.", code="turn_in_progress"
     )
