@@ -22,8 +22,10 @@ from onboarding.steps import (
     FieldSpec,
     Integer,
     Number,
+    ProposalKind,
     StepData,
     StepDefinition,
+    field_answer,
     plain_text,
     step_fields_validate,
     step_get,
@@ -179,7 +181,7 @@ class BaseAgent:
             f"- {step_get(number).title}: {plain_text(data)}"
             for number, data in sorted(steps_data.items())
             # The plan itself is long and built by code: the proposal below shows it when it matters.
-            if number not in (step, 5)
+            if number != step and step_get(number).proposal is not ProposalKind.WORKOUT_PLAN
         )
         proposal = self.proposal_text(step, draft)
         return CONTEXT_PROMPT.format(
@@ -235,8 +237,8 @@ class BaseAgent:
         """What the agent says when ``step`` opens."""
         proposal = self.proposal_text(step, draft)
         question = self.questions.get(step, f"Let's do {step_get(step).title.lower()}.").format(
-            days=steps_data.get(4, {}).get("days_per_week", "your"),
-            meals=steps_data.get(7, {}).get("meals_per_day", "your"),
+            days=field_answer(steps_data, "days_per_week", "your"),
+            meals=field_answer(steps_data, "meals_per_day", "your"),
         )
         return f"{question}\n{proposal}" if proposal else question
 

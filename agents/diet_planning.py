@@ -6,28 +6,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.base import BaseAgent, StepOutcome
-from onboarding.plans import meal_plan_describe, meal_plan_suggest
-from onboarding.steps import AgentType, AllStepData, StepData, step_fields_validate
+from onboarding.plans import MACROS, macros_rebalance, meal_plan_describe, meal_plan_suggest
+from onboarding.steps import (
+    AgentType,
+    AllStepData,
+    ProposalKind,
+    StepData,
+    step_fields_validate,
+    step_get,
+    steps_of_agent,
+)
 
-MEAL_STEP = 7
-MACROS = ("protein_pct", "carbs_pct", "fats_pct")
 
-
-def macros_rebalance(draft: StepData, given: Mapping[str, Any]) -> dict[str, int]:
-    """Keep the macros at 100%: the ones the user did not name share what is left, in proportion."""
-    named = {key: int(given[key]) for key in MACROS if key in given}
-    if not named or len(named) == len(MACROS):
-        return named
-    others = [key for key in MACROS if key not in named]
-    left = 100 - sum(named.values())
-    if left < 0:
-        return named  # the step's rule will report it
-    current = [max(int(draft.get(key, 0)), 0) for key in others]
-    total = sum(current) or len(others)
-    weights = current if sum(current) else [1] * len(others)
-    shares = [round(left * weight / total) for weight in weights[:-1]]
-    shares.append(left - sum(shares))
-    return {**named, **dict(zip(others, shares, strict=True))}
+def _is_meal_step(step: int) -> bool:
+    return step_get(step).proposal is ProposalKind.MEAL_TARGETS
 
 
 class DietPlanningAgent(BaseAgent):
@@ -41,7 +33,7 @@ class DietPlanningAgent(BaseAgent):
         "calorie and macro targets the server proposed and adjust them on request. You are not a dietitian: "
         "for medical diets or eating disorders, suggest a registered dietitian."
     )
-    steps = (6, 7)
+    steps = steps_of_agent(AgentType.DIET_PLANNING)
     guidance = {
         6: "Lists may be empty only when the user said so ('no allergies'). 'Plant-based' means vegan.",
         7: "Protein, carbs and fats percentages must add up to 100. Set approved=true only when the user clearly "
@@ -61,17 +53,17 @@ class DietPlanningAgent(BaseAgent):
     }
 
     def propose(self, step: int, steps_data: AllStepData, draft: StepData) -> StepData:
-        if step != MEAL_STEP:
+        if not _is_meal_step(step):
             return {}
         return {key: value for key, value in meal_plan_suggest(steps_data).items() if key not in draft}
 
     def proposal_text(self, step: int, draft: StepData) -> str:
-        if step != MEAL_STEP or "daily_calories" not in draft:
+        if not _is_meal_step(step) or "daily_calories" not in draft:
             return ""
         return meal_plan_describe(draft) + ".\nDo these work for you, or would you like to change anything?"
 
     def apply_step(self, step: int, draft: StepData, values: Mapping[str, Any], steps_data: AllStepData) -> StepOutcome:
-        if step != MEAL_STEP:
+        if not _is_meal_step(step):
             return super().apply_step(step, draft, values, steps_data)
         # Only macro values that validate are rebalanced; the rest stay as sent and are refused by name.
         valid_macros, _ = step_fields_validate(step, {key: values[key] for key in MACROS if key in values})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.base import BaseAgent
-from onboarding.steps import AgentType
+from onboarding.steps import AgentType, steps_of_agent
 
 
 class FitnessAssessmentAgent(BaseAgent):
@@ -15,7 +15,7 @@ class FitnessAssessmentAgent(BaseAgent):
     mission = (
         "Your job: find out the user's current fitness level, the equipment they have, and any injuries or limitations."
     )
-    steps = (1, 2)
+    steps = steps_of_agent(AgentType.FITNESS_ASSESSMENT)
     guidance = {
         1: "Map what the user says to beginner, intermediate or advanced; if unsure, ask one clarifying "
         "question (for example how many push-ups they can do or how often they train).",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.base import BaseAgent
-from onboarding.steps import AgentType
+from onboarding.steps import AgentType, steps_of_agent
 
 
 class GoalSettingAgent(BaseAgent):
@@ -17,7 +17,7 @@ class GoalSettingAgent(BaseAgent):
         "an optional different secondary goal and optional targets, keeping their fitness level "
         "and any injuries (see the user's context) in mind so the goals are realistic."
     )
-    steps = (3,)
+    steps = steps_of_agent(AgentType.GOAL_SETTING)
     guidance = {
         3: "Map 'lose weight'/'cut' to fat_loss, 'bulk'/'build muscle' to muscle_gain, 'stay healthy' to "
         "general_fitness. Targets are optional: ask once, accept 'no target'.",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from agents.base import BaseAgent
-from onboarding.steps import AgentType
+from onboarding.steps import AgentType, steps_of_agent
 
 
 class SchedulingAgent(BaseAgent):
@@ -17,7 +17,7 @@ class SchedulingAgent(BaseAgent):
         "and whether they want supplement guidance. Do not recommend specific supplements or doses; "
         "suggest asking a doctor or pharmacist."
     )
-    steps = (8, 9)
+    steps = steps_of_agent(AgentType.SCHEDULING)
     guidance = {
         8: "workout_days: weekday numbers 0=Monday..6=Sunday, exactly as many as the user's days per week. "
         "Times are 24-hour HH:MM. Meal times: one per meal, ascending, at least 2 hours apart.",

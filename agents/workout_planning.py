@@ -16,14 +16,21 @@ from onboarding.steps import (
     AgentType,
     AllStepData,
     FieldSpec,
+    ProposalKind,
     StepData,
     specs_validate,
     step_fields_validate,
+    step_get,
+    step_of_field,
+    steps_of_agent,
     workout_plan_basis,
 )
 
-PLAN_STEP = 5
 _CHANGE_NAMES = {spec.name for spec in WORKOUT_PLAN_CHANGES}
+
+
+def _is_plan_step(step: int) -> bool:
+    return step_get(step).proposal is ProposalKind.WORKOUT_PLAN
 
 
 class WorkoutPlanningAgent(BaseAgent):
@@ -37,7 +44,7 @@ class WorkoutPlanningAgent(BaseAgent):
         "the weekly plan the server generated and adjust it on request. You never write the plan yourself: "
         "changes go through the tool's change fields and the server rebuilds the plan."
     )
-    steps = (4, 5)
+    steps = steps_of_agent(AgentType.WORKOUT_PLANNING)
     guidance = {
         4: "Days per week 2-7, minutes per session 20-180. 'An hour' is 60.",
         5: "Set approved=true only when the user clearly approves the plan as shown. For changes use "
@@ -57,11 +64,11 @@ class WorkoutPlanningAgent(BaseAgent):
 
     def tool_fields(self, step: int) -> tuple[FieldSpec, ...]:
         own = super().tool_fields(step)
-        return own + WORKOUT_PLAN_CHANGES if step == PLAN_STEP else own
+        return own + WORKOUT_PLAN_CHANGES if _is_plan_step(step) else own
 
     def propose(self, step: int, steps_data: AllStepData, draft: StepData) -> StepData:
         """A fresh plan, unless the draft's plan was built from the current answers of steps 1-4."""
-        if step != PLAN_STEP:
+        if not _is_plan_step(step):
             return {}
         plan = draft.get("plan")
         if isinstance(plan, dict) and plan.get("basis") == workout_plan_basis(steps_data):
@@ -70,7 +77,7 @@ class WorkoutPlanningAgent(BaseAgent):
         return {"plan": workout_plan_generate(steps_data), "approved": None}
 
     def proposal_text(self, step: int, draft: StepData) -> str:
-        if step != PLAN_STEP or not draft.get("plan"):
+        if not _is_plan_step(step) or not draft.get("plan"):
             return ""
         return (
             workout_plan_describe(draft["plan"])
@@ -78,7 +85,7 @@ class WorkoutPlanningAgent(BaseAgent):
         )
 
     def apply_step(self, step: int, draft: StepData, values: Mapping[str, Any], steps_data: AllStepData) -> StepOutcome:
-        if step != PLAN_STEP:
+        if not _is_plan_step(step):
             return super().apply_step(step, draft, values, steps_data)
         own_values, declined = split_declines(step, {k: v for k, v in values.items() if k not in _CHANGE_NAMES})
         accepted, errors = step_fields_validate(step, own_values)
@@ -91,9 +98,11 @@ class WorkoutPlanningAgent(BaseAgent):
         steps = dict(steps_data)
         plan = draft.get("plan") or workout_plan_generate(steps)
         preferences: StepData = {key: changes[key] for key in ("days_per_week", "session_minutes") if key in changes}
+        for name, value in preferences.items():  # saved as answers of the step that asks for them
+            owner = step_of_field(name)
+            steps[owner] = {**steps.get(owner, {}), name: value}
+            outcome.other_steps[owner] = steps[owner]
         if preferences:
-            steps[4] = {**steps.get(4, {}), **preferences}
-            outcome.other_steps[4] = steps[4]
             plan = workout_plan_generate(steps)
         for change in changes.get("focus_changes", []):
             plan, problem = workout_plan_refocus(plan, steps, weekday=change["weekday"], focus=change["focus"])

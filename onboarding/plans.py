@@ -1,12 +1,14 @@
-"""Plans made by code, not by the LLM: the weekly workout plan (step 5) and the meal targets (step 7).
+"""Plans made by code, not by the LLM: the weekly workout plan and the daily meal targets.
 
 Both are deterministic functions of the earlier steps, so the same answers
-always give the same plan, and the model can only present or adjust them.
+always give the same plan, and the model can only present or adjust them. The
+step that carries each is the catalogue's business (``ProposalKind``); answers
+are read by field name (``field_answer``), never by step number.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from onboarding.steps import (
@@ -16,17 +18,20 @@ from onboarding.steps import (
     Choice,
     FieldSpec,
     Integer,
+    ProposalKind,
     Records,
     StepData,
+    field_answer,
+    field_spec,
     step_get,
     workout_plan_basis,
 )
 
-# Changes a user may ask for while reviewing the workout plan (step 5). They are
-# offered to the LLM next to step 5's own fields and validated like them.
+# Changes a user may ask for while reviewing the workout plan. They are offered to
+# the LLM next to the plan step's own fields and validated like them.
 WORKOUT_PLAN_CHANGES: tuple[FieldSpec, ...] = (
-    step_get(4).spec("days_per_week"),
-    step_get(4).spec("session_minutes"),
+    field_spec("days_per_week"),
+    field_spec("session_minutes"),
     Records(
         "focus_changes",
         "Sessions whose focus the user wants changed, e.g. Monday's legs to upper body.",
@@ -152,15 +157,16 @@ _EQUIPMENT_WORDS = {
 }
 
 
-def _available_equipment(location: str, equipment: list[str]) -> set[str]:
-    if location == "gym":
+def _available_equipment(steps: AllStepData) -> set[str]:
+    if field_answer(steps, "location", "home") == "gym":
         return set(_EQUIPMENT_WORDS)
-    text = " ".join(equipment).lower()
+    text = " ".join(field_answer(steps, "equipment", [])).lower()
     return {kind for kind, words in _EQUIPMENT_WORDS.items() if any(word in text for word in words)}
 
 
-def _injured_parts(injuries: list[str], limitations: list[str]) -> set[str]:
-    text = " ".join(injuries + limitations).lower()
+def _injured_parts(steps: AllStepData) -> set[str]:
+    said = [*field_answer(steps, "injuries", []), *field_answer(steps, "limitations", [])]
+    text = " ".join(said).lower()
     return {part for part in _INJURY_WORDS if part in text}
 
 
@@ -186,15 +192,17 @@ def _exercises(focus: str, count: int, level: str, equipment: set[str], injured:
 
 
 def workout_plan_generate(steps: AllStepData, *, weekdays: tuple[int, ...] | None = None) -> dict[str, Any]:
-    """The weekly plan for the answers of steps 1-4 (deterministic)."""
-    level = steps.get(1, {}).get("fitness_level", "beginner")
-    limits = steps.get(2, {})
-    goal = steps.get(3, {}).get("primary_goal", "general_fitness")
-    prefs = steps.get(4, {})
-    days = int(prefs.get("days_per_week", 3))
-    minutes = int(prefs.get("session_minutes", 45))
-    equipment = _available_equipment(prefs.get("location", "home"), list(limits.get("equipment", [])))
-    injured = _injured_parts(list(limits.get("injuries", [])), list(limits.get("limitations", [])))
+    """The weekly plan for the user's level, equipment, injuries, goal and training preferences (deterministic).
+
+    Missing answers fall back to a beginner's general-fitness plan at home, 3 days of 45 minutes.
+    ``weekdays`` (one per training day) places the sessions; otherwise they are spread over the week.
+    """
+    level = field_answer(steps, "fitness_level", "beginner")
+    goal = field_answer(steps, "primary_goal", "general_fitness")
+    days = int(field_answer(steps, "days_per_week", 3))
+    minutes = int(field_answer(steps, "session_minutes", 45))
+    equipment = _available_equipment(steps)
+    injured = _injured_parts(steps)
     per_session = max(3, min(8, minutes // 10))
     chosen_days = weekdays if weekdays and len(weekdays) == days else DEFAULT_WEEKDAYS[days]
     sessions = [
@@ -224,13 +232,11 @@ def workout_plan_refocus(
     sessions = [dict(session) for session in plan.get("sessions", [])]
     for session in sessions:
         if session["weekday"] == weekday:
-            level = steps.get(1, {}).get("fitness_level", "beginner")
-            prefs = steps.get(4, {})
-            limits = steps.get(2, {})
-            equipment = _available_equipment(prefs.get("location", "home"), list(limits.get("equipment", [])))
-            injured = _injured_parts(list(limits.get("injuries", [])), list(limits.get("limitations", [])))
+            level = field_answer(steps, "fitness_level", "beginner")
             session["focus"] = focus
-            session["exercises"] = _exercises(focus, len(session["exercises"]), level, equipment, injured)
+            session["exercises"] = _exercises(
+                focus, len(session["exercises"]), level, _available_equipment(steps), _injured_parts(steps)
+            )
             return {**plan, "sessions": sessions}, None
     return dict(plan), f"There is no session on {WEEKDAY_NAMES[weekday]} in the plan."
 
@@ -246,6 +252,7 @@ def workout_plan_describe(plan: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
+MACROS = ("protein_pct", "carbs_pct", "fats_pct")
 _MACROS = {"fat_loss": (35, 35, 30), "muscle_gain": (30, 45, 25), "general_fitness": (25, 50, 25)}
 _CALORIES_PER_KG = {"fat_loss": 26, "muscle_gain": 34, "general_fitness": 30}
 _DEFAULT_CALORIES = {"fat_loss": 1900, "muscle_gain": 2700, "general_fitness": 2200}
@@ -253,12 +260,11 @@ _DEFAULT_CALORIES = {"fat_loss": 1900, "muscle_gain": 2700, "general_fitness": 2
 
 def meal_plan_suggest(steps: AllStepData) -> StepData:
     """Daily calories, macros and meals per day for the goal and targets (deterministic)."""
-    goals = steps.get(3, {})
-    goal = goals.get("primary_goal", "general_fitness")
-    target = goals.get("target_weight_kg")
+    goal = field_answer(steps, "primary_goal", "general_fitness")
+    target = field_answer(steps, "target_weight_kg")
     calories = _DEFAULT_CALORIES[goal] if target is None else int(round(target * _CALORIES_PER_KG[goal], -1))
     calories = max(1200, min(4000, calories))
-    protein, carbs, fats = (25, 5, 70) if steps.get(6, {}).get("diet_type") == "keto" else _MACROS[goal]
+    protein, carbs, fats = (25, 5, 70) if field_answer(steps, "diet_type") == "keto" else _MACROS[goal]
     return {
         "daily_calories": calories,
         "protein_pct": protein,
@@ -266,6 +272,27 @@ def meal_plan_suggest(steps: AllStepData) -> StepData:
         "fats_pct": fats,
         "meals_per_day": 4 if goal == "muscle_gain" else 3,
     }
+
+
+def macros_rebalance(draft: StepData, given: Mapping[str, Any]) -> dict[str, int]:
+    """Keep the macros at 100%: the ones the user did not name share what is left, in proportion.
+
+    ``draft`` holds the current targets, ``given`` the shares the user named. Naming all
+    three (or more than 100 % in total) is returned as given, for the step's rule to judge.
+    """
+    named = {key: int(given[key]) for key in MACROS if key in given}
+    if not named or len(named) == len(MACROS):
+        return named
+    others = [key for key in MACROS if key not in named]
+    left = 100 - sum(named.values())
+    if left < 0:
+        return named  # the step's rule will report it
+    current = [max(int(draft.get(key, 0)), 0) for key in others]
+    total = sum(current) or len(others)
+    weights = current if sum(current) else [1] * len(others)
+    shares = [round(left * weight / total) for weight in weights[:-1]]
+    shares.append(left - sum(shares))
+    return {**named, **dict(zip(others, shares, strict=True))}
 
 
 def meal_plan_describe(values: Mapping[str, Any]) -> str:
@@ -276,10 +303,18 @@ def meal_plan_describe(values: Mapping[str, Any]) -> str:
     )
 
 
+def _workout_plan_suggest(steps: AllStepData) -> StepData:
+    return {"plan": workout_plan_generate(steps)}
+
+
+# How each kind of proposal is built; the catalogue says which step carries which.
+_PROPOSALS: dict[ProposalKind, Callable[[AllStepData], StepData]] = {
+    ProposalKind.WORKOUT_PLAN: _workout_plan_suggest,
+    ProposalKind.MEAL_TARGETS: meal_plan_suggest,
+}
+
+
 def step_suggestion(number: int, steps: AllStepData) -> StepData | None:
-    """What the server proposes for a step built by code (5: the plan, 7: meal targets), else None."""
-    if number == 5:
-        return {"plan": workout_plan_generate(steps)}
-    if number == 7:
-        return meal_plan_suggest(steps)
-    return None
+    """What the server proposes for step ``number`` (the workout plan, the meal targets), else None."""
+    kind = step_get(number).proposal
+    return None if kind is None else _PROPOSALS[kind](steps)
