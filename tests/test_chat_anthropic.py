@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from agents.llm import llm_provider_reset, provider_check_configuration
 from agents.registry import agent_for_step
-from fake_anthropic import (
+from devtools.fake_anthropic import (
     Disconnect,
     FakeAnthropicServer,
     Fault,

@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 from anthropic.types import TextBlock, ToolParam, ToolUseBlock
 
-from fake_anthropic import (
+from devtools.fake_anthropic import (
     DEFAULT_REPLY_TEXT,
     Disconnect,
     FakeAnthropicServer,
@@ -35,7 +35,7 @@ from fake_anthropic import (
     auto_responder,
     schema_example,
 )
-from fake_anthropic.__main__ import latency_from_args, overrides_from_args, parse_args
+from devtools.fake_anthropic.__main__ import latency_from_args, overrides_from_args, parse_args
 
 MODEL = "claude-sonnet-5-5"
 MESSAGES: list[Any] = [{"role": "user", "content": "I can do 10 push-ups."}]
@@ -716,7 +716,7 @@ def test_cli_serves_auto_replies_until_sigterm(tmp_path: Path) -> None:
     # given
     overrides = tmp_path / "overrides.json"
     overrides.write_text(json.dumps({"save_schedule": {"workout_days": [1, 3, 5]}}))
-    command = [sys.executable, "-m", "fake_anthropic", "--port", "0", "--overrides-json", str(overrides)]
+    command = [sys.executable, "-m", "devtools.fake_anthropic", "--port", "0", "--overrides-json", str(overrides)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

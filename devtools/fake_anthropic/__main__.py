@@ -1,4 +1,4 @@
-"""Run the fake Anthropic API for load benchmarks: ``python -m fake_anthropic --port 8765 --latency 1.0``.
+"""Run the fake Anthropic API for load benchmarks: ``python -m devtools.fake_anthropic --port 8765 --latency 1.0``.
 
 Every ``/v1/messages`` call is answered by ``auto_responder`` after the configured latency. Requests are
 counted but not recorded, so long runs keep a flat memory profile. Stops cleanly on SIGINT/SIGTERM.
@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fake_anthropic.server import FakeAnthropicServer, LatencySource, auto_responder
+from devtools.fake_anthropic.server import FakeAnthropicServer, LatencySource, auto_responder
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The command line of ``python -m fake_anthropic``."""
-    parser = argparse.ArgumentParser(prog="python -m fake_anthropic", description=__doc__)
+    """The command line of ``python -m devtools.fake_anthropic``."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.fake_anthropic", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed on start)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each /v1/messages answer")
@@ -69,7 +69,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``python -m fake_anthropic``."""
+    """Entry point of ``python -m devtools.fake_anthropic``."""
     args = parse_args(argv)
     server = FakeAnthropicServer(
         args.host,

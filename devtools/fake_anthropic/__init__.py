@@ -1,6 +1,6 @@
 """A fake Anthropic Messages API server for tests and load benchmarks (standard library only)."""
 
-from fake_anthropic.server import (
+from devtools.fake_anthropic.server import (
     DEFAULT_REPLY_TEXT,
     Disconnect,
     FakeAnthropicServer,
