@@ -38,6 +38,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--overrides-json", type=Path, help='JSON file {"tool_name": {"field": value}} merged into generated inputs'
     )
+    parser.add_argument(
+        "--cache-floor",
+        type=int,
+        default=None,
+        help="fewest estimated tokens a prefix needs to be cached (default: the model's own minimum; 0 caches all)",
+    )
     return parser.parse_args(argv)
 
 
@@ -77,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         responder=auto_responder(args.tool_ratio, args.seed, overrides_from_args(args)),
         latency=latency_from_args(args),
         record_requests=False,
+        cache_floor=args.cache_floor,
     )
 
     async def run() -> None:
