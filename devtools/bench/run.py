@@ -606,6 +606,8 @@ def result_build(
         if db_p95 is not None
         else "n/a: onboarding_db_query_time_seconds not exported",
         "db_queries_per_request": queries / len(all_requests) if queries is not None and all_requests else None,
+        # Prompt caching at work: the share of prompt tokens Anthropic (here the fake) read from its cache.
+        "llm_tokens": report.llm_tokens(before, after),
         "cpu_pct": cpu,
         # Server CPU time per request (chat and start) in the window: what sizes the serving model.
         "server_cpu_ms_per_request": cpu["server_mean"] * 10 * duration / len(all_requests)
