@@ -37,16 +37,16 @@ migrate: $(STAMP)
 rollback: $(STAMP)
 	$(BIN)/python manage.py rollback onboarding
 
-# Load benchmarks (bench/README.md): the standard scenario (< 3 min) and the full matrix (~15 min).
+# Load benchmarks (devtools/bench/README.md): the standard scenario (< 3 min) and the full matrix (~15 min).
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --retries 0
+	$(BIN)/python devtools/bench/run.py --retries 0
 
 bench-full: $(STAMP)
-	$(BIN)/python bench/run.py --matrix full
+	$(BIN)/python devtools/bench/run.py --matrix full
 
 # The long OpenAPI fuzz run (1000 examples per operation, random seed printed for replay).
 fuzz: $(STAMP)
-	$(BIN)/python scripts/fuzz_api.py
+	$(BIN)/python devtools/scripts/fuzz_api.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage htmlcov

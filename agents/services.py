@@ -15,7 +15,7 @@ The chat path runs on every message of every user, so it is kept to five
 statements: the user (authentication), the lock and the state before the LLM
 call; the state update and the lock delete, in one transaction, after it (plus
 the idempotency record's read and write when the request has a key).
-``bench/RESULTS.md`` has what each cost.
+``devtools/bench/RESULTS.md`` has what each cost.
 
 Locks are always taken state row first, then lock row (as ``onboarding_reset``
 and ``onboarding_erase`` do), so a commit never deadlocks with them.

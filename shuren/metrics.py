@@ -39,7 +39,14 @@ LLM_LATENCY = Histogram(
     ["provider", "outcome"],
     buckets=_LATENCY_BUCKETS,
 )
-LLM_TOKENS = Counter("anthropic_api_tokens", "LLM tokens used, by kind.", ["provider", "kind"])
+LLM_TOKENS = Counter("anthropic_api_tokens", "Tokens Anthropic reported (and bills), by kind.", ["provider", "kind"])
+# A provider that bills nothing (the offline engine) only estimates its tokens: counted apart, so that
+# anthropic_api_tokens stays what Anthropic charged for.
+LLM_TOKENS_ESTIMATED = Counter(
+    "onboarding_llm_estimated_tokens",
+    "Tokens a provider that bills none estimated for its calls (the offline engine), by kind.",
+    ["provider", "kind"],
+)
 RESPONSE_CACHE = Counter("onboarding_llm_response_cache", "LLM response cache lookups.", ["result"])
 DB_QUERY_TIME = Histogram(
     "onboarding_db_query_time_seconds", "Time of each database query made while serving a request.", buckets=_DB_BUCKETS
@@ -72,8 +79,9 @@ class DbQueryTimingMiddleware:
             return self.get_response(request)
 
 
-def tokens_count(provider: str, usage: dict[str, int]) -> None:
-    """Add one call's token usage to the counters."""
+def tokens_count(provider: str, usage: dict[str, int], *, billed: bool = True) -> None:
+    """Add one call's token usage to the counters: ``anthropic_api_tokens`` if billed, else the estimated ones."""
+    counter = LLM_TOKENS if billed else LLM_TOKENS_ESTIMATED
     for kind, key in (
         ("input", "input_tokens"),
         ("output", "output_tokens"),
@@ -81,4 +89,4 @@ def tokens_count(provider: str, usage: dict[str, int]) -> None:
         ("cache_write", "cache_creation_input_tokens"),
     ):
         if usage.get(key):
-            LLM_TOKENS.labels(provider, kind).inc(usage[key])
+            counter.labels(provider, kind).inc(usage[key])

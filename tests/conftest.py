@@ -20,7 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from agents.llm import llm_provider_reset
-from fake_anthropic import FakeAnthropicServer, Reply
+from devtools.fake_anthropic import FakeAnthropicServer, Reply
 from onboarding.plans import workout_plan_generate
 
 PASSWORD = "a-Long-and-unusual-passphrase-42"

@@ -8,7 +8,7 @@ types, and bodies that match the documented schema. The streaming chat is checke
 schemathesis parses its Server-Sent Events and validates each one against the
 per-event schema the operation documents.
 
-This is the bounded run of ``make test``. ``scripts/fuzz_api.py`` (``make fuzz``)
+This is the bounded run of ``make test``. ``devtools/scripts/fuzz_api.py`` (``make fuzz``)
 runs the same test with many more examples and a random seed
 (``SHUREN_FUZZ_MAX_EXAMPLES``, ``SHUREN_FUZZ_SEED``).
 """

@@ -1,4 +1,4 @@
-"""The benchmark report's maths (bench/report.py): percentiles from samples, quantiles from Prometheus buckets."""
+"""The benchmark report's maths (devtools/bench/report.py): percentiles from samples, Prometheus bucket quantiles."""
 
 from __future__ import annotations
 
@@ -6,11 +6,12 @@ import math
 
 import pytest
 
-from bench.report import (
+from devtools.bench.report import (
     buckets_delta,
     histogram_buckets,
     histogram_quantile,
     latency_summary,
+    llm_tokens,
     metric_total,
     offered_load,
     percentile,
@@ -94,3 +95,23 @@ def test_counter_total_and_offered_load() -> None:
     assert metric_total(EXPOSITION, "absent_total") is None
     assert offered_load(500, think=2.0, llm_latency=1.0) == pytest.approx(166.67, abs=0.01)
     assert offered_load(50, think=0.0, llm_latency=0.0) is None
+
+
+def test_llm_tokens_are_the_window_s_deltas_with_the_share_read_from_the_cache() -> None:
+    before = """\
+anthropic_api_tokens_total{kind="input",provider="anthropic"} 1000.0
+anthropic_api_tokens_total{kind="cache_write",provider="anthropic"} 9000.0
+anthropic_api_tokens_total{kind="output",provider="anthropic"} 50.0
+"""
+    after = """\
+anthropic_api_tokens_total{kind="input",provider="anthropic"} 1600.0
+anthropic_api_tokens_total{kind="cache_read",provider="anthropic"} 5400.0
+anthropic_api_tokens_total{kind="cache_write",provider="anthropic"} 9000.0
+anthropic_api_tokens_total{kind="output",provider="anthropic"} 80.0
+"""
+
+    tokens = llm_tokens(before, after)
+
+    assert tokens == {"input": 600.0, "cache_read": 5400.0, "cache_write": 0.0, "output": 30.0, "cache_read_pct": 90.0}
+    assert llm_tokens("", "")["cache_read_pct"] is None
+    assert llm_tokens("", "")["cache_read"] is None

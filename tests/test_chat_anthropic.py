@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from agents.llm import llm_provider_reset, provider_check_configuration
 from agents.registry import agent_for_step
-from fake_anthropic import (
+from devtools.fake_anthropic import (
     Disconnect,
     FakeAnthropicServer,
     Fault,
@@ -21,9 +21,12 @@ from fake_anthropic import (
     Reply,
     ToolCall,
     TruncatedStream,
+    cached_prefix_tokens,
+    min_cacheable_tokens,
 )
 from onboarding.models import OnboardingState
-from tests.conftest import environ_without, parse_sse, run_django, valid_answers
+from shuren import settings as project_settings
+from tests.conftest import client_for, environ_without, parse_sse, run_django, valid_answers
 
 CHAT = "/api/v1/onboarding/chat"
 ROOT = Path(__file__).resolve().parent.parent
@@ -235,6 +238,59 @@ def test_a_user_finishes_all_nine_steps_through_claude(claude: FakeAnthropicServ
     assert state.step_data["5"]["approved"] is True
     assert len(state.step_data["5"]["plan"]["sessions"]) == 3
     assert len(state.conversation_history) == 18
+
+
+def assistant_usages(user: Any) -> list[dict[str, int]]:
+    history = OnboardingState.objects.get(user=user).conversation_history
+    return [entry["usage"] for entry in history if entry["role"] == "assistant"]
+
+
+def test_every_steps_cached_prefix_clears_the_default_models_floor(
+    claude: FakeAnthropicServer, started: APIClient, user: Any, make_user: Any, settings: Any
+) -> None:
+    # given: the project's default model, and the fake's own per-model floor (on in every test)
+    settings.LLM_MODEL = project_settings.LLM_MODEL
+    llm_provider_reset()
+    floor = min_cacheable_tokens(settings.LLM_MODEL)
+    assert claude.cache_floor is None
+    answers = valid_answers()
+
+    # when: a user walks the nine steps, each turn sending that step's real request; then a second user starts
+    for step in range(1, 10):
+        claude.enqueue(record(step, **{key: value for key, value in answers[step].items() if key != "plan"}))
+        assert chat(started, f"my answer for step {step}").json()["current_step"] == step
+    newcomer = make_user()
+    second = client_for(newcomer)
+    second.post("/api/v1/onboarding/start")
+    chat(second, "Hi, I'm new here")
+
+    # then: every step's prefix (its tool and static system prompt) is long enough to be cached...
+    bodies = claude.message_requests()
+    assert [f"Step {step} of 9" in body["system"][0]["text"] for step, body in enumerate(bodies[:9], 1)] == [True] * 9
+    prefixes = [cached_prefix_tokens(body) for body in bodies[:9]]
+    assert min(prefixes) >= floor, (floor, prefixes)
+    # ...so each step's first turn writes it to the cache, and the next user of step 1 reads it
+    assert [usage["cache_creation_input_tokens"] for usage in assistant_usages(user)] == prefixes
+    assert [usage["cache_read_input_tokens"] for usage in assistant_usages(newcomer)] == [prefixes[0]]
+
+
+def test_a_model_whose_floor_the_prefix_misses_caches_nothing(
+    claude: FakeAnthropicServer, started: APIClient, user: Any, settings: Any
+) -> None:
+    # given: a model that needs 4,096 tokens, more than any step's prefix
+    settings.LLM_MODEL = "claude-haiku-4-5"
+    llm_provider_reset()
+
+    # when
+    chat(started, "hello")
+    chat(started, "I'm a beginner")
+
+    # then: the same prefix twice, and neither call reports a cache write or read
+    first, second = claude.message_requests()
+    assert cached_prefix_tokens(first) == cached_prefix_tokens(second) < min_cacheable_tokens("claude-haiku-4-5")
+    for usage in assistant_usages(user):
+        assert usage["cache_creation_input_tokens"] == usage["cache_read_input_tokens"] == 0
+        assert usage["input_tokens"] > cached_prefix_tokens(first)
 
 
 def test_streaming_sends_claudes_text_as_it_arrives(claude: FakeAnthropicServer, started: APIClient) -> None:

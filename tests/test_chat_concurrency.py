@@ -12,7 +12,7 @@ from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from fake_anthropic import FakeAnthropicServer
+from devtools.fake_anthropic import FakeAnthropicServer
 from onboarding.models import OnboardingState
 from tests.conftest import client_for, echo_responder
 
@@ -258,7 +258,7 @@ def test_while_a_turn_is_in_flight_a_finished_request_resent_is_replayed_and_a_b
 @pytest.mark.django_db
 def test_a_chat_turn_costs_five_statements(claude: FakeAnthropicServer, started: APIClient) -> None:
     # Every message of every user pays for these: user, lock, state; then the state update and the
-    # lock delete together (bench/RESULTS.md). One more is a regression to justify, not a detail.
+    # lock delete together (devtools/bench/RESULTS.md). One more is a regression to justify, not a detail.
     from django.test.utils import CaptureQueriesContext
 
     claude.set_default_responder(echo_responder)

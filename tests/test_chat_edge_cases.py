@@ -16,7 +16,7 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from agents.models import ChatTurnLock
-from fake_anthropic import FakeAnthropicServer, Fault, Reply, ToolCall
+from devtools.fake_anthropic import FakeAnthropicServer, Fault, Reply, ToolCall
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_complete, onboarding_erase, onboarding_reset
 from tests.conftest import PASSWORD, client_for, echo_responder

@@ -14,7 +14,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
-from fake_anthropic import FakeAnthropicServer
+from devtools.fake_anthropic import FakeAnthropicServer
 from onboarding.models import OnboardingState
 from tests.conftest import client_for, echo_responder
 

@@ -22,7 +22,7 @@ import jsonschema
 import pytest
 from anthropic.types import TextBlock, ToolParam, ToolUseBlock
 
-from fake_anthropic import (
+from devtools.fake_anthropic import (
     DEFAULT_REPLY_TEXT,
     Disconnect,
     FakeAnthropicServer,
@@ -33,11 +33,15 @@ from fake_anthropic import (
     ToolCall,
     TruncatedStream,
     auto_responder,
+    cached_prefix_tokens,
+    estimate_tokens,
+    min_cacheable_tokens,
     schema_example,
 )
-from fake_anthropic.__main__ import latency_from_args, overrides_from_args, parse_args
+from devtools.fake_anthropic.__main__ import latency_from_args, overrides_from_args, parse_args
 
 MODEL = "claude-sonnet-5-5"
+PERSONA = "Coach persona. "  # 15 characters: 3.75 tokens by the fake's estimate
 MESSAGES: list[Any] = [{"role": "user", "content": "I can do 10 push-ups."}]
 TIME = r"^([01]\d|2[0-3]):[0-5]\d$"
 SCHEDULE_TOOL: ToolParam = {
@@ -395,21 +399,123 @@ def test_requests_are_recorded_with_their_body_and_headers(
     assert body["tools"][0]["name"] == "save_schedule"
 
 
+def cached_system(text: str) -> Any:
+    return [{"type": "text", "text": text, "cache_control": {"type": "ephemeral"}}]
+
+
 def test_cached_system_prompt_is_created_once_then_read(client: anthropic.Anthropic) -> None:
-    # given
-    system: Any = [{"type": "text", "text": "Coach persona. " * 100, "cache_control": {"type": "ephemeral"}}]
+    # given: 1,125 estimated tokens, above the 1,024 a Sonnet model needs
+    system = cached_system(PERSONA * 300)
 
     # when
     first = create(client, system=system)
     second = create(client, system=system)
-    uncached = create(client, system="Coach persona.")
+    uncached = create(client, system=PERSONA)
 
     # then
-    assert first.usage.cache_creation_input_tokens
+    assert first.usage.cache_creation_input_tokens == estimate_tokens(PERSONA * 300) == 1125
     assert first.usage.cache_read_input_tokens == 0
     assert second.usage.cache_read_input_tokens == first.usage.cache_creation_input_tokens
     assert second.usage.cache_creation_input_tokens == 0
     assert uncached.usage.cache_creation_input_tokens == uncached.usage.cache_read_input_tokens == 0
+
+
+def test_a_prefix_below_the_models_floor_is_silently_not_cached(client: anthropic.Anthropic) -> None:
+    # given: 1,013 estimated tokens, just below Sonnet's 1,024
+    system = cached_system(PERSONA * 270)
+
+    # when
+    first = create(client, system=system)
+    second = create(client, system=system)
+
+    # then: no error, nothing cached, the whole prompt counted as input
+    for message in (first, second):
+        assert message.usage.cache_creation_input_tokens == message.usage.cache_read_input_tokens == 0
+        assert message.usage.input_tokens > 1000
+
+
+def test_the_floor_is_each_models_own(client: anthropic.Anthropic) -> None:
+    # given: 1,500 estimated tokens, enough for Sonnet (1,024) and not for Haiku 4.5 (4,096)
+    system = cached_system(PERSONA * 400)
+
+    # when
+    sonnet = create(client, system=system)
+    haiku = client.messages.create(model="claude-haiku-4-5", max_tokens=256, messages=MESSAGES, system=system)
+
+    # then
+    assert sonnet.usage.cache_creation_input_tokens == 1500
+    assert haiku.usage.cache_creation_input_tokens == haiku.usage.cache_read_input_tokens == 0
+
+
+@pytest.mark.parametrize(
+    ("model", "floor"),
+    [
+        ("claude-sonnet-5-5", 1024),
+        ("claude-sonnet-4-5-20250929", 1024),
+        ("claude-3-7-sonnet-20250219", 1024),
+        ("claude-opus-4-1-20250805", 1024),
+        ("claude-opus-4-5-20251101", 4096),
+        ("claude-opus-5-5", 4096),
+        ("claude-3-5-haiku-20241022", 2048),
+        ("claude-3-haiku-20240307", 2048),
+        ("claude-haiku-4-5", 4096),
+        ("some-other-model", 1024),
+    ],
+)
+def test_minimum_cacheable_length_follows_anthropics_table(model: str, floor: int) -> None:
+    assert min_cacheable_tokens(model) == floor
+
+
+def test_cache_floor_option_replaces_the_models_floor() -> None:
+    # given: 375 estimated tokens, far below any model's floor
+    system = cached_system(PERSONA * 100)
+
+    # when
+    with (
+        FakeAnthropicServer(cache_floor=0) as server,
+        anthropic.Anthropic(api_key="test-key", base_url=server.url, max_retries=0) as sdk,
+    ):
+        first = create(sdk, system=system)
+        second = create(sdk, system=system)
+
+    # then
+    assert first.usage.cache_creation_input_tokens == second.usage.cache_read_input_tokens == 375
+    assert parse_args(["--cache-floor", "0"]).cache_floor == 0
+    assert parse_args([]).cache_floor is None
+
+
+def test_prefix_is_measured_up_to_the_last_breakpoint_in_cache_order() -> None:
+    # given: tools come before the system prompt, and the user's own context after the breakpoint
+    body = {
+        "model": MODEL,
+        "tools": [{"name": "save", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral"}}],
+        "system": [
+            {"type": "text", "text": "s" * 400, "cache_control": {"type": "ephemeral"}},
+            {"type": "text", "text": "this user's context " * 50},
+        ],
+        "messages": [{"role": "user", "content": "hello"}],
+    }
+    tool_text = json.dumps({"input_schema": {"type": "object"}, "name": "save"}, sort_keys=True)
+
+    # then
+    assert cached_prefix_tokens(body) == estimate_tokens(tool_text) + 100
+    assert cached_prefix_tokens({**body, "cache_control": {"type": "ephemeral"}}) > cached_prefix_tokens(body) + 250
+    assert cached_prefix_tokens({"model": MODEL, "system": "s" * 400, "messages": []}) == 0
+
+
+def test_automatic_caching_reads_the_conversation_cached_by_the_previous_turn(client: anthropic.Anthropic) -> None:
+    # given: a top-level cache_control puts the breakpoint on the last message, as Anthropic's automatic caching
+    history: Any = [{"role": "user", "content": PERSONA * 300}]
+    later: Any = [*history, {"role": "assistant", "content": "Noted."}, {"role": "user", "content": "And then?"}]
+
+    # when
+    first = client.messages.create(model=MODEL, max_tokens=64, messages=history, cache_control={"type": "ephemeral"})
+    second = client.messages.create(model=MODEL, max_tokens=64, messages=later, cache_control={"type": "ephemeral"})
+
+    # then
+    assert first.usage.cache_creation_input_tokens == 1125
+    assert second.usage.cache_read_input_tokens == 1125
+    assert 0 < (second.usage.cache_creation_input_tokens or 0) < 10  # only the two new messages are written
 
 
 def test_latency_is_applied_to_every_call_concurrently(server: FakeAnthropicServer) -> None:
@@ -716,7 +822,7 @@ def test_cli_serves_auto_replies_until_sigterm(tmp_path: Path) -> None:
     # given
     overrides = tmp_path / "overrides.json"
     overrides.write_text(json.dumps({"save_schedule": {"workout_days": [1, 3, 5]}}))
-    command = [sys.executable, "-m", "fake_anthropic", "--port", "0", "--overrides-json", str(overrides)]
+    command = [sys.executable, "-m", "devtools.fake_anthropic", "--port", "0", "--overrides-json", str(overrides)]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:

@@ -17,7 +17,8 @@ from rest_framework.test import APIClient
 
 from agents.llm import llm_provider_reset
 from agents.models import ChatIdempotencyRecord
-from fake_anthropic import FakeAnthropicServer, Fault, Reply, ToolCall
+from devtools.bench.report import metric_total
+from devtools.fake_anthropic import FakeAnthropicServer, Fault, Reply, ToolCall
 from onboarding.models import OnboardingState
 from tests.conftest import PASSWORD, client_for
 
@@ -148,6 +149,20 @@ def test_a_chat_turn_moves_the_agent_and_llm_metrics(
     assert metric("onboarding_db_query_time_seconds_count") > db_before
 
 
+def test_offline_turns_feed_estimated_tokens_not_anthropics(started: APIClient) -> None:
+    def scraped(name: str, **labels: str) -> float:
+        return metric_total(Client().get("/metrics").content.decode(), name, labels) or 0.0
+
+    anthropic_before = scraped("anthropic_api_tokens_total", provider="offline")
+    estimated_before = scraped("onboarding_llm_estimated_tokens_total", provider="offline", kind="input")
+
+    response = started.post(CHAT, {"message": "I'm a beginner"}, format="json")
+
+    assert response.status_code == 200
+    assert scraped("anthropic_api_tokens_total", provider="offline") == anthropic_before == 0
+    assert scraped("onboarding_llm_estimated_tokens_total", provider="offline", kind="input") > estimated_before
+
+
 def test_llm_failures_count_as_agent_errors(claude: FakeAnthropicServer, started: APIClient, settings: Any) -> None:
     settings.LLM_MAX_RETRIES = 0
     llm_provider_reset()
@@ -168,6 +183,7 @@ def test_metrics_endpoint_exposes_the_guide_metrics(db: None) -> None:
         "anthropic_api_latency_seconds",
         "onboarding_db_query_time_seconds",
         "anthropic_api_tokens_total",
+        "onboarding_llm_estimated_tokens_total",
         "onboarding_llm_response_cache_total",
         "django_http_requests_total_by_method_total",
     ):

@@ -30,7 +30,7 @@ from accounts.models import User
 from agents.base import BASE_PROMPT, CONTEXT_PROMPT
 from agents.registry import agent_for_step
 from agents.services import AGENT_CONTEXT_MAX_BYTES
-from fake_anthropic import FakeAnthropicServer, Reply, ToolCall
+from devtools.fake_anthropic import FakeAnthropicServer, Reply, ToolCall
 from onboarding.models import OnboardingState
 from onboarding.steps import step_get
 from tests.conftest import PASSWORD, client_for, parse_sse, valid_answers

@@ -93,8 +93,11 @@ class AnthropicProvider:
 
     def _params(self, request: LLMRequest) -> dict[str, Any]:
         system: list[dict[str, Any]] = [
-            # The static prefix (persona, rules, the step's fields) is the same for every user
-            # of a step, so it is cached; the user's own context follows uncached.
+            # The static prefix (persona, rules, the step's fields and guide) is the same for every user
+            # of a step, so it is cached; the user's own context follows uncached. agents/prompts.py keeps
+            # that prefix above the model's minimum cacheable length. The conversation is not cached: the
+            # user's context sits before it and changes on most turns, so a breakpoint on the last message
+            # would pay for cache writes that are rarely read.
             {"type": "text", "text": request.system_static, "cache_control": {"type": "ephemeral"}},
         ]
         if request.system_dynamic:

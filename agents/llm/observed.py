@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 _KEY_PREFIX = "llm-reply:"
 _USER_KEYS = "llm-reply-keys:{user_id}"
 _MAX_KEYS_PER_USER = 500
+# Providers whose usage is Anthropic's own count, what is billed; any other (the offline engine) estimates.
+_BILLED_PROVIDERS = frozenset({"anthropic"})
 
 
 def _cache_key(model: str, request: LLMRequest) -> str:
@@ -93,7 +95,7 @@ class ObservedProvider:
     def _observe(self, started: float, outcome: str, response: LLMResponse | None = None) -> None:
         LLM_LATENCY.labels(self.name, outcome).observe(time.perf_counter() - started)
         if response is not None:
-            tokens_count(self.name, response.usage.as_dict())
+            tokens_count(self.name, response.usage.as_dict(), billed=self.name in _BILLED_PROVIDERS)
 
     def complete(self, request: LLMRequest) -> LLMResponse:
         """The inner provider's answer, from the cache when the same prompt was answered before."""

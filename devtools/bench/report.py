@@ -111,6 +111,21 @@ def histogram_quantile(q: float, buckets: Mapping[float, float]) -> float | None
     return lower_bound
 
 
+def llm_tokens(before: str, after: str, name: str = "anthropic_api_tokens_total") -> dict[str, float | None]:
+    """Tokens Anthropic reported between two scrapes, by kind, and the share of the prompt read from the cache.
+
+    Prompt tokens are the uncached ``input`` plus ``cache_read`` plus ``cache_write`` (Anthropic reports the three
+    apart); a kind never counted is None, and so is the share without any prompt tokens.
+    """
+    counts: dict[str, float | None] = {}
+    for kind in ("input", "cache_read", "cache_write", "output"):
+        end = metric_total(after, name, {"kind": kind})
+        counts[kind] = None if end is None else end - (metric_total(before, name, {"kind": kind}) or 0.0)
+    prompt = sum(counts[kind] or 0.0 for kind in ("input", "cache_read", "cache_write"))
+    counts["cache_read_pct"] = 100 * (counts["cache_read"] or 0.0) / prompt if prompt else None
+    return counts
+
+
 def offered_load(users: int, think: float, llm_latency: float) -> float | None:
     """Requests per second a closed model of ``users`` would send if the service added nothing."""
     cycle = think + llm_latency
@@ -162,6 +177,15 @@ def result_table(result: Mapping[str, Any]) -> str:
         ("latency max", _fmt(lat.get("max"), " s")),
         ("overhead (p95 - LLM)", _fmt(result.get("overhead_p95_ms"), " ms", 1)),
     ]
+    tokens = result.get("llm_tokens") or {}
+    if result.get("mode") == "anthropic":
+        rows.append(
+            (
+                "LLM prompt tokens",
+                f"cache read {_fmt(tokens.get('cache_read'), '', 0)} ({_fmt(tokens.get('cache_read_pct'), ' %', 1)}), "
+                f"cache write {_fmt(tokens.get('cache_write'), '', 0)}, uncached {_fmt(tokens.get('input'), '', 0)}",
+            )
+        )
     if result.get("endpoint") == "stream":
         ttfb = result.get("ttfb_s") or {}
         delta = result.get("first_delta_s") or {}
@@ -213,7 +237,7 @@ def matrix_table(results: Iterable[Mapping[str, Any]]) -> str:
     """One line per scenario: the figures the issue's targets are about, as a Markdown table."""
     header = (
         "| scenario | users | LLM s | think s | req/s | offered | p50 s | p95 s | p99 s | max s | overhead p95 ms "
-        "| errors | PG peak | DB p95 ms | server CPU mean/peak % | other jobs CPU % | RSS MiB |"
+        "| errors | PG peak | DB p95 ms | server CPU mean/peak % | other jobs CPU % | RSS MiB | cache read % |"
     )
     lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for r in results:
@@ -228,6 +252,7 @@ def matrix_table(results: Iterable[Mapping[str, Any]]) -> str:
             f"| {errors} | {_fmt((r.get('pg_connections') or {}).get('peak'))} "
             f"| {_fmt(r.get('db_query_p95_ms'), '', 2)} "
             f"| {_fmt(cpu.get('server_mean'), '', 0)} / {_fmt(cpu.get('server_peak'), '', 0)} "
-            f"| {_fmt(cpu.get('others_mean'), '', 0)} | {_fmt(r.get('server_rss_peak_mib'), '', 0)} |"
+            f"| {_fmt(cpu.get('others_mean'), '', 0)} | {_fmt(r.get('server_rss_peak_mib'), '', 0)} "
+            f"| {_fmt((r.get('llm_tokens') or {}).get('cache_read_pct'), '', 1)} |"
         )
     return "\n".join(lines)

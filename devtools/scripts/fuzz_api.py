@@ -5,9 +5,9 @@ checked for 5xx, undocumented status codes and content types, and bodies that do
 match the schema - with many more examples than the bounded run in ``make test``, and a
 fresh random seed each time (printed, so a failure can be replayed with ``--seed``).
 
-    python scripts/fuzz_api.py                       # 1000 examples per operation, random seed
-    python scripts/fuzz_api.py --max-examples 5000 --seed 1234 -x
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shuren python scripts/fuzz_api.py
+    python devtools/scripts/fuzz_api.py                       # 1000 examples per operation, random seed
+    python devtools/scripts/fuzz_api.py --max-examples 5000 --seed 1234 -x
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/shuren python devtools/scripts/fuzz_api.py
 
 Arguments it does not know are passed on to pytest. The file lives outside ``tests/`` so
 pytest never collects it.
@@ -21,7 +21,7 @@ import secrets
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_MAX_EXAMPLES = 1000
 
 

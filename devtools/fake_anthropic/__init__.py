@@ -1,6 +1,8 @@
 """A fake Anthropic Messages API server for tests and load benchmarks (standard library only)."""
 
-from fake_anthropic.server import (
+from devtools.fake_anthropic.server import (
+    CHARS_PER_TOKEN,
+    DEFAULT_CACHE_FLOOR,
     DEFAULT_REPLY_TEXT,
     Disconnect,
     FakeAnthropicServer,
@@ -16,11 +18,16 @@ from fake_anthropic.server import (
     TruncatedStream,
     Usage,
     auto_responder,
+    cached_prefix_tokens,
     default_responder,
+    estimate_tokens,
+    min_cacheable_tokens,
     schema_example,
 )
 
 __all__ = [
+    "CHARS_PER_TOKEN",
+    "DEFAULT_CACHE_FLOOR",
     "DEFAULT_REPLY_TEXT",
     "Disconnect",
     "FakeAnthropicServer",
@@ -36,6 +43,9 @@ __all__ = [
     "TruncatedStream",
     "Usage",
     "auto_responder",
+    "cached_prefix_tokens",
     "default_responder",
+    "estimate_tokens",
+    "min_cacheable_tokens",
     "schema_example",
 ]

@@ -20,6 +20,12 @@ What anthropic 2.13.0 raises for each scripted outcome (streaming or not, unless
   ``APIConnectionError`` for a non-streaming call.
 - ``RawToolInput``: see its docstring.
 
+Prompt caching behaves like the real API's, on a token estimate: the prompt is read as blocks in the order the
+API caches them (tools, then system, then messages), and the prefix up to each ``cache_control`` breakpoint (or,
+with a top-level ``cache_control``, up to the last block: automatic caching) is cached only when it reaches the
+model's minimum cacheable length (``min_cacheable_tokens``). Below it both cache counts are 0, as the real API
+silently does. ``cache_floor`` overrides the per-model figure (0 caches any prefix).
+
 Usage::
 
     with FakeAnthropicServer() as server:
@@ -35,6 +41,7 @@ import dataclasses
 import hashlib
 import http
 import json
+import math
 import random
 import re
 import threading
@@ -63,8 +70,28 @@ _ERRORS_BY_STATUS: dict[int, tuple[str, str]] = {
 _REASONS = {529: "Overloaded"}
 # Benchmarks run for minutes with per-user system prompts; forgetting old prefixes keeps memory bounded.
 _MAX_CACHED_PREFIXES = 100_000
+_LOOKBACK_BLOCKS = 20  # how far before a breakpoint the real API looks for a prefix cached earlier
 _TEXT_WORDS_PER_DELTA = 3
 _JSON_CHARS_PER_DELTA = 24
+# Token estimate: about 4 characters a token, Anthropic's rule of thumb for English text. Tool definitions are
+# JSON, which real tokenizers split finer, so this undercounts them: a prefix that clears the floor here clears it
+# at the real API too.
+CHARS_PER_TOKEN = 4
+# Minimum cacheable prompt length per model, from Anthropic's prompt-caching docs ("Cache limitations",
+# https://platform.claude.com/docs/en/build-with-claude/prompt-caching): 1,024 tokens for every Sonnet (3.7 to
+# 4.6) and for Opus 4 and 4.1; 2,048 for Haiku 3 and 3.5; 4,096 for Opus 4.5 and 4.6 and for Haiku 4.5.
+# Family -> (from version, floor), newest first; a later version than any listed takes the newest figure.
+_CACHE_FLOORS: dict[str, tuple[tuple[tuple[int, int], int], ...]] = {
+    "sonnet": (((0, 0), 1024),),
+    "opus": (((4, 5), 4096), ((0, 0), 1024)),
+    "haiku": (((4, 5), 4096), ((0, 0), 2048)),
+}
+DEFAULT_CACHE_FLOOR = 1024  # a model id of no known family
+# claude-sonnet-4-5-20250929, claude-opus-4-1, claude-3-5-haiku-20241022, claude-haiku-5-5...
+_MODEL_ID = re.compile(
+    r"^claude-(?:(?P<old_major>\d{1,2})-(?:(?P<old_minor>\d)-)?)?(?P<family>[a-z]+)"
+    r"(?:-(?P<major>\d{1,2})(?:-(?P<minor>\d))?)?(?:-|$)"
+)
 
 
 @dataclass(frozen=True)
@@ -193,8 +220,11 @@ class FakeAnthropicServer:
         latency: LatencySource = 0.0,
         accepted_keys: Iterable[str] | None = None,
         record_requests: bool = True,
+        cache_floor: int | None = None,
     ) -> None:
         self.host = host
+        # None: each model's own minimum cacheable length (min_cacheable_tokens); a number: that floor for all.
+        self.cache_floor = cache_floor
         self._requested_port = port
         self._port: int | None = None
         self._initial_responder = responder
@@ -484,27 +514,38 @@ class FakeAnthropicServer:
             latency = self._latency
         return max(0.0, latency() if callable(latency) else latency)
 
+    def cache_floor_for(self, model: str) -> int:
+        """The fewest estimated tokens a prefix of ``model`` needs to be cached on this server."""
+        return min_cacheable_tokens(model) if self.cache_floor is None else self.cache_floor
+
     def _usage_for(self, body: dict[str, Any], body_size: int) -> dict[str, int]:
-        """Plausible input-side usage: ~4 bytes a token, and prompt caching keyed on the cached prefix."""
-        input_tokens = max(1, body_size // 4)
+        """Plausible input-side usage: ~4 bytes a token, and prompt caching of the prefixes that clear the floor.
+
+        Like the real API: the longest prefix cached before (looked for up to 20 blocks before each breakpoint)
+        is read, the rest up to the last breakpoint is written, and ``input_tokens`` counts what follows it.
+        """
+        total = max(1, body_size // CHARS_PER_TOKEN)
+        floor = self.cache_floor_for(str(body.get("model")))
+        prefixes = [(digest, min(tokens, total), marked) for digest, tokens, marked in _prefixes(body)]
+        breakpoints = [index for index, (_, tokens, marked) in enumerate(prefixes) if marked and tokens >= floor]
         created = read = 0
-        prefix = _cache_prefix(body)
-        if prefix is not None:
-            prefix_tokens = min(input_tokens, max(1, len(prefix) // 4))
-            digest = hashlib.sha256(prefix.encode()).hexdigest()
+        if breakpoints:
+            looked_at = {i for b in breakpoints for i in range(max(0, b - _LOOKBACK_BLOCKS), b + 1)}
             with self._lock:
-                seen = digest in self._cached_prefixes
-                if not seen:
-                    if len(self._cached_prefixes) >= _MAX_CACHED_PREFIXES:
-                        self._cached_prefixes.clear()
-                    self._cached_prefixes.add(digest)
-            if seen:
-                read = prefix_tokens
-            else:
-                created = prefix_tokens
-            input_tokens -= prefix_tokens
+                read = max(
+                    (
+                        prefixes[i][1]
+                        for i in looked_at
+                        if prefixes[i][1] >= floor and prefixes[i][0] in self._cached_prefixes
+                    ),
+                    default=0,
+                )
+                created = prefixes[breakpoints[-1]][1] - read
+                if len(self._cached_prefixes) + len(breakpoints) > _MAX_CACHED_PREFIXES:
+                    self._cached_prefixes.clear()
+                self._cached_prefixes.update(prefixes[b][0] for b in breakpoints)
         return {
-            "input_tokens": max(1, input_tokens),
+            "input_tokens": max(1, total - read - created),
             "cache_creation_input_tokens": created,
             "cache_read_input_tokens": read,
         }
@@ -621,20 +662,78 @@ def _messages_body_problem(body: Any) -> str | None:
     return None
 
 
-def _has_cache_control(value: Any) -> bool:
-    if isinstance(value, dict):
-        return "cache_control" in value or any(_has_cache_control(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_cache_control(v) for v in value)
-    return False
+def estimate_tokens(text: str) -> int:
+    """The fake's token count of ``text``: its length over ``CHARS_PER_TOKEN``, rounded up."""
+    return math.ceil(len(text) / CHARS_PER_TOKEN)
 
 
-def _cache_prefix(body: dict[str, Any]) -> str | None:
-    """The cacheable prefix (tools, then system, the order the API caches them in) if it asks to be cached."""
-    tools, system = body.get("tools"), body.get("system")
-    if not (_has_cache_control(tools) or _has_cache_control(system)):
-        return None
-    return json.dumps([tools, system], sort_keys=True)
+def min_cacheable_tokens(model: str) -> int:
+    """Anthropic's minimum cacheable prompt length for ``model`` (see ``_CACHE_FLOORS``), in tokens."""
+    match = _MODEL_ID.match(model)
+    floors = _CACHE_FLOORS.get(match["family"]) if match else None
+    if match is None or floors is None:
+        return DEFAULT_CACHE_FLOOR
+    major, minor = (match["major"], match["minor"]) if match["major"] else (match["old_major"], match["old_minor"])
+    if major is None:
+        return floors[0][1]
+    version = (int(major), int(minor or 0))
+    return next(floor for since, floor in floors if version >= since)
+
+
+def _prompt_blocks(body: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The prompt's blocks in the order the API caches them: each tool, each system block, each message's blocks."""
+    blocks: list[tuple[str, dict[str, Any]]] = []
+    for tool in body.get("tools") or []:
+        if isinstance(tool, dict):
+            blocks.append(("tools", tool))
+    system = body.get("system")
+    for block in [{"type": "text", "text": system}] if isinstance(system, str) else system or []:
+        if isinstance(block, dict):
+            blocks.append(("system", block))
+    for message in body.get("messages") or []:
+        if not isinstance(message, dict):
+            continue
+        content = message.get("content")
+        for block in [{"type": "text", "text": content}] if isinstance(content, str) else content or []:
+            if isinstance(block, dict):
+                blocks.append((f"messages:{message.get('role')}", block))
+    return blocks
+
+
+def _block_text(section: str, block: Mapping[str, Any]) -> str:
+    """What a block costs in the estimate: a text block's text, anything else (a tool, a tool result) as JSON."""
+    content = {key: value for key, value in block.items() if key != "cache_control"}
+    if section != "tools" and content.get("type") == "text" and isinstance(content.get("text"), str):
+        return str(content["text"])
+    return json.dumps(content, sort_keys=True)
+
+
+def _prefixes(body: Mapping[str, Any]) -> list[tuple[str, int, bool]]:
+    """For each block in cache order: (digest of the prefix ending there, its estimated tokens, is it a breakpoint).
+
+    A breakpoint is a block with ``cache_control``; a top-level ``cache_control`` (automatic caching) makes the
+    last block one. The digest covers the model and every block up to there, ``cache_control`` aside.
+    """
+    blocks = _prompt_blocks(body)
+    automatic = isinstance(body.get("cache_control"), dict)
+    digest = hashlib.sha256(json.dumps(body.get("model")).encode())
+    tokens = 0
+    found: list[tuple[str, int, bool]] = []
+    for index, (section, block) in enumerate(blocks):
+        text = _block_text(section, block)
+        digest.update(f"\x00{section}\x00{text}".encode())
+        tokens += estimate_tokens(text)
+        found.append((digest.hexdigest(), tokens, "cache_control" in block or (automatic and index == len(blocks) - 1)))
+    return found
+
+
+def cached_prefix_tokens(body: Mapping[str, Any]) -> int:
+    """The estimated tokens of a request's prefix up to its last cache breakpoint (0 without one).
+
+    This is the figure compared with the model's floor: tests use it to show that a prompt's cached prefix
+    clears ``min_cacheable_tokens``.
+    """
+    return max((tokens for _, tokens, marked in _prefixes(body) if marked), default=0)
 
 
 # ----- HTTP/1.1 wire ---------------------------------------------------------------------------------------

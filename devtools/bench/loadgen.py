@@ -11,9 +11,9 @@ the load generator must stay cheap (well under a millisecond of CPU per request)
 the server is being measured with. It speaks exactly what this benchmark needs: ``Content-Length`` and
 ``chunked`` bodies, keep-alive, and Server-Sent Events for the streaming endpoint.
 
-Standalone use against a running server (tokens from ``bench/seed.py``)::
+Standalone use against a running server (tokens from ``devtools/bench/seed.py``)::
 
-    python bench/loadgen.py --port 8000 --tokens tokens.json --users 100 --think 2 --duration 60
+    python devtools/bench/loadgen.py --port 8000 --tokens tokens.json --users 100 --think 2 --duration 60
 """
 
 from __future__ import annotations
@@ -442,7 +442,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--tokens", type=Path, required=True, help="JSON list of access tokens (bench/seed.py)")
+    parser.add_argument("--tokens", type=Path, required=True, help="access tokens, a JSON list (seed.py)")
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--think", type=float, default=2.0)
     parser.add_argument("--duration", type=float, default=30.0)

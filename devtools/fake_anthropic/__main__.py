@@ -1,4 +1,4 @@
-"""Run the fake Anthropic API for load benchmarks: ``python -m fake_anthropic --port 8765 --latency 1.0``.
+"""Run the fake Anthropic API for load benchmarks: ``python -m devtools.fake_anthropic --port 8765 --latency 1.0``.
 
 Every ``/v1/messages`` call is answered by ``auto_responder`` after the configured latency. Requests are
 counted but not recorded, so long runs keep a flat memory profile. Stops cleanly on SIGINT/SIGTERM.
@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fake_anthropic.server import FakeAnthropicServer, LatencySource, auto_responder
+from devtools.fake_anthropic.server import FakeAnthropicServer, LatencySource, auto_responder
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    """The command line of ``python -m fake_anthropic``."""
-    parser = argparse.ArgumentParser(prog="python -m fake_anthropic", description=__doc__)
+    """The command line of ``python -m devtools.fake_anthropic``."""
+    parser = argparse.ArgumentParser(prog="python -m devtools.fake_anthropic", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed on start)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds before each /v1/messages answer")
@@ -37,6 +37,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed for tool-call draws and latency")
     parser.add_argument(
         "--overrides-json", type=Path, help='JSON file {"tool_name": {"field": value}} merged into generated inputs'
+    )
+    parser.add_argument(
+        "--cache-floor",
+        type=int,
+        default=None,
+        help="fewest estimated tokens a prefix needs to be cached (default: the model's own minimum; 0 caches all)",
     )
     return parser.parse_args(argv)
 
@@ -69,7 +75,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of ``python -m fake_anthropic``."""
+    """Entry point of ``python -m devtools.fake_anthropic``."""
     args = parse_args(argv)
     server = FakeAnthropicServer(
         args.host,
@@ -77,6 +83,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         responder=auto_responder(args.tool_ratio, args.seed, overrides_from_args(args)),
         latency=latency_from_args(args),
         record_requests=False,
+        cache_floor=args.cache_floor,
     )
 
     async def run() -> None:

@@ -1,0 +1,1 @@
+"""Development tools, apart from the product: the fake Anthropic server, the load benchmarks and scripts."""
