@@ -2,13 +2,13 @@
 
 ``onboarding`` knows nothing of the apps above it (``agents`` keeps chat turn locks,
 idempotency records and cached LLM replies about a user's onboarding). Such an app
-registers an ``OnboardingDependent`` from its ``AppConfig.ready()``; the reset and
-erase services call every registered one. Plain calls in a known order, no signals.
+registers an ``OnboardingDependent`` from its ``AppConfig.ready()``; the reset,
+erase and export services call every registered one. Plain calls in a known order, no signals.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from onboarding.models import OnboardingState
@@ -19,6 +19,9 @@ class OnboardingDependent(Protocol):
 
     def onboarding_reset(self, *, state: OnboardingState) -> None:
         """Called inside the reset's transaction, with the state row locked, before it is cleared."""
+
+    def onboarding_export(self, *, state: OnboardingState) -> dict[str, Any]:
+        """Sections this app adds to the user's export (``GET onboarding/export``), by top-level key."""
 
     def onboarding_erased(self, *, user_id: int) -> None:
         """Called inside the erase's transaction, after the state row (and what cascades from it) is deleted."""
