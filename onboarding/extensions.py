@@ -35,6 +35,11 @@ def onboarding_dependent_register(*, name: str, dependent: OnboardingDependent) 
     _DEPENDENTS[name] = dependent
 
 
+def onboarding_dependent_unregister(*, name: str) -> None:
+    """Forget the dependent called ``name`` (an app unloaded, or a test's own dependent)."""
+    _DEPENDENTS.pop(name, None)
+
+
 def onboarding_dependents() -> tuple[OnboardingDependent, ...]:
     """The registered dependents, in registration order."""
     return tuple(_DEPENDENTS.values())
