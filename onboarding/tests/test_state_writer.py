@@ -79,3 +79,25 @@ def test_clearing_old_histories_moves_their_version_past_the_cutoff(state: Onboa
     assert old.conversation_history == []
     assert old.updated_at >= cutoff
     assert OnboardingState.objects.get(pk=recent.pk).conversation_history == [{"role": "user"}]
+
+
+def test_nothing_but_the_writer_writes_the_state_table() -> None:
+    # A write elsewhere could leave updated_at unmoved, and a chat turn in flight would then overwrite it.
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    write = re.compile(
+        r"OnboardingState\.objects\b[^\n]*\.(update|create|delete|bulk_create|bulk_update|get_or_create|"
+        r"update_or_create)\(|\bstates?\.(save|delete|update)\(|with_history_older_than\([^\n]*\)\.update\("
+    )
+    offenders = [
+        f"{path.relative_to(root)}:{number}"
+        for app in ("accounts", "onboarding", "agents", "health", "shuren")
+        for path in sorted((root / app).rglob("*.py"))
+        if "tests" not in path.parts and "migrations" not in path.parts and path.name != "state_writer.py"
+        for number, line in enumerate(path.read_text().splitlines(), start=1)
+        if write.search(line)
+    ]
+
+    assert offenders == []
