@@ -251,7 +251,7 @@ class BaseAgent:
         missing = step_missing_fields(step, draft)
         if not missing:
             return self.questions.get(step, "")
-        asks = [self.field_questions.get(name, f"your {name.replace('_', ' ')}") for name in missing[:2]]
+        asks = [self.field_questions.get(name) or wording.ask_field(name) for name in missing[:2]]
         return wording.reply_ask(asks)
 
     def acknowledge(self, step: int, accepted: StepData) -> str:

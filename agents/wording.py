@@ -24,6 +24,11 @@ def reply_ask(asks: Sequence[str]) -> str:
     return _("Could you tell me %(asks)s?") % {"asks": f" {_('and')} ".join(asks)}
 
 
+def ask_field(name: str) -> str:
+    """How to ask for a field the agent has no question for: ``"your session minutes"``."""
+    return _("your %(field)s") % {"field": name.replace("_", " ")}
+
+
 def reply_acknowledge(saved: Sequence[str]) -> str:
     """Repeat back what was saved (``"Fitness level: Beginner"``), so a misunderstanding shows."""
     return _("Got it - %(saved)s.") % {"saved": "; ".join(saved)}
