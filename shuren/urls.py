@@ -9,15 +9,18 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from health import views as health_views
 from onboarding import views as onboarding_views
 
+# The chat lives in the agents app; without it the form flow is served alone.
+chat: list[URLPattern | URLResolver] = (
+    [path("onboarding/", include("agents.urls"))] if apps.is_installed("agents") else []
+)
+
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),
     path("onboarding", onboarding_views.OnboardingEraseView.as_view(), name="onboarding"),
     path("onboarding/", include("onboarding.urls")),
+    *chat,
     path("health/", include("health.urls")),
 ]
-# The chat lives in the agents app; without it the form flow is served alone.
-if apps.is_installed("agents"):
-    api_v1.insert(3, path("onboarding/", include("agents.urls")))
 
 urlpatterns = [
     path("health", health_views.LivenessView.as_view(), name="health-live"),
