@@ -24,12 +24,15 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/lint-imports
 
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
+# The second run: the form flow with the agents app left out (tests/settings_no_agents.py).
 test: lint typecheck
 	$(BIN)/pytest
+	$(BIN)/pytest --no-cov --ds=tests.settings_no_agents tests/test_form_flow.py tests/test_admin.py onboarding/tests
 
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from agents import wording
 from agents.prompts import BASE_PROMPT, STEP_GUIDES
+from onboarding.agent_memory import agent_memory_key
 from onboarding.steps import (
     AllStepData,
     Boolean,
@@ -87,9 +89,9 @@ def problem_text(step: StepDefinition, name: str, messages: list[str]) -> str:
         return f"{name.replace('_', ' ')}: {messages[0]}"
     label = spec.label() if top == name else name.rsplit(".", maxsplit=1)[-1].replace("_", " ")
     if isinstance(spec, Choice):
-        return f"{label} has to be one of: {', '.join(choice.replace('_', ' ') for choice in spec.choices)}"
+        return wording.problem_choice(label, [choice.replace("_", " ") for choice in spec.choices])
     if isinstance(spec, Integer | Number):
-        return f"{label} has to be between {spec.minimum:g} and {spec.maximum:g}"
+        return wording.problem_range(label, spec.minimum, spec.maximum)
     return f"{label}: {messages[0].rstrip('.')}"
 
 
@@ -118,7 +120,7 @@ class BaseAgent:
     @property
     def context_key(self) -> str:
         """This agent's key in ``agent_context``."""
-        return self.agent_type.lower()
+        return agent_memory_key(self.agent_type)
 
     # --- what the model is given ------------------------------------------------
 
@@ -193,7 +195,7 @@ class BaseAgent:
         outcome = StepOutcome(step=step, accepted=accepted, errors=errors, draft={**draft, **accepted})
         if declined:
             outcome.draft.pop("approved", None)
-            outcome.notes.append("No problem - tell me what you would like to change.")
+            outcome.notes.append(wording.reply_declined())
         self.check_complete(outcome, steps_data)
         return outcome
 
@@ -219,7 +221,7 @@ class BaseAgent:
     def opening(self, step: int, draft: StepData, steps_data: AllStepData) -> str:
         """What the agent says when ``step`` opens."""
         proposal = self.proposal_text(step, draft)
-        question = self.questions.get(step, f"Let's do {step_get(step).title.lower()}.").format(
+        question = self.questions.get(step, wording.reply_step_opening(step_get(step).title)).format(
             days=field_answer(steps_data, "days_per_week", "your"),
             meals=field_answer(steps_data, "meals_per_day", "your"),
         )
@@ -227,17 +229,15 @@ class BaseAgent:
 
     def no_answer(self, message: str) -> str:
         """What to say when a message answered nothing: a question gets a short reply, the rest a shrug."""
-        if message.rstrip().endswith("?"):
-            return "Good question - let's finish setting up your plan first, and I'll help with that after."
-        return "Sorry, I didn't catch an answer there."
+        return wording.reply_no_answer(message)
 
     def ask_missing(self, step: int, draft: StepData) -> str:
         """Ask for up to two missing fields, by name."""
         missing = step_missing_fields(step, draft)
         if not missing:
             return self.questions.get(step, "")
-        asks = [self.field_questions.get(name, f"your {name.replace('_', ' ')}") for name in missing[:2]]
-        return "Could you tell me " + " and ".join(asks) + "?"
+        asks = [self.field_questions.get(name) or wording.ask_field(name) for name in missing[:2]]
+        return wording.reply_ask(asks)
 
     def acknowledge(self, step: int, accepted: StepData) -> str:
         """Repeat back what was saved, so the user can spot a misunderstanding."""
@@ -248,4 +248,4 @@ class BaseAgent:
         parts = [
             f"{definition.spec(key).label()}: {definition.spec(key).display(value)}" for key, value in shown.items()
         ]
-        return "Got it - " + "; ".join(parts) + "."
+        return wording.reply_acknowledge(parts)

@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from rest_framework import serializers
 
+from agents.turn.reply import NextAction
 from onboarding.steps import FIRST_STEP, LAST_STEP
 
 
@@ -39,7 +40,7 @@ class ChatResponseSerializer(serializers.Serializer):
     agent_type = serializers.CharField(help_text="The agent that handled this message.")
     current_step = serializers.IntegerField(help_text="The step this message was handled at.")
     step_complete = serializers.BooleanField()
-    next_action = serializers.ChoiceField(choices=["continue", "advance_step", "complete_onboarding"])
+    next_action = serializers.ChoiceField(choices=[action.value for action in NextAction])
     next_step = serializers.IntegerField(allow_null=True, help_text="Where the user is now (null when complete).")
     next_agent_type = serializers.CharField(allow_null=True)
     is_complete = serializers.BooleanField()

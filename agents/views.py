@@ -90,7 +90,7 @@ class ChatView(APIView):
         responses={200: ChatResponseSerializer, **_ERRORS},
     )
     def post(self, request: Request) -> Response:
-        return Response(services.chat_turn_process(user=request.user, **_chat_arguments(request)))
+        return Response(services.chat_turn_process(user=request.user, **_chat_arguments(request)).as_body())
 
 
 class EventStreamRenderer(BaseRenderer):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agents import wording
 from agents.base import BaseAgent, StepOutcome, split_declines
 from onboarding.plans import (
     WORKOUT_PLAN_CHANGES,
@@ -115,7 +116,7 @@ class WorkoutPlanningAgent(BaseAgent):
             outcome.draft.pop("approved", None)
             outcome.accepted = {"plan": plan}
             if declined and not changed:
-                outcome.notes.append("No problem - tell me what you would like to change.")
+                outcome.notes.append(wording.reply_declined())
         else:
             outcome.accepted = accepted
             outcome.draft.update(accepted)

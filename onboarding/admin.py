@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_erase, onboarding_reset
+from onboarding.state_writer import onboarding_state_save
 
 
 def _pretty(value: Any) -> str:
@@ -75,6 +76,17 @@ class OnboardingStateAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # states are created by the user starting onboarding
+
+    def save_model(self, request: HttpRequest, obj: OnboardingState, form: Any, change: bool) -> None:
+        # Every field is read-only here; a save still goes through the one writer, which moves updated_at.
+        onboarding_state_save(state=obj)
+
+    def delete_model(self, request: HttpRequest, obj: OnboardingState) -> None:
+        onboarding_erase(user=obj.user)  # the erase service, so what other apps keep about it goes too
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OnboardingState]) -> None:
+        for state in queryset.select_related("user"):
+            onboarding_erase(user=state.user)
 
     @admin.action(description="Reset onboarding to step 1 (clears answers and conversation)")
     def reset_onboarding(self, request: HttpRequest, queryset: QuerySet[OnboardingState]) -> None:

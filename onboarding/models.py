@@ -37,8 +37,7 @@ class OnboardingState(models.Model):
     # Validated answers keyed by step number ("1".."9"): JSON object keys are strings.
     step_data = models.JSONField(default=dict, db_default=models.Value({}, output_field=models.JSONField()))
     created_at = models.DateTimeField(auto_now_add=True, db_default=Now())
-    # Every write must move updated_at (save() does; a QuerySet.update() must set it): a chat turn
-    # saves onto the row it read before its LLM call only while updated_at is unchanged.
+    # The row's version: onboarding.state_writer, the only writer of this table, moves it on every write.
     updated_at = models.DateTimeField(auto_now=True, db_default=Now())
 
     # Added by 0002_add_agent_fields_to_onboarding.

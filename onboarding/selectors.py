@@ -9,6 +9,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from onboarding.extensions import onboarding_dependents
 from onboarding.models import OnboardingState
 from onboarding.plans import step_suggestion
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
@@ -90,7 +91,7 @@ def onboarding_progress_get(*, state: OnboardingState) -> dict[str, Any]:
 def onboarding_export_get(*, user: Any) -> dict[str, Any]:
     """Everything stored about the user's onboarding, as one JSON-ready document."""
     state = onboarding_state_get(user=user)
-    return {
+    document: dict[str, Any] = {
         "exported_at": timezone.now().isoformat(),
         "user": {"id": user.pk, "email": user.email},
         "onboarding": {
@@ -103,8 +104,7 @@ def onboarding_export_get(*, user: Any) -> dict[str, Any]:
             "created_at": state.created_at.isoformat(),
             "updated_at": state.updated_at.isoformat(),
         },
-        "idempotency_records": [
-            {"key": record.key, "created_at": record.created_at.isoformat(), "response": record.response}
-            for record in state.idempotency_records.order_by("created_at")
-        ],
     }
+    for dependent in onboarding_dependents():  # what other apps keep about it (the chat's idempotency records)
+        document.update(dependent.onboarding_export(state=state))
+    return document

@@ -2,7 +2,9 @@
 
 Every write locks the user's row (``SELECT ... FOR UPDATE`` on PostgreSQL) inside
 a short transaction, so a form submission and a chat turn never overwrite
-each other's changes.
+each other's changes, and stores it through ``onboarding.state_writer``. Records
+other apps keep about the onboarding follow reset and erase through
+``onboarding.extensions``.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
-from agents.llm.observed import response_cache_forget_user
-from agents.models import ChatIdempotencyRecord, ChatTurnLock
+from onboarding.agent_memory import agent_memory_without
+from onboarding.extensions import onboarding_dependents
 from onboarding.models import OnboardingState
 from onboarding.selectors import STATE_NOT_FOUND, onboarding_completed_steps
+from onboarding.state_writer import onboarding_state_create, onboarding_state_delete, onboarding_state_save
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_get, step_validate
 from shuren.errors import ConflictError, NotFoundError
 from shuren.metrics import STEP_COMPLETIONS
@@ -38,7 +41,7 @@ def onboarding_start(*, user: Any) -> tuple[OnboardingState, bool]:
         return existing, False
     try:
         with transaction.atomic():
-            state = OnboardingState.objects.create(
+            state = onboarding_state_create(
                 user=user, current_step=FIRST_STEP, current_agent=step_get(FIRST_STEP).agent_type
             )
     except IntegrityError:  # a concurrent start for the same user won
@@ -89,11 +92,11 @@ def onboarding_step_submit(*, user: Any, step: int, data: Any) -> OnboardingStat
     clean = step_validate(step, data, other_steps=step_data_by_number(state.step_data))
     onboarding_step_apply(state=state, step=step, data=clean)
     # A form answer replaces whatever the chat had half-collected for this step.
-    agent_key = step_get(step).agent_type.lower()
-    if agent_key in state.agent_context:
-        memory = {k: v for k, v in state.agent_context[agent_key].items() if k not in step_get(step).field_names()}
-        state.agent_context = {**state.agent_context, agent_key: memory}
-    state.save()
+    definition = step_get(step)
+    state.agent_context = agent_memory_without(
+        state.agent_context, agent_type=definition.agent_type, names=definition.field_names()
+    )
+    onboarding_state_save(state=state)
     transaction.on_commit(lambda: STEP_COMPLETIONS.labels(str(step), "form").inc())
     logger.info("User %s submitted step %s by form", user.pk, step)
     return state
@@ -120,36 +123,36 @@ def onboarding_complete(*, user: Any) -> OnboardingState:
             errors={f"step_{step.number}": [f"{step.title} is missing or invalid."] for step in missing},
         )
     onboarding_finish(state=state)
-    state.save()
+    onboarding_state_save(state=state)
     logger.info("User %s completed onboarding", user.pk)
     return state
 
 
 @transaction.atomic
 def onboarding_reset(*, state: OnboardingState) -> OnboardingState:
-    """Start the user's onboarding over (admin action): answers, memory, history and chat records cleared."""
+    """Start the user's onboarding over (admin action): answers, memory, history and dependents' records cleared."""
     state = OnboardingState.objects.select_for_update().get(pk=state.pk)
-    # A turn in flight must not write its answer into the fresh start, nor an old key replay an old reply.
-    ChatTurnLock.objects.filter(state=state).delete()
-    ChatIdempotencyRecord.objects.filter(state=state).delete()
+    for dependent in onboarding_dependents():
+        dependent.onboarding_reset(state=state)
     state.current_step = FIRST_STEP
     state.is_complete = False
     state.step_data = {}
     state.current_agent = step_get(FIRST_STEP).agent_type
     state.agent_context = {}
     state.conversation_history = []
-    state.save()
+    onboarding_state_save(state=state)
     logger.info("Onboarding of user %s was reset", state.user_id)
     return state
 
 
 @transaction.atomic
 def onboarding_erase(*, user: Any) -> None:
-    """Erase the user's onboarding: answers, agent memory, history, idempotency records and cached replies.
+    """Erase the user's onboarding: answers, agent memory, history, and what dependents keep about it.
 
-    The turn lock and idempotency records go with the state (``on_delete=CASCADE``). The
-    state row is locked first, as a chat turn's commit does, so the two never deadlock.
+    Rows hanging off the state go with it (``on_delete=CASCADE``). The state row is locked
+    first, as a chat turn's commit does, so the two never deadlock.
     """
-    onboarding_state_lock(user=user).delete()
-    response_cache_forget_user(user.pk)
+    onboarding_state_delete(state=onboarding_state_lock(user=user))
+    for dependent in onboarding_dependents():
+        dependent.onboarding_erased(user_id=user.pk)
     logger.info("Onboarding of user %s was erased", user.pk)

@@ -2,7 +2,7 @@
 
 Services raise the ``ServiceError`` subclasses below; they know nothing of HTTP
 beyond a status code. The DRF exception handler here turns them, DRF's own
-exceptions and anything unexpected into the shape DESIGN.md promises:
+exceptions and anything unexpected into the shape the API documents (README, ``/api/docs/``):
 validation -> 422 with per-field ``errors``, throttling -> 429 with
 ``Retry-After``, unexpected -> 500 with a generic message (traceback only in
 the log).

@@ -1,5 +1,6 @@
 """Top-level routes: the API under /api/v1, health, metrics, admin and the OpenAPI docs."""
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path
@@ -8,11 +9,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from health import views as health_views
 from onboarding import views as onboarding_views
 
+# The chat lives in the agents app; without it the form flow is served alone.
+chat: list[URLPattern | URLResolver] = (
+    [path("onboarding/", include("agents.urls"))] if apps.is_installed("agents") else []
+)
+
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),
     path("onboarding", onboarding_views.OnboardingEraseView.as_view(), name="onboarding"),
     path("onboarding/", include("onboarding.urls")),
-    path("onboarding/", include("agents.urls")),
+    *chat,
     path("health/", include("health.urls")),
 ]
 

@@ -19,7 +19,6 @@ from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
-from agents.llm import llm_provider_reset
 from devtools.fake_anthropic import FakeAnthropicServer, Reply
 from onboarding.plans import workout_plan_generate
 
@@ -193,6 +192,8 @@ def fake_claude() -> Iterator[FakeAnthropicServer]:
 @pytest.fixture
 def claude(fake_claude: FakeAnthropicServer, settings: Any) -> Iterator[FakeAnthropicServer]:
     """The service in anthropic mode, its SDK talking HTTP to the fake server."""
+    from agents.llm import llm_provider_reset  # here, so the form-flow tests run without the agents app
+
     settings.LLM_PROVIDER = "anthropic"
     settings.ANTHROPIC_API_KEY = "test-key"
     settings.ANTHROPIC_BASE_URL = fake_claude.url

@@ -29,7 +29,7 @@ from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from accounts.models import User
 from agents.base import BASE_PROMPT, CONTEXT_PROMPT
 from agents.registry import agent_for_step
-from agents.services import AGENT_CONTEXT_MAX_BYTES
+from agents.turn.memory import AGENT_CONTEXT_MAX_BYTES
 from devtools.fake_anthropic import FakeAnthropicServer, Reply, ToolCall
 from onboarding.models import OnboardingState
 from onboarding.steps import step_get

@@ -59,7 +59,7 @@ class Command(BaseCommand):
             except ServiceError as exc:
                 self.stdout.write(self.style.ERROR(f"[{exc.code}] {exc.detail}"))
                 continue
-            self.stdout.write(f"coach ({reply['agent_type']}, step {reply['current_step']})> {reply['message']}")
-            if reply["is_complete"]:
+            self.stdout.write(f"coach ({reply.agent_type}, step {reply.current_step})> {reply.message}")
+            if reply.is_complete:
                 self.stdout.write(self.style.SUCCESS("Onboarding complete."))
                 return

@@ -7,11 +7,8 @@ from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import transaction
-from django.utils import timezone
 
-from agents.models import ChatIdempotencyRecord
-from onboarding.models import OnboardingState
+from agents.retention import conversations_purge
 
 
 class Command(BaseCommand):
@@ -33,22 +30,9 @@ class Command(BaseCommand):
         days = settings.CONVERSATION_RETENTION_DAYS if older_than is None else older_than
         if days < 0:
             raise CommandError("--older-than must be zero or more days.")
-        now = timezone.now()
-        states = OnboardingState.objects.with_history_older_than(now - timedelta(days=days))
-        records = ChatIdempotencyRecord.objects.filter(
-            created_at__lt=now - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
-        )
-        with transaction.atomic():
-            conversations = states.count()
-            messages = sum(len(history) for history in states.values_list("conversation_history", flat=True))
-            expired = records.count()
-            if not dry_run:
-                # updated_at moves too: a chat turn in flight saves only onto a row unchanged since
-                # it read it, so it must see this write (and redo its save on the cleared history).
-                states.update(conversation_history=[], updated_at=now)
-                records.delete()
+        counts = conversations_purge(older_than=timedelta(days=days), dry_run=dry_run)
         verb = "Would clear" if dry_run else "Cleared"
         self.stdout.write(
-            f"{verb} {messages} messages in {conversations} conversations older than {days} days "
-            f"and {expired} expired idempotency records."
+            f"{verb} {counts.messages} messages in {counts.conversations} conversations older than {days} days "
+            f"and {counts.idempotency_records} expired idempotency records."
         )

@@ -1,0 +1,109 @@
+"""Phase 3 of a turn: one short transaction saves the message, the reply, the values and the step change.
+
+It saves on the state read before the LLM call unless that row has changed since;
+on any failure nothing is saved.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from agents.llm import LLMResponse
+from agents.turn import locks
+from agents.turn.memory import history_append
+from agents.turn.metrics import step_completed_count
+from agents.turn.prepare import TurnPlan
+from agents.turn.reply import ChatReply
+from agents.turn.step_machine import steps_advance
+from onboarding.models import OnboardingState
+from onboarding.state_writer import onboarding_state_save
+from shuren.errors import ServiceError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TurnResult:
+    """The reply of a finished turn and the text of it that was not streamed yet."""
+
+    reply: ChatReply
+    unstreamed: str = ""
+
+
+class _StateChangedError(Exception):
+    """The state row changed between the turn's read and its commit."""
+
+
+def turn_commit(*, plan: TurnPlan, response: LLMResponse) -> TurnResult:
+    """Save the turn on the state read before the LLM call, or on a fresh read if it has changed since.
+
+    The turn lock keeps other chat turns out, but a form answer, completion, purge or
+    admin action may have written the row meanwhile (the state writer moves ``updated_at``
+    on each). The save is conditional on ``updated_at`` being what was read; when it
+    matches nothing, or the turn was refused on what may be stale data, the turn is
+    redone (the LLM is not called again) on the row read afresh with ``SELECT ... FOR
+    UPDATE``. The usual turn thus needs no second read of the state.
+    """
+    try:
+        return _turn_save(plan, response, locked=False)
+    except _StateChangedError:
+        pass
+    except ServiceError:
+        if OnboardingState.objects.filter(pk=plan.state_id, updated_at=plan.state_read_at).exists():
+            raise
+    logger.info("State of user %s changed during the LLM call; saving the turn on a fresh read", plan.user_id)
+    return _turn_save(plan, response, locked=True)
+
+
+@transaction.atomic
+def _turn_save(plan: TurnPlan, response: LLMResponse, *, locked: bool) -> TurnResult:
+    """One attempt at the commit: on the state read before the LLM call, or (``locked``) on a fresh locked read."""
+    if locked:
+        state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
+        if state is None or not locks.turn_lock_delete(state_id=plan.state_id, token=plan.lock_token):
+            raise locks.turn_lock_lost(state_id=plan.state_id)
+    else:
+        state = plan.state
+
+    advanced = steps_advance(plan=plan, response=response, state=state)
+    if advanced.outcome.complete:
+        transaction.on_commit(lambda: step_completed_count(user_id=plan.user_id, step=plan.step))
+    usage = {"usage": response.usage.as_dict(), "model": response.model}
+    history_append(
+        state=state,
+        step=plan.step,
+        agent_type=plan.agent.agent_type,
+        entries=[
+            {"role": "user", "content": plan.message},
+            {"role": "assistant", "content": advanced.message, **usage},
+        ],
+    )
+    # Locked, the row is this transaction's; otherwise it is saved only if nobody wrote it since it was read.
+    if not onboarding_state_save(state=state, unchanged_since=None if locked else plan.state_read_at):
+        raise _StateChangedError
+    # The lock row goes with the commit (and stays if anything rolls it back); the state row is locked first.
+    if not locked and not locks.turn_lock_delete(state_id=plan.state_id, token=plan.lock_token):
+        raise locks.turn_lock_lost(state_id=plan.state_id)
+
+    reply = ChatReply(
+        message=advanced.message,
+        agent_type=plan.agent.agent_type,
+        current_step=plan.step,
+        step_complete=advanced.outcome.complete,
+        next_action=advanced.next_action,
+        next_step=advanced.next_step,
+        next_agent_type=state.current_agent,
+        is_complete=state.is_complete,
+        saved=advanced.outcome.accepted,
+        errors=advanced.outcome.errors,
+    )
+    if plan.idempotency_key is not None:
+        locks.idempotency_record_create(
+            state_id=state.pk, key=plan.idempotency_key, request_hash=plan.request_hash, reply=reply
+        )
+    text = advanced.message
+    streamed = "" if response.compose_reply or not text.startswith(response.text) else response.text
+    return TurnResult(reply=reply, unstreamed=text[len(streamed) :])

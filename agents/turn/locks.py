@@ -1,0 +1,118 @@
+"""The turn lock and the idempotency records: who may run a turn now, and what a resent request gets.
+
+The lock is taken and dropped with plain SQL: one statement each on every chat message
+(the ORM would need three to take it). Only the models' own table names are formatted
+in; every value is a parameter. Locks are always taken state row first, then lock row
+(as ``onboarding_reset`` and ``onboarding_erase`` do), so a commit never deadlocks with them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection
+from django.utils import timezone
+
+from agents import wording
+from agents.models import ChatIdempotencyRecord, ChatTurnLock
+from agents.turn.reply import ChatReply
+from onboarding.models import OnboardingState
+from shuren.errors import ConflictError, UnprocessableError
+
+logger = logging.getLogger(__name__)
+
+_LOCKS = ChatTurnLock._meta.db_table
+_STATES = OnboardingState._meta.db_table
+
+
+def _lock_token_param(token: uuid.UUID) -> Any:
+    return ChatTurnLock._meta.get_field("token").get_db_prep_value(token, connection)
+
+
+def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
+    """Take the user's turn lock: ``(state id, token)``, or None when not started or a turn is in flight.
+
+    Creates the lock, or takes over one that expired (left by a dead worker); a lock
+    still held is left alone and no row comes back. Valid on PostgreSQL and SQLite
+    (which needs the ``WHERE`` in the ``SELECT`` of an upsert).
+    """
+    now = timezone.now()
+    token = uuid.uuid4()
+    expires = now + timedelta(seconds=settings.CHAT_TURN_LOCK_SECONDS)
+    locks, states = connection.ops.quote_name(_LOCKS), connection.ops.quote_name(_STATES)
+    sql = (
+        f"INSERT INTO {locks} (state_id, token, expires_at) SELECT id, %s, %s FROM {states} WHERE user_id = %s "  # noqa: S608
+        f"ON CONFLICT (state_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at "
+        f"WHERE {locks}.expires_at < %s RETURNING state_id"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [_lock_token_param(token), adapt(expires), user_id, adapt(now)])
+            row = cursor.fetchone()
+    except IntegrityError:  # the state was erased while the lock was inserted (PostgreSQL's foreign key check)
+        return None
+    return None if row is None else (row[0], token)
+
+
+def turn_lock_delete(*, state_id: int, token: uuid.UUID) -> bool:
+    """Delete the lock if it is still this turn's; False when it expired and was taken, or was removed."""
+    sql = f"DELETE FROM {connection.ops.quote_name(_LOCKS)} WHERE state_id = %s AND token = %s"  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [state_id, _lock_token_param(token)])
+        return cursor.rowcount == 1
+
+
+def turn_lock_release(*, state_id: int, token: uuid.UUID) -> None:
+    """Drop the lock of a turn that ends without its commit; a failure here is logged, never raised."""
+    try:
+        turn_lock_delete(state_id=state_id, token=token)
+    except Exception:  # the lock expires by itself; never hide the turn's own outcome
+        logger.warning("Could not release the chat turn lock of state %s", state_id, exc_info=True)
+
+
+def turn_lock_lost(*, state_id: int) -> ConflictError:
+    """The 409 for a turn whose lock is gone at commit: the onboarding was erased, or the turn superseded."""
+    if not OnboardingState.objects.filter(pk=state_id).exists():
+        return ConflictError(wording.error_onboarding_erased(), code="onboarding_changed")
+    # Expired, or removed by a reset of the onboarding while the LLM answered.
+    return ConflictError(wording.error_turn_expired(), code="turn_expired")
+
+
+def turn_in_progress() -> ConflictError:
+    """The 409 for a message sent while another of the same user's is being answered."""
+    return ConflictError(wording.error_turn_in_progress(), code="turn_in_progress")
+
+
+def request_hash(*, message: str, step: int | None) -> str:
+    """What identifies a request's body, so a key resent with another body is told apart."""
+    return hashlib.sha256(json.dumps({"message": message, "step": step}, sort_keys=True).encode()).hexdigest()
+
+
+def idempotent_replay(*, state_id: int, key: str | None, request_hash: str) -> ChatReply | None:
+    """The stored reply for a resent key; 422 when the key was used with another body."""
+    if key is None:
+        return None
+    cutoff = timezone.now() - timedelta(hours=settings.IDEMPOTENCY_TTL_HOURS)
+    record = ChatIdempotencyRecord.objects.filter(state_id=state_id, key=key).first()
+    if record is None:
+        return None
+    if record.created_at < cutoff:
+        record.delete()
+        return None
+    if record.request_hash != request_hash:
+        raise UnprocessableError(wording.error_idempotency_key_reused(), code="idempotency_key_reused")
+    return ChatReply.from_body(record.response)
+
+
+def idempotency_record_create(*, state_id: int, key: str, request_hash: str, reply: ChatReply) -> None:
+    """Store the reply to a request sent with a key (inside the turn's commit)."""
+    ChatIdempotencyRecord.objects.create(
+        state_id=state_id, key=key, request_hash=request_hash, response=reply.as_body()
+    )

@@ -1,0 +1,109 @@
+"""Phase 1 of a turn: take the turn lock, read the state once, check the message and build the LLM request."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from agents.base import BaseAgent
+from agents.llm import LLMRequest
+from agents.registry import agent_route
+from agents.turn import locks
+from agents.turn.memory import draft_get, draft_with_proposal, history_window
+from agents.turn.reply import ChatReply
+from onboarding.models import OnboardingState
+from onboarding.selectors import STATE_NOT_FOUND, onboarding_pending_step, onboarding_state_get
+from onboarding.services import onboarding_ensure_open, onboarding_ensure_reachable
+from onboarding.steps import StepData, step_data_by_number, step_get
+from shuren.errors import NotFoundError
+
+
+@dataclass
+class TurnPlan:
+    """A turn prepared for the LLM call: who, which step, what is sent, and the lock held."""
+
+    state_id: int
+    state: OnboardingState  # as read under the turn lock, before the LLM call
+    state_read_at: datetime  # its updated_at then: the commit saves onto it only if still the same
+    user_id: int
+    step: int
+    agent: BaseAgent
+    message: str
+    draft: StepData
+    request: LLMRequest
+    lock_token: uuid.UUID
+    idempotency_key: str | None
+    request_hash: str
+
+
+def turn_target(*, state: OnboardingState, step: int | None) -> int:
+    """The step a message is for: the one named, else the step waiting for an answer (404/409 if none may be)."""
+    onboarding_ensure_open(state)
+    target = (onboarding_pending_step(state=state) or state.current_step) if step is None else step
+    step_get(target)
+    onboarding_ensure_reachable(state, target)
+    return target
+
+
+def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, request_hash: str) -> ChatReply:
+    """Why the turn lock was not taken: 404 not started, a stored reply to replay, another 4xx, or 409."""
+    state = onboarding_state_get(user=user)
+    replay = locks.idempotent_replay(state_id=state.pk, key=idempotency_key, request_hash=request_hash)
+    if replay is not None:  # the resent request finished while another message is being answered
+        return replay
+    turn_target(state=state, step=step)  # the error this message would get anyway comes first
+    raise locks.turn_in_progress()
+
+
+def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: str | None) -> TurnPlan | ChatReply:
+    """Take the turn lock, then read and check; returns the plan, or a stored reply to replay.
+
+    The lock comes first so the state is read once, already under it: no turn of this user can
+    finish (store this key, move the step) between the read and the LLM call.
+    """
+    request_hash = locks.request_hash(message=message, step=step)
+    locked = locks.turn_lock_acquire(user_id=user.pk)
+    if locked is None:
+        return _turn_refused(user=user, step=step, idempotency_key=idempotency_key, request_hash=request_hash)
+    state_id, token = locked
+    try:
+        state = OnboardingState.objects.filter(pk=state_id).first()
+        if state is None:  # erased just now (the lock went with it)
+            raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
+        replay = locks.idempotent_replay(state_id=state_id, key=idempotency_key, request_hash=request_hash)
+        if replay is not None:
+            locks.turn_lock_release(state_id=state_id, token=token)
+            return replay
+        target = turn_target(state=state, step=step)
+        agent = agent_route(user_id=user.pk, step=target)
+        steps_data = step_data_by_number(state.step_data)
+        draft = draft_get(state=state, agent=agent, step=target)
+        draft = draft_with_proposal(agent=agent, step=target, steps_data=steps_data, draft=draft)
+        request = LLMRequest(
+            system_static=agent.system_static(target),
+            system_dynamic=agent.system_dynamic(target, steps_data, draft),
+            tools=[agent.tool(target)],
+            messages=history_window(history=state.conversation_history, message=message),
+            step=target,
+            draft=draft,
+            user_id=user.pk,
+        )
+    except BaseException:
+        locks.turn_lock_release(state_id=state_id, token=token)
+        raise
+    return TurnPlan(
+        state_id=state_id,
+        state=state,
+        state_read_at=state.updated_at,
+        user_id=user.pk,
+        step=target,
+        agent=agent,
+        message=message,
+        draft=draft,
+        request=request,
+        lock_token=token,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+    )

@@ -1,0 +1,111 @@
+"""Every sentence the chat turn says to the user, in one place and wrapped for translation.
+
+The agents' own questions (``questions``, ``field_questions``) stay beside each agent,
+as its prompt does; what is said around them - acknowledgements, refusals, step changes,
+errors - is here. Each is a function so ``gettext`` runs in the request's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.utils.translation import gettext as _
+
+
+def reply_no_answer(message: str) -> str:
+    """A message that answered nothing: a question gets a short reply, the rest a shrug."""
+    if message.rstrip().endswith("?"):
+        return _("Good question - let's finish setting up your plan first, and I'll help with that after.")
+    return _("Sorry, I didn't catch an answer there.")
+
+
+def reply_ask(asks: Sequence[str]) -> str:
+    """Ask for the missing fields, each phrased by the agent (``"your fitness level"``)."""
+    return _("Could you tell me %(asks)s?") % {"asks": f" {_('and')} ".join(asks)}
+
+
+def ask_field(name: str) -> str:
+    """How to ask for a field the agent has no question for: ``"your session minutes"``."""
+    return _("your %(field)s") % {"field": name.replace("_", " ")}
+
+
+def reply_acknowledge(saved: Sequence[str]) -> str:
+    """Repeat back what was saved (``"Fitness level: Beginner"``), so a misunderstanding shows."""
+    return _("Got it - %(saved)s.") % {"saved": "; ".join(saved)}
+
+
+def reply_not_saved(problems: Sequence[str]) -> str:
+    """Refused values, each explained (see ``problem_choice`` and ``problem_range``)."""
+    return _("I couldn't save that: %(problems)s.") % {"problems": "; ".join(problems)}
+
+
+def problem_choice(label: str, choices: Sequence[str]) -> str:
+    """A value outside a field's choices."""
+    return _("%(label)s has to be one of: %(choices)s") % {"label": label, "choices": ", ".join(choices)}
+
+
+def problem_range(label: str, minimum: float, maximum: float) -> str:
+    """A number outside a field's range."""
+    return _("%(label)s has to be between %(minimum)s and %(maximum)s") % {
+        "label": label,
+        "minimum": f"{minimum:g}",
+        "maximum": f"{maximum:g}",
+    }
+
+
+def reply_declined() -> str:
+    """The user said no to a proposal."""
+    return _("No problem - tell me what you would like to change.")
+
+
+def reply_step_opening(title: str) -> str:
+    """The opening of a step whose agent has no question of its own."""
+    return _("Let's do %(title)s.") % {"title": title.lower()}
+
+
+def reply_onboarding_complete() -> str:
+    """The last step was answered."""
+    return _("That's everything - your onboarding is complete! Your plan is ready in the app.")
+
+
+def reply_needs_another_look(title: str) -> str:
+    """A corrected answer made a later step's answer out of date."""
+    return _("Your answers changed, so %(title)s needs another look.") % {"title": title.lower()}
+
+
+# --- errors of a turn (the ``detail`` of the error body) -----------------------------------
+
+
+def error_turn_in_progress() -> str:
+    """409 ``turn_in_progress``."""
+    return _("Another message is still being answered; wait for its reply, then send this one.")
+
+
+def error_onboarding_erased() -> str:
+    """409 ``onboarding_changed``."""
+    return _("Your onboarding was erased while this message was answered.")
+
+
+def error_turn_expired() -> str:
+    """409 ``turn_expired``."""
+    return _("This message was superseded; please resend it.")
+
+
+def error_idempotency_key_reused() -> str:
+    """422 ``idempotency_key_reused``."""
+    return _("This Idempotency-Key was already used with a different request body.")
+
+
+def error_context_too_large() -> str:
+    """422 ``context_too_large``."""
+    return _("The stored answers would exceed their size limit.")
+
+
+def error_llm_unavailable() -> str:
+    """503 ``llm_unavailable``."""
+    return _("The coach is temporarily unavailable. Nothing was saved; please resend your message.")
+
+
+def error_internal() -> str:
+    """The ``error`` event of a stream that failed unexpectedly."""
+    return _("Internal server error.")
