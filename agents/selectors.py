@@ -1,25 +1,41 @@
-"""Reads for the agent endpoints."""
+"""Reads for the agent endpoints and the terminal chat."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from agents.registry import agent_for_step
+from agents.turn.memory import step_open
+from agents.turn.review import review_prompt
 from onboarding.selectors import onboarding_pending_step, onboarding_state_get
+from onboarding.steps import step_data_by_number
 
 
 def current_agent_get(*, user: Any) -> dict[str, Any]:
     """The agent for the step the user answers next, and what the agents remember.
 
     That step is ``current_step`` except after a correction that made an earlier
-    answer out of date (then the chat goes back to it first).
+    answer out of date (then the chat goes back to it first). With every step
+    answered, the last step's agent holds the review until the user confirms it.
     """
     state = onboarding_state_get(user=user)
-    pending = None if state.is_complete else onboarding_pending_step(state=state)
-    agent = None if pending is None else agent_for_step(pending)
+    step = (onboarding_pending_step(state=state) if not state.is_complete else None) or state.current_step
+    agent = None if state.is_complete else agent_for_step(step)
     return {
         "agent_type": agent.agent_type if agent else None,
-        "current_step": pending or state.current_step,
+        "current_step": step,
         "agent_description": agent.description if agent else None,
         "context_summary": state.agent_context,
     }
+
+
+def pending_question_get(*, user: Any) -> str:
+    """The question waiting for the user: the pending step's, with what it already has, or the review's.
+
+    Nothing is saved: the state read here is thrown away.
+    """
+    state = onboarding_state_get(user=user)
+    step = onboarding_pending_step(state=state)
+    if step is None:
+        return review_prompt(state=state, steps_data=step_data_by_number(state.step_data))
+    return step_open(state=state, step=step)

@@ -44,6 +44,10 @@ class ChatResponseSerializer(serializers.Serializer):
     next_step = serializers.IntegerField(allow_null=True, help_text="Where the user is now (null when complete).")
     next_agent_type = serializers.CharField(allow_null=True)
     is_complete = serializers.BooleanField()
+    awaiting_confirmation = serializers.BooleanField(
+        help_text="Every step is answered and the message shows a summary of them: the onboarding completes when "
+        "the user confirms it (a plain yes); a correction goes back to its step."
+    )
     saved = serializers.DictField(help_text="Values validated and saved by this message.")
     # A field named like Serializer.errors: the reply's shape is the contract.
     errors = serializers.DictField(  # type: ignore[assignment]

@@ -68,6 +68,39 @@ def reply_onboarding_complete() -> str:
     return _("That's everything - your onboarding is complete! Your plan is ready in the app.")
 
 
+def reply_removed(label: str, items: Sequence[str]) -> str:
+    """Items the user explicitly removed from a list ("I've taken bad knee off your injuries.")."""
+    return _("I've taken %(items)s off your %(label)s.") % {"items": ", ".join(items), "label": label}
+
+
+def reply_carried(saved: Sequence[str]) -> str:
+    """A step opens with answers the user already gave earlier in the conversation."""
+    return _("You already told me: %(saved)s.") % {"saved": "; ".join(saved)}
+
+
+def reply_confirm_carried() -> str:
+    """Ask to confirm answers given earlier, before the step is done."""
+    return _("Is that right? Say yes, or tell me what to change.")
+
+
+def review_ask(summary: str) -> str:
+    """Every step is answered: the summary, and the question that completes onboarding."""
+    return _(
+        "Here is everything you told me:\n%(summary)s\n\nIs all of that right? Say yes to finish, or tell me "
+        "what to change."
+    ) % {"summary": summary}
+
+
+def review_plan(sessions: int) -> str:
+    """The workout plan in the summary: how many sessions a week it has."""
+    return _("a plan of %(sessions)s sessions a week") % {"sessions": sessions}
+
+
+def review_nothing() -> str:
+    """A step of the summary with nothing to show."""
+    return _("nothing noted")
+
+
 def reply_needs_another_look(title: str) -> str:
     """A corrected answer made a later step's answer out of date."""
     return _("Your answers changed, so %(title)s needs another look.") % {"title": title.lower()}

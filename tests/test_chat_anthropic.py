@@ -229,6 +229,10 @@ def test_a_user_finishes_all_nine_steps_through_claude(claude: FakeAnthropicServ
         body = chat(started, f"my answer for step {step}").json()
         assert body["current_step"] == step
         assert body["step_complete"] is True, body
+    assert body["awaiting_confirmation"] is True
+    assert OnboardingState.objects.get().is_complete is False
+    claude.enqueue(Reply(text="Wonderful, you're all set!"))
+    body = chat(started, "yes, all correct").json()
 
     state = OnboardingState.objects.get()
     assert body["next_action"] == "complete_onboarding"
@@ -237,7 +241,7 @@ def test_a_user_finishes_all_nine_steps_through_claude(claude: FakeAnthropicServ
         assert state.step_data[str(step)] == answers[step]
     assert state.step_data["5"]["approved"] is True
     assert len(state.step_data["5"]["plan"]["sessions"]) == 3
-    assert len(state.conversation_history) == 18
+    assert len(state.conversation_history) == 20
 
 
 def assistant_usages(user: Any) -> list[dict[str, int]]:

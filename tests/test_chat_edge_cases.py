@@ -85,7 +85,9 @@ def test_a_correction_that_invalidates_later_steps_leads_the_user_back_through_t
     assert plan["next_step"] == 8
     schedule = chat(started, "weekdays at 6pm; meals at 7:30, 12:30 and 19:00")
     assert schedule["next_step"] == 9
-    done = chat(started, "2.5 liters, no supplements")
+    review = chat(started, "2.5 liters, no supplements")
+    assert review["awaiting_confirmation"] is True
+    done = chat(started, "yes")
     assert done["next_action"] == "complete_onboarding"
     state = OnboardingState.objects.get()
     assert state.is_complete

@@ -11,6 +11,8 @@ from onboarding.models import OnboardingState
 from tests.conftest import client_for, parse_sse
 
 CHAT = "/api/v1/onboarding/chat"
+# What a user says to the summary of every answer that the coach shows before completing.
+CONFIRM = "yes, that's all correct"
 
 # Each user: the messages they send, and the step data that must be saved.
 USERS: dict[str, dict[str, Any]] = {
@@ -161,11 +163,15 @@ def test_a_user_finishes_onboarding_by_chatting(name: str, make_user: Any) -> No
     client = client_for(make_user(f"{name}@example.com"))
     client.post("/api/v1/onboarding/start")
 
-    # When they chat through every step in their own words
-    replies = walk(client, USERS[name]["messages"])
+    # When they chat through every step in their own words, and confirm the summary
+    replies = walk(client, [*USERS[name]["messages"], CONFIRM])
 
     # Then every answer is saved as they meant it, and onboarding is complete
     state = OnboardingState.objects.get()
+    review = replies[-2]
+    assert review["awaiting_confirmation"] is True, [r["message"] for r in replies]
+    assert review["next_action"] == "continue"
+    assert "Here is everything you told me" in review["message"]
     assert replies[-1]["next_action"] == "complete_onboarding", [r["message"] for r in replies]
     assert state.is_complete is True
     for step, expected in USERS[name]["expected"].items():
@@ -175,7 +181,7 @@ def test_a_user_finishes_onboarding_by_chatting(name: str, make_user: Any) -> No
     assert state.step_data["7"]["approved"] is True
     pct = state.step_data["7"]
     assert pct["protein_pct"] + pct["carbs_pct"] + pct["fats_pct"] == 100
-    assert len(state.conversation_history) == 2 * len(USERS[name]["messages"])
+    assert len(state.conversation_history) == 2 * (len(USERS[name]["messages"]) + 1)
 
 
 def test_plan_adjustments_are_applied_before_approval(make_user: Any) -> None:
@@ -268,7 +274,7 @@ def test_a_later_step_is_409(started: APIClient) -> None:
 def test_chat_after_completion_is_409(make_user: Any) -> None:
     client = client_for(make_user())
     client.post("/api/v1/onboarding/start")
-    walk(client, USERS["terse"]["messages"])
+    walk(client, [*USERS["terse"]["messages"], CONFIRM])
 
     response = client.post(CHAT, {"message": "hi again"}, format="json")
 
@@ -344,7 +350,7 @@ def test_the_terminal_chat_walks_a_user_through(db: None, monkeypatch: Any, caps
 
     from django.core.management import call_command
 
-    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join(USERS["terse"]["messages"]) + "\n"))
+    monkeypatch.setattr(sys, "stdin", io.StringIO("\n".join([*USERS["terse"]["messages"], CONFIRM]) + "\n"))
 
     call_command("onboarding_chat", "--email", "term@example.com", "--create")
 

@@ -42,6 +42,11 @@ class LLMRequest:
     provider); ``system_dynamic`` carries this user's context. ``step`` and
     ``draft`` are not sent anywhere: the offline engine reads them; ``user_id``
     lets the response cache forget a user's replies when they erase their data.
+    ``lookahead_tools`` are the tools of the later steps not yet answered: an engine
+    that reads ahead (the offline one) may call them when a message also answers a
+    later step (``LLMResponse.lookahead_calls``), and the turn keeps those values for when
+    that step comes. They are not sent to Claude: a call of a later step's tool among
+    Claude's ``tool_calls`` is ignored like any tool not offered.
     """
 
     system_static: str
@@ -51,6 +56,7 @@ class LLMRequest:
     step: int
     draft: dict[str, Any] = field(default_factory=dict)
     user_id: int | None = None
+    lookahead_tools: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,8 @@ class LLMResponse:
     model: str = ""
     # True when the text is only a placeholder and the agent should compose the reply.
     compose_reply: bool = False
+    # Calls of the request's ``lookahead_tools``: values the message stated for later steps.
+    lookahead_calls: list[ToolCall] = field(default_factory=list)
 
 
 class LLMUnavailableError(Exception):

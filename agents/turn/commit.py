@@ -97,6 +97,7 @@ def _turn_save(plan: TurnPlan, response: LLMResponse, *, locked: bool) -> TurnRe
         next_step=advanced.next_step,
         next_agent_type=state.current_agent,
         is_complete=state.is_complete,
+        awaiting_confirmation=advanced.awaiting_confirmation,
         saved=advanced.outcome.accepted,
         errors=advanced.outcome.errors,
     )

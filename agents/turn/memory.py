@@ -19,7 +19,7 @@ from agents import wording
 from agents.base import BaseAgent
 from agents.registry import agent_for_step
 from onboarding.models import OnboardingState
-from onboarding.steps import AllStepData, StepData, step_data_by_number, step_get
+from onboarding.steps import AllStepData, StepData, step_data_by_number, step_get, step_missing_fields
 from shuren.errors import UnprocessableError
 
 logger = logging.getLogger(__name__)
@@ -54,14 +54,29 @@ def memory_update(*, state: OnboardingState, agent: BaseAgent, step: int, values
 
 
 def step_open(*, state: OnboardingState, step: int) -> str:
-    """Enter ``step``: remember the server's proposal (if any) and return the agent's opening question."""
+    """Enter ``step``: remember the server's proposal (if any) and return the agent's opening question.
+
+    Answers the user gave for this step earlier in the conversation (kept in the agent's
+    memory, not yet saved) are repeated back and confirmed rather than asked from scratch.
+    """
     agent = agent_for_step(step)
     steps_data = step_data_by_number(state.step_data)
     draft = draft_get(state=state, agent=agent, step=step)
     proposed = draft_with_proposal(agent=agent, step=step, steps_data=steps_data, draft=draft)
     if proposed != draft:
         memory_update(state=state, agent=agent, step=step, values=proposed)
-    return agent.opening(step, proposed, steps_data)
+    saved = steps_data.get(step, {})
+    carried = {name: value for name, value in draft.items() if saved.get(name) != value and name != "approved"}
+    told = agent.acknowledge(step, carried) and [
+        f"{step_get(step).spec(name).label()} {step_get(step).spec(name).display(value)}"
+        for name, value in carried.items()
+        if name != "plan"
+    ]
+    if not told:
+        return agent.opening(step, proposed, steps_data)
+    if step_missing_fields(step, proposed):
+        return f"{wording.reply_carried(told)} {agent.ask_missing(step, proposed)}"
+    return f"{wording.reply_carried(told)} {wording.reply_confirm_carried()}"
 
 
 def history_window(*, history: list[dict[str, Any]], message: str) -> list[dict[str, str]]:

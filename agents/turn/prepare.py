@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -9,14 +10,20 @@ from typing import Any
 
 from agents.base import BaseAgent
 from agents.llm import LLMRequest
-from agents.registry import agent_route
+from agents.registry import agent_for_step, agent_route
 from agents.turn import locks
 from agents.turn.memory import draft_get, draft_with_proposal, history_window
 from agents.turn.reply import ChatReply
+from agents.turn.review import review_step_for
 from onboarding.models import OnboardingState
-from onboarding.selectors import STATE_NOT_FOUND, onboarding_pending_step, onboarding_state_get
+from onboarding.selectors import (
+    STATE_NOT_FOUND,
+    onboarding_completed_steps,
+    onboarding_pending_step,
+    onboarding_state_get,
+)
 from onboarding.services import onboarding_ensure_open, onboarding_ensure_reachable
-from onboarding.steps import StepData, step_data_by_number, step_get
+from onboarding.steps import LAST_STEP, StepData, step_data_by_number, step_get
 from shuren.errors import NotFoundError
 
 
@@ -38,13 +45,32 @@ class TurnPlan:
     request_hash: str
 
 
-def turn_target(*, state: OnboardingState, step: int | None) -> int:
-    """The step a message is for: the one named, else the step waiting for an answer (404/409 if none may be)."""
+def turn_target(*, state: OnboardingState, step: int | None, message: str = "") -> int:
+    """The step a message is for: the one named, else the step waiting for an answer (404/409 if none may be).
+
+    With every step answered (the review), a correction goes to the step it names.
+    """
     onboarding_ensure_open(state)
-    target = (onboarding_pending_step(state=state) or state.current_step) if step is None else step
+    if step is None:
+        pending = onboarding_pending_step(state=state)
+        step = pending or (review_step_for(message) if message else None) or state.current_step
+    target = step
     step_get(target)
     onboarding_ensure_reachable(state, target)
     return target
+
+
+def _lookahead_tools(*, state: OnboardingState, step: int) -> list[dict[str, Any]]:
+    """The tools of the steps after ``step`` not answered yet, for engines that read ahead."""
+    answered = set(onboarding_completed_steps(state=state))
+    later = [number for number in range(step + 1, LAST_STEP + 1) if number not in answered]
+    return [_step_tool(number) for number in later]
+
+
+@functools.cache
+def _step_tool(step: int) -> dict[str, Any]:
+    """A step's tool definition: built from the step definition, the same for every turn."""
+    return agent_for_step(step).tool(step)
 
 
 def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, request_hash: str) -> ChatReply:
@@ -76,7 +102,7 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
         if replay is not None:
             locks.turn_lock_release(state_id=state_id, token=token)
             return replay
-        target = turn_target(state=state, step=step)
+        target = turn_target(state=state, step=step, message=message)
         agent = agent_route(user_id=user.pk, step=target)
         steps_data = step_data_by_number(state.step_data)
         draft = draft_get(state=state, agent=agent, step=target)
@@ -89,6 +115,7 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
             step=target,
             draft=draft,
             user_id=user.pk,
+            lookahead_tools=_lookahead_tools(state=state, step=target),
         )
     except BaseException:
         locks.turn_lock_release(state_id=state_id, token=token)

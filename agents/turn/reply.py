@@ -32,6 +32,7 @@ class ChatReply:
     is_complete: bool
     saved: StepData  # values validated and saved by this message
     errors: FieldErrors  # values refused, and why
+    awaiting_confirmation: bool = False  # the message shows the summary of every answer and waits for a yes
 
     def as_body(self) -> dict[str, Any]:
         """The JSON body, key for key as the API documents it."""
@@ -44,6 +45,7 @@ class ChatReply:
             "next_step": self.next_step,
             "next_agent_type": self.next_agent_type,
             "is_complete": self.is_complete,
+            "awaiting_confirmation": self.awaiting_confirmation,
             "saved": self.saved,
             "errors": self.errors,
         }

@@ -1,19 +1,48 @@
-"""``python manage.py onboarding_chat --email EMAIL``: the onboarding conversation in a terminal."""
+"""``python manage.py onboarding_chat --email EMAIL``: the onboarding conversation in a terminal, like ``rasa shell``.
+
+Line editing and history (the arrow keys, Ctrl-R) come from prompt_toolkit when the
+terminal is interactive; colour from rich. It opens on where the user stands and the
+question that is waiting, says which step each reply was about, and ends on the review
+summary and its confirmation. Log lines stay out of the conversation unless ``--verbose``.
+Piped input (``printf 'beginner\\n' | ...``) is read line by line, without line editing.
+"""
 
 from __future__ import annotations
 
+import logging
 import sys
-from typing import Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, Any, cast
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from prompt_toolkit import PromptSession
+from prompt_toolkit.history import InMemoryHistory
+from rich.console import Console
+from rich.markup import escape
 
 from accounts.models import User
-from agents.selectors import current_agent_get
+from agents.selectors import current_agent_get, pending_question_get
 from agents.services import chat_turn_process
 from onboarding.services import onboarding_start
+from onboarding.steps import LAST_STEP, step_get
 from shuren.errors import ServiceError
 
 QUIT_WORDS = {"quit", "exit", ":q"}
+MESSAGE_MAX_LENGTH = 2000
+
+
+@contextmanager
+def _logs_quiet(verbose: bool) -> Iterator[None]:
+    """Keep INFO and DEBUG log lines out of the conversation unless asked for."""
+    if verbose:
+        yield
+        return
+    logging.disable(logging.INFO)
+    try:
+        yield
+    finally:
+        logging.disable(logging.NOTSET)
 
 
 class Command(BaseCommand):
@@ -24,30 +53,72 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--email", required=True, help="The user to chat as.")
         parser.add_argument("--create", action="store_true", help="Create the user if there is none with that email.")
+        parser.add_argument("--verbose", action="store_true", help="Show the service's log lines too.")
+        parser.add_argument(
+            "--line-editing",
+            choices=("auto", "on", "off"),
+            default="auto",
+            help="Line editing and history: on an interactive terminal (auto), always, or never.",
+        )
 
-    def handle(self, *args: Any, email: str, create: bool, **options: Any) -> None:
+    def handle(self, *args: Any, email: str, create: bool, verbose: bool, line_editing: str, **options: Any) -> None:
+        # rich writes through the command's stdout (an OutputWrapper that proxies the stream), so tests capture it.
+        console = Console(file=cast(IO[str], self.stdout), highlight=False)
+        with _logs_quiet(verbose):
+            user = self._user(console, email, create)
+            state, _ = onboarding_start(user=user)
+            if state.is_complete:
+                console.print("[green]This user has already completed onboarding.[/green]")
+                return
+            self._where(console, user)
+            self._loop(console, user, self._reader(line_editing))
+
+    def _user(self, console: Console, email: str, create: bool) -> User:
         user = User.objects.filter(email__iexact=email).first()
-        if user is None:
-            if not create:
-                raise CommandError(f"No user with email {email}; pass --create to make one.")
-            user = User.objects.create_user(email=email, password=None)  # no password: terminal only
-            self.stdout.write(f"Created user {user.email}.")
-        state, _ = onboarding_start(user=user)
-        if state.is_complete:
-            self.stdout.write("This user has already completed onboarding.")
-            return
-        agent = current_agent_get(user=user)
-        self.stdout.write(f"Step {agent['current_step']} of 9 - {agent['agent_description']}. Type 'quit' to leave.")
-        self._loop(user)
+        if user is not None:
+            return user
+        if not create:
+            raise CommandError(f"No user with email {email}; pass --create to make one.")
+        user = User.objects.create_user(email=email, password=None)  # no password: terminal only
+        console.print(f"Created user {escape(user.email)}.")
+        return user
 
-    def _loop(self, user: User) -> None:
-        stdin = sys.stdin
-        while True:
+    def _where(self, console: Console, user: User) -> None:
+        """Where the user stands, and the question that is waiting for them."""
+        agent = current_agent_get(user=user)
+        step = agent["current_step"]
+        console.print(
+            f"[bold]Step {step} of {LAST_STEP}: {escape(step_get(step).title)}[/bold]"
+            f" [dim]- {escape(agent['agent_description'] or '')} Type 'quit' or press Ctrl-D to leave.[/dim]"
+        )
+        console.print(f"[cyan]coach>[/cyan] {escape(pending_question_get(user=user))}")
+
+    def _reader(self, line_editing: str) -> Callable[[], str | None]:
+        """A function that reads the next line, or None at the end of input."""
+        if line_editing == "on" or (line_editing == "auto" and sys.stdin.isatty()):
+            session: PromptSession[str] = PromptSession(history=InMemoryHistory())
+
+            def edited() -> str | None:
+                try:
+                    return session.prompt("you> ")
+                except EOFError:
+                    return None
+
+            return edited
+
+        def plain() -> str | None:
             self.stdout.write("you> ", ending="")
             self.stdout.flush()
-            line = stdin.readline()
-            if not line:
-                self.stdout.write("")
+            line = sys.stdin.readline()
+            return line or None
+
+        return plain
+
+    def _loop(self, console: Console, user: User, read: Callable[[], str | None]) -> None:
+        while True:
+            line = read()
+            if line is None:
+                console.print("")
                 return
             message = line.strip()
             if not message:
@@ -55,11 +126,12 @@ class Command(BaseCommand):
             if message.lower() in QUIT_WORDS:
                 return
             try:
-                reply = chat_turn_process(user=user, message=message[:2000])
+                reply = chat_turn_process(user=user, message=message[:MESSAGE_MAX_LENGTH])
             except ServiceError as exc:
-                self.stdout.write(self.style.ERROR(f"[{exc.code}] {exc.detail}"))
+                console.print(f"[red][{escape(exc.code)}] {escape(exc.detail)}[/red]")
                 continue
-            self.stdout.write(f"coach ({reply.agent_type}, step {reply.current_step})> {reply.message}")
+            title = step_get(reply.current_step).title
+            console.print(f"[cyan]coach[/cyan] [dim]({escape(title)})[/dim][cyan]>[/cyan] {escape(reply.message)}")
             if reply.is_complete:
-                self.stdout.write(self.style.SUCCESS("Onboarding complete."))
+                console.print("[bold green]Onboarding complete.[/bold green]")
                 return
