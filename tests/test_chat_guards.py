@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from agents.turn.guards import field_cleared, item_removed, message_is_question, values_guard
 from agents.turn.review import message_confirms, review_step_for
-from fake_anthropic import FakeAnthropicServer, Reply, ToolCall
+from devtools.fake_anthropic import FakeAnthropicServer, Reply, ToolCall
 from onboarding.models import OnboardingState
 
 CHAT = "/api/v1/onboarding/chat"
