@@ -6,13 +6,12 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from health import views as health_views
-from onboarding import views as onboarding_views
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),
-    path("onboarding", onboarding_views.OnboardingEraseView.as_view(), name="onboarding"),
-    path("onboarding/", include("onboarding.urls")),
-    path("onboarding/", include("agents.urls")),
+    # The caller's own onboarding: the form flow's router and the chat's, both under ``onboarding``.
+    path("", include("onboarding.urls")),
+    path("", include("agents.urls")),
     path("health/", include("health.urls")),
 ]
 
