@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from agents.base import BaseAgent, StepOutcome, problem_text
 from agents.llm import LLMRequest, LLMResponse, LLMUnavailableError, llm_provider_get
+from agents.llm.types import LLMRequestRejectedError
 from agents.models import ChatIdempotencyRecord, ChatTurnLock
 from agents.registry import agent_for_step, agent_route
 from onboarding.models import OnboardingState
@@ -56,7 +57,14 @@ from onboarding.services import (
     onboarding_step_apply,
 )
 from onboarding.steps import AllStepData, StepData, step_data_by_number, step_get
-from shuren.errors import ConflictError, NotFoundError, ServiceError, ServiceUnavailableError, UnprocessableError
+from shuren.errors import (
+    BadGatewayError,
+    ConflictError,
+    NotFoundError,
+    ServiceError,
+    ServiceUnavailableError,
+    UnprocessableError,
+)
 from shuren.metrics import (
     AGENT_ERRORS,
     AGENT_REQUESTS,
@@ -491,6 +499,14 @@ def _unavailable(exc: LLMUnavailableError) -> ServiceUnavailableError:
     )
 
 
+def _rejected() -> BadGatewayError:
+    # What was refused is our prompt (a bug or a limit), not something the user can fix or should see.
+    return BadGatewayError(
+        "The coach could not answer this message. Nothing was saved; please rephrase it and try again.",
+        code="llm_request_rejected",
+    )
+
+
 # --- the public services -----------------------------------------------------------------
 
 
@@ -518,6 +534,10 @@ def _turn_in_flight(plan: TurnPlan) -> Iterator[None]:
     except LLMUnavailableError as exc:
         _turn_count(plan, started, "llm_unavailable", exc.reason)
         raise
+    except LLMRequestRejectedError:
+        logger.error("The LLM rejected the request for user %s at step %s", plan.user_id, plan.step, exc_info=True)
+        _turn_count(plan, started, "llm_request_rejected", "llm_request_rejected")
+        raise
     except ServiceError as exc:
         _turn_count(plan, started, exc.code, exc.code)
         raise
@@ -543,6 +563,8 @@ def chat_turn_process(
             return _turn_commit(plan, response).body
     except LLMUnavailableError as exc:
         raise _unavailable(exc) from exc
+    except LLMRequestRejectedError as exc:
+        raise _rejected() from exc
 
 
 def chat_turn_stream(
@@ -582,6 +604,10 @@ def _stream(plan: TurnPlan) -> Iterator[tuple[str, Any]]:
     except LLMUnavailableError as exc:
         error = _unavailable(exc)
         yield "error", {"detail": error.detail, "code": error.code, "retry_after": exc.retry_after}
+        return
+    except LLMRequestRejectedError:
+        rejected = _rejected()
+        yield "error", {"detail": rejected.detail, "code": rejected.code}
         return
     except ServiceError as exc:
         yield "error", {"detail": exc.detail, "code": exc.code}

@@ -35,6 +35,7 @@ _ERRORS = {
     409: ErrorSerializer,
     422: ErrorSerializer,
     429: ErrorSerializer,
+    502: ErrorSerializer,  # llm_request_rejected: the stream sends it as an ``error`` event instead
     503: ErrorSerializer,
 }
 
