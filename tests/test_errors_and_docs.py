@@ -57,6 +57,27 @@ def test_wrong_method_is_405_in_the_error_shape(api: APIClient) -> None:
     assert response.json()["code"] == "method_not_allowed"
 
 
+@pytest.mark.parametrize(
+    ("url", "allow", "name", "description"),
+    [
+        ("/api/v1/onboarding", "DELETE, OPTIONS", "Onboarding Erase", "``DELETE onboarding``: erase the caller's"),
+        ("/api/v1/onboarding/state", "GET, HEAD, OPTIONS", "Onboarding State", "The caller's onboarding state."),
+        ("/api/v1/onboarding/chat/stream", "POST, OPTIONS", "Chat Stream", "The chat endpoint as Server-Sent Events"),
+    ],
+)
+def test_options_names_and_describes_each_endpoint_by_its_own_action(
+    api: APIClient, url: str, allow: str, name: str, description: str
+) -> None:
+    # when a client asks an endpoint what it offers
+    response = api.options(url)
+
+    # then it answers with that endpoint's methods, name and description (not its viewset's)
+    assert response.status_code == 200
+    assert response["Allow"] == allow
+    assert response.json()["name"] == name
+    assert response.json()["description"].startswith(description)
+
+
 def test_request_id_is_echoed_or_generated(api: APIClient) -> None:
     echoed = api.post("/api/v1/onboarding/start", HTTP_X_REQUEST_ID="abc-123")
     generated = api.get("/api/v1/onboarding/state")
