@@ -74,6 +74,8 @@ class RegisterView(_PublicAuthMixin, APIView):
     permission_classes = (AllowAny,)
 
     @extend_schema(
+        operation_id="auth_register",
+        tags=["auth"],
         request=RegisterSerializer,
         responses={201: UserSerializer, 409: ErrorSerializer, 422: ErrorSerializer, 429: ErrorSerializer},
         auth=[],
@@ -85,19 +87,29 @@ class RegisterView(_PublicAuthMixin, APIView):
         return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
 
 
-@extend_schema_view(post=extend_schema(responses={200: _TOKEN_PAIR, **_TOKEN_ERRORS}))
+@extend_schema_view(
+    post=extend_schema(operation_id="auth_token_obtain", tags=["auth"], responses={200: _TOKEN_PAIR, **_TOKEN_ERRORS})
+)
 class TokenObtainView(_PublicAuthMixin, jwt_views.TokenObtainPairView):
     """Exchange email and password for an access and a refresh token."""
 
 
-@extend_schema_view(post=extend_schema(responses={200: _TOKEN_PAIR, **_TOKEN_ERRORS}))
+@extend_schema_view(
+    post=extend_schema(operation_id="auth_token_refresh", tags=["auth"], responses={200: _TOKEN_PAIR, **_TOKEN_ERRORS})
+)
 class TokenRefreshView(_PublicAuthMixin, jwt_views.TokenRefreshView):
     """Exchange a refresh token for a new access token (and a new, rotated refresh token)."""
 
     serializer_class = TokenRefreshSerializer
 
 
-@extend_schema_view(post=extend_schema(responses={200: OpenApiResponse(description="Valid"), **_TOKEN_ERRORS}))
+@extend_schema_view(
+    post=extend_schema(
+        operation_id="auth_token_verify",
+        tags=["auth"],
+        responses={200: OpenApiResponse(description="Valid"), **_TOKEN_ERRORS},
+    )
+)
 class TokenVerifyView(_PublicAuthMixin, jwt_views.TokenVerifyView):
     """Check that a token is valid."""
 
@@ -109,6 +121,8 @@ class LogoutView(_PublicAuthMixin, APIView):
     permission_classes = (AllowAny,)
 
     @extend_schema(
+        operation_id="auth_logout",
+        tags=["auth"],
         request=LogoutSerializer,
         responses={204: OpenApiResponse(description="Logged out"), 422: ErrorSerializer, 429: ErrorSerializer},
         auth=[],

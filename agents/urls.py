@@ -1,11 +1,9 @@
-"""Chat routes, mounted under /api/v1/onboarding/."""
+"""Chat routes: ``onboarding/chat``, ``onboarding/chat/stream``, ``onboarding/current-agent``."""
 
-from django.urls import path
+from agents.views import ChatViewSet
+from shuren.routers import OwnResourceRouter
 
-from agents import views
+router = OwnResourceRouter()
+router.register("onboarding", ChatViewSet, basename="onboarding")
 
-urlpatterns = [
-    path("chat", views.ChatView.as_view(), name="onboarding-chat"),
-    path("chat/stream", views.ChatStreamView.as_view(), name="onboarding-chat-stream"),
-    path("current-agent", views.CurrentAgentView.as_view(), name="onboarding-current-agent"),
-]
+urlpatterns = router.urls

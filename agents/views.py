@@ -1,4 +1,4 @@
-"""Chat endpoints under ``/api/v1/onboarding/``: chat, chat/stream and current-agent."""
+"""Chat endpoints on the caller's onboarding: ``onboarding/chat``, ``chat/stream`` and ``current-agent``."""
 
 from __future__ import annotations
 
@@ -9,10 +9,11 @@ from typing import Any
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
 
 from agents import selectors, services
 from agents.serializers import ChatRequestSerializer, ChatResponseSerializer, CurrentAgentSerializer
@@ -34,6 +35,7 @@ _ERRORS = {
     409: ErrorSerializer,
     422: ErrorSerializer,
     429: ErrorSerializer,
+    502: ErrorSerializer,  # llm_request_rejected: the stream sends it as an ``error`` event instead
     503: ErrorSerializer,
 }
 
@@ -79,18 +81,9 @@ def _chat_arguments(request: Request) -> dict[str, Any]:
     return {"message": body.validated_data["message"], "step": body.validated_data.get("step"), "idempotency_key": key}
 
 
-class ChatView(APIView):
-    """Send a message to the agent of the current (or an earlier) step."""
-
-    throttle_classes = [ChatRateThrottle]
-
-    @extend_schema(
-        request=ChatRequestSerializer,
-        parameters=[_KEY_PARAMETER],
-        responses={200: ChatResponseSerializer, **_ERRORS},
-    )
-    def post(self, request: Request) -> Response:
-        return Response(services.chat_turn_process(user=request.user, **_chat_arguments(request)).as_body())
+def sse_event(event: str, data: Any) -> str:
+    """One Server-Sent Event."""
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
 
 
 class EventStreamRenderer(BaseRenderer):
@@ -104,18 +97,26 @@ class EventStreamRenderer(BaseRenderer):
         return sse_event("error", data).encode()
 
 
-def sse_event(event: str, data: Any) -> str:
-    """One Server-Sent Event."""
-    return f"event: {event}\ndata: {json.dumps(data)}\n\n"
+@extend_schema(tags=["chat"])
+class ChatViewSet(ViewSet):
+    """Chatting with the agents about the caller's own onboarding (routed like ``OnboardingViewSet``).
 
-
-class ChatStreamView(APIView):
-    """The chat endpoint as Server-Sent Events: ``delta`` events with text, then ``done`` with the chat reply."""
-
-    throttle_classes = [ChatRateThrottle]
-    renderer_classes = [JSONRenderer, EventStreamRenderer]
+    Each action's ``name`` and docstring are what OPTIONS and the browsable API show.
+    """
 
     @extend_schema(
+        operation_id="onboarding_chat",
+        request=ChatRequestSerializer,
+        parameters=[_KEY_PARAMETER],
+        responses={200: ChatResponseSerializer, **_ERRORS},
+    )
+    @action(detail=False, methods=["post"], name="Chat", throttle_classes=[ChatRateThrottle])
+    def chat(self, request: Request) -> Response:
+        """Send a message to the agent of the current (or an earlier) step."""
+        return Response(services.chat_turn_process(user=request.user, **_chat_arguments(request)).as_body())
+
+    @extend_schema(
+        operation_id="onboarding_chat_stream",
         request=ChatRequestSerializer,
         parameters=[_KEY_PARAMETER],
         responses={
@@ -127,7 +128,16 @@ class ChatStreamView(APIView):
             **_STREAM_ERRORS,
         },
     )
-    def post(self, request: Request) -> StreamingHttpResponse:
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="chat/stream",
+        name="Chat Stream",
+        throttle_classes=[ChatRateThrottle],
+        renderer_classes=[JSONRenderer, EventStreamRenderer],
+    )
+    def chat_stream(self, request: Request) -> StreamingHttpResponse:
+        """The chat endpoint as Server-Sent Events: ``delta`` events with text, then ``done`` with the chat reply."""
         events = services.chat_turn_stream(user=request.user, **_chat_arguments(request))
 
         def body() -> Iterator[str]:
@@ -139,10 +149,11 @@ class ChatStreamView(APIView):
         response["X-Accel-Buffering"] = "no"
         return response
 
-
-class CurrentAgentView(APIView):
-    """The agent for the caller's current step and what the agents remember."""
-
-    @extend_schema(responses={200: CurrentAgentSerializer, 401: ErrorSerializer, 404: ErrorSerializer})
-    def get(self, request: Request) -> Response:
+    @extend_schema(
+        operation_id="onboarding_current_agent",
+        responses={200: CurrentAgentSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+    )
+    @action(detail=False, methods=["get"], url_path="current-agent", name="Current Agent")
+    def current_agent(self, request: Request) -> Response:
+        """The agent for the caller's current step and what the agents remember."""
         return Response(CurrentAgentSerializer(selectors.current_agent_get(user=request.user)).data)

@@ -139,6 +139,11 @@ def error_llm_unavailable() -> str:
     return _("The coach is temporarily unavailable. Nothing was saved; please resend your message.")
 
 
+def error_llm_request_rejected() -> str:
+    """502 ``llm_request_rejected``: the LLM refused our request itself."""
+    return _("The coach could not answer this message. Nothing was saved; please rephrase it and try again.")
+
+
 def error_internal() -> str:
     """The ``error`` event of a stream that failed unexpectedly."""
     return _("Internal server error.")

@@ -31,11 +31,13 @@ class LivenessView(_PublicView):
     """``GET /health``: the process answers. No database, no cache, no LLM."""
 
     @extend_schema(
+        operation_id="health_live",
+        tags=["health"],
         responses={
             200: inline_serializer(
                 "Liveness", fields={"status": serializers.CharField(), "version": serializers.CharField()}
             )
-        }
+        },
     )
     def get(self, request: Request) -> Response:
         return Response({"status": "ok", "version": settings.VERSION})
@@ -44,7 +46,7 @@ class LivenessView(_PublicView):
 class ReadinessView(_PublicView):
     """``GET /api/v1/health/ready``: database, migrations and cache; 503 naming what failed."""
 
-    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    @extend_schema(operation_id="health_ready", tags=["health"], responses={200: _REPORT, 503: _REPORT})
     def get(self, request: Request) -> Response:
         return _result(checks.readiness_check())
 
@@ -52,7 +54,7 @@ class ReadinessView(_PublicView):
 class AnthropicHealthView(_PublicView):
     """``GET /api/v1/health/anthropic``: the LLM is reachable (or the offline engine runs)."""
 
-    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    @extend_schema(operation_id="health_anthropic", tags=["health"], responses={200: _REPORT, 503: _REPORT})
     def get(self, request: Request) -> Response:
         return _result(checks.anthropic_check())
 
@@ -60,6 +62,6 @@ class AnthropicHealthView(_PublicView):
 class AgentsHealthView(_PublicView):
     """``GET /api/v1/health/agents``: every step routes to an agent whose prompt and tool schema build."""
 
-    @extend_schema(responses={200: _REPORT, 503: _REPORT})
+    @extend_schema(operation_id="health_agents", tags=["health"], responses={200: _REPORT, 503: _REPORT})
     def get(self, request: Request) -> Response:
         return _result(checks.agents_check())

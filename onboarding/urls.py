@@ -1,14 +1,9 @@
-"""Onboarding routes (the chat routes live in agents.urls and are mounted beside these)."""
+"""Onboarding routes: ``onboarding`` and ``onboarding/<action>`` (the chat's are beside them, in agents.urls)."""
 
-from django.urls import path
+from onboarding.views import OnboardingViewSet
+from shuren.routers import OwnResourceRouter
 
-from onboarding import views
+router = OwnResourceRouter()
+router.register("onboarding", OnboardingViewSet, basename="onboarding")
 
-urlpatterns = [
-    path("start", views.OnboardingStartView.as_view(), name="onboarding-start"),
-    path("state", views.OnboardingStateView.as_view(), name="onboarding-state"),
-    path("step", views.OnboardingStepView.as_view(), name="onboarding-step"),
-    path("progress", views.OnboardingProgressView.as_view(), name="onboarding-progress"),
-    path("complete", views.OnboardingCompleteView.as_view(), name="onboarding-complete"),
-    path("export", views.OnboardingExportView.as_view(), name="onboarding-export"),
-]
+urlpatterns = router.urls

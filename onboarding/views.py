@@ -1,12 +1,13 @@
-"""The form flow's endpoints under ``/api/v1/onboarding/``. Thin: validate, call a service, serialize."""
+"""The form flow's endpoints: ``/api/v1/onboarding`` and its actions. Thin: validate, call a service, serialize."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework.viewsets import ViewSet
 
 from onboarding import selectors, services
 from onboarding.serializers import (
@@ -25,71 +26,71 @@ _STEP_REQUEST = inline_serializer(
 )
 
 
-class OnboardingStartView(APIView):
-    """Start onboarding (201), or get the state already started (200)."""
+@extend_schema(tags=["onboarding"])
+class OnboardingViewSet(ViewSet):
+    """The caller's own onboarding, by form (routed by ``shuren.routers.OwnResourceRouter``: no pk in URLs).
+
+    Each action's ``name`` and docstring are what OPTIONS and the browsable API show.
+    """
 
     @extend_schema(
-        request=None, responses={200: OnboardingStateSerializer, 201: OnboardingStateSerializer, 401: ErrorSerializer}
+        operation_id="onboarding_start",
+        request=None,
+        responses={200: OnboardingStateSerializer, 201: OnboardingStateSerializer, 401: ErrorSerializer},
     )
-    def post(self, request: Request) -> Response:
+    @action(detail=False, methods=["post"], name="Onboarding Start")
+    def start(self, request: Request) -> Response:
+        """Start onboarding (201), or get the state already started (200)."""
         state, created = services.onboarding_start(user=request.user)
         return Response(
             OnboardingStateSerializer(state).data, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK
         )
 
-
-class OnboardingStateView(APIView):
-    """The caller's onboarding state."""
-
-    @extend_schema(responses={200: OnboardingStateSerializer, **_ERRORS})
-    def get(self, request: Request) -> Response:
+    @extend_schema(operation_id="onboarding_state", responses={200: OnboardingStateSerializer, **_ERRORS})
+    @action(detail=False, methods=["get"], name="Onboarding State")
+    def state(self, request: Request) -> Response:
+        """The caller's onboarding state."""
         return Response(OnboardingStateSerializer(selectors.onboarding_state_get(user=request.user)).data)
 
-
-class OnboardingEraseView(APIView):
-    """``DELETE onboarding``: erase the caller's onboarding (answers, history, agent memory, cached replies)."""
-
-    @extend_schema(responses={204: OpenApiResponse(description="Erased"), **_ERRORS})
-    def delete(self, request: Request) -> Response:
+    @extend_schema(operation_id="onboarding_erase", responses={204: OpenApiResponse(description="Erased"), **_ERRORS})
+    def erase(self, request: Request) -> Response:
+        """``DELETE onboarding``: erase the caller's onboarding (answers, history, agent memory, cached replies)."""
         services.onboarding_erase(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-
-class OnboardingStepView(APIView):
-    """Submit one step's answer by form."""
-
     @extend_schema(
+        operation_id="onboarding_step_submit",
         request=_STEP_REQUEST,
         responses={200: OnboardingStateSerializer, 409: ErrorSerializer, 422: ErrorSerializer, **_ERRORS},
     )
-    def post(self, request: Request) -> Response:
+    @action(detail=False, methods=["post"], name="Onboarding Step")
+    def step(self, request: Request) -> Response:
+        """Submit one step's answer by form."""
         body = StepSubmitSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         state = services.onboarding_step_submit(user=request.user, **body.validated_data)
         return Response(OnboardingStateSerializer(state).data)
 
-
-class OnboardingProgressView(APIView):
-    """Completed steps, percentage and the next step's fields."""
-
-    @extend_schema(responses={200: ProgressSerializer, **_ERRORS})
-    def get(self, request: Request) -> Response:
+    @extend_schema(operation_id="onboarding_progress", responses={200: ProgressSerializer, **_ERRORS})
+    @action(detail=False, methods=["get"], name="Onboarding Progress")
+    def progress(self, request: Request) -> Response:
+        """Completed steps, percentage and the next step's fields."""
         state = selectors.onboarding_state_get(user=request.user)
         return Response(ProgressSerializer(selectors.onboarding_progress_get(state=state)).data)
 
-
-class OnboardingCompleteView(APIView):
-    """Finish onboarding once all nine steps are valid."""
-
-    @extend_schema(request=None, responses={200: OnboardingStateSerializer, 409: ErrorSerializer, **_ERRORS})
-    def post(self, request: Request) -> Response:
+    @extend_schema(
+        operation_id="onboarding_complete",
+        request=None,
+        responses={200: OnboardingStateSerializer, 409: ErrorSerializer, **_ERRORS},
+    )
+    @action(detail=False, methods=["post"], name="Onboarding Complete")
+    def complete(self, request: Request) -> Response:
+        """Finish onboarding once all nine steps are valid."""
         state = services.onboarding_complete(user=request.user)
         return Response(OnboardingStateSerializer(state).data)
 
-
-class OnboardingExportView(APIView):
-    """Everything stored about the caller's onboarding, in one JSON document."""
-
-    @extend_schema(responses={200: ExportSerializer, **_ERRORS})
-    def get(self, request: Request) -> Response:
+    @extend_schema(operation_id="onboarding_export", responses={200: ExportSerializer, **_ERRORS})
+    @action(detail=False, methods=["get"], name="Onboarding Export")
+    def export(self, request: Request) -> Response:
+        """Everything stored about the caller's onboarding, in one JSON document."""
         return Response(selectors.onboarding_export_get(user=request.user))

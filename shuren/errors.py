@@ -87,6 +87,14 @@ class ServiceUnavailableError(ServiceError):
         self.retry_after = retry_after
 
 
+class BadGatewayError(ServiceError):
+    """A service we depend on refused our request: a fault on our side, not the client's; nothing was saved."""
+
+    status_code = status.HTTP_502_BAD_GATEWAY
+    code = "bad_gateway"
+    default_detail = "An upstream service refused the request. Nothing was saved."
+
+
 def error_body(detail: str, code: str, errors: FieldErrors | None = None) -> dict[str, Any]:
     """The JSON body of every error response."""
     body: dict[str, Any] = {"detail": detail, "code": code}

@@ -7,17 +7,14 @@ from django.urls import URLPattern, URLResolver, include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from health import views as health_views
-from onboarding import views as onboarding_views
 
 # The chat lives in the agents app; without it the form flow is served alone.
-chat: list[URLPattern | URLResolver] = (
-    [path("onboarding/", include("agents.urls"))] if apps.is_installed("agents") else []
-)
+chat: list[URLPattern | URLResolver] = [path("", include("agents.urls"))] if apps.is_installed("agents") else []
 
 api_v1: list[URLPattern | URLResolver] = [
     path("auth/", include("accounts.urls")),
-    path("onboarding", onboarding_views.OnboardingEraseView.as_view(), name="onboarding"),
-    path("onboarding/", include("onboarding.urls")),
+    # The caller's own onboarding: the form flow's router and (with the agents app) the chat's, both under it.
+    path("", include("onboarding.urls")),
     *chat,
     path("health/", include("health.urls")),
 ]

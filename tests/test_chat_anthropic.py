@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from agents.llm import llm_provider_reset, provider_check_configuration
+from agents.llm.types import LLMRequestRejectedError
 from agents.registry import agent_for_step
 from devtools.fake_anthropic import (
     Disconnect,
@@ -332,6 +334,51 @@ def test_a_truncated_stream_is_an_error_event_and_nothing_is_saved(
     assert OnboardingState.objects.get().conversation_history == []
     claude.enqueue(Reply(text="Back again."))
     assert chat(started, "hello").status_code == 200
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["chat", "stream"])
+def test_a_request_claude_rejects_is_a_502_that_saves_nothing_and_the_next_message_works(
+    claude: FakeAnthropicServer, started: APIClient, caplog: Any, stream: bool
+) -> None:
+    # Given Claude refuses our request itself (a 400: our prompt is at fault, not an outage)
+    claude.enqueue(Fault(400, "invalid_request_error", "prompt is too long: 210000 tokens > 200000 maximum"))
+    labels = {"agent_type": "FITNESS_ASSESSMENT", "error_type": "llm_request_rejected"}
+    errors_before = REGISTRY.get_sample_value("onboarding_agent_errors_total", labels) or 0.0
+    llm_errors = {"provider": "anthropic", "outcome": "error"}
+    llm_errors_before = REGISTRY.get_sample_value("anthropic_api_latency_seconds_count", llm_errors) or 0.0
+
+    # When the user sends a message
+    if stream:
+        response = started.post(f"{CHAT}/stream", {"message": "I'm a beginner"}, format="json")
+        event, body = parse_sse(response)[-1]
+    else:
+        response = chat(started, "I'm a beginner")
+        event, body = "error", response.json()
+
+    # Then the answer is llm_request_rejected (502, or the stream's error event), telling nothing of Claude's
+    assert event == "error"
+    assert response.status_code == (200 if stream else 502)
+    assert body["code"] == "llm_request_rejected"
+    assert "Nothing was saved" in body["detail"]
+    assert "too long" not in body["detail"]
+    assert "400" not in body["detail"]
+    # and the request was not retried (the same request would be refused again)
+    assert len(claude.message_requests()) == 1
+    # and nothing was saved
+    state = OnboardingState.objects.get()
+    assert (state.conversation_history, state.step_data, state.agent_context) == ([], {}, {})
+    # and the failure is counted and logged at ERROR with its traceback
+    assert REGISTRY.get_sample_value("onboarding_agent_errors_total", labels) == errors_before + 1
+    assert REGISTRY.get_sample_value("anthropic_api_latency_seconds_count", llm_errors) == llm_errors_before + 1
+    assert any(
+        record.levelname == "ERROR" and record.exc_info and isinstance(record.exc_info[1], LLMRequestRejectedError)
+        for record in caplog.records
+    )
+    # and the next message goes through
+    claude.enqueue(record(1, fitness_level="beginner"))
+    follow_up = chat(started, "I'm a beginner")
+    assert follow_up.status_code == 200
+    assert OnboardingState.objects.get().step_data == {"1": {"fitness_level": "beginner"}}
 
 
 def test_deprecated_model_logs_a_warning_at_start(settings: Any, caplog: Any) -> None:

@@ -144,13 +144,13 @@ def test_a_tool_only_reply_from_claude_is_phrased_by_the_agent(claude: FakeAnthr
     assert OnboardingState.objects.get().conversation_history[-1]["content"] == reply["message"]
 
 
-def test_a_request_claude_rejects_is_a_500_and_saves_nothing(claude: FakeAnthropicServer, started: APIClient) -> None:
+def test_a_request_claude_rejects_is_a_502_and_saves_nothing(claude: FakeAnthropicServer, started: APIClient) -> None:
     claude.enqueue(Fault(400, error_type="invalid_request_error"))
 
     response = started.post(CHAT, {"message": "hello"}, format="json")
 
-    assert response.status_code == 500
-    assert response.json()["code"] == "internal_error"
+    assert response.status_code == 502
+    assert response.json()["code"] == "llm_request_rejected"
     assert len(claude.message_requests()) == 1
     assert OnboardingState.objects.get().conversation_history == []
 

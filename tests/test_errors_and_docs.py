@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -56,6 +57,27 @@ def test_wrong_method_is_405_in_the_error_shape(api: APIClient) -> None:
     assert response.json()["code"] == "method_not_allowed"
 
 
+@pytest.mark.parametrize(
+    ("url", "allow", "name", "description"),
+    [
+        ("/api/v1/onboarding", "DELETE, OPTIONS", "Onboarding Erase", "``DELETE onboarding``: erase the caller's"),
+        ("/api/v1/onboarding/state", "GET, HEAD, OPTIONS", "Onboarding State", "The caller's onboarding state."),
+        ("/api/v1/onboarding/chat/stream", "POST, OPTIONS", "Chat Stream", "The chat endpoint as Server-Sent Events"),
+    ],
+)
+def test_options_names_and_describes_each_endpoint_by_its_own_action(
+    api: APIClient, url: str, allow: str, name: str, description: str
+) -> None:
+    # when a client asks an endpoint what it offers
+    response = api.options(url)
+
+    # then it answers with that endpoint's methods, name and description (not its viewset's)
+    assert response.status_code == 200
+    assert response["Allow"] == allow
+    assert response.json()["name"] == name
+    assert response.json()["description"].startswith(description)
+
+
 def test_request_id_is_echoed_or_generated(api: APIClient) -> None:
     echoed = api.post("/api/v1/onboarding/start", HTTP_X_REQUEST_ID="abc-123")
     generated = api.get("/api/v1/onboarding/state")
@@ -86,6 +108,63 @@ def test_schema_documents_every_step_and_endpoint(schema: dict) -> None:
     for path in ("start", "state", "step", "progress", "complete", "export"):
         assert f"/api/v1/onboarding/{path}" in paths
     assert "/api/v1/auth/register" in paths
+
+
+# Every operation the API published before its views became viewsets behind a router (issue 10), with the
+# tag of its area: the move must not add, drop or rename an operation.
+OPERATION_TAGS = {
+    ("post", "/api/v1/auth/register"): "auth",
+    ("post", "/api/v1/auth/token"): "auth",
+    ("post", "/api/v1/auth/token/refresh"): "auth",
+    ("post", "/api/v1/auth/token/verify"): "auth",
+    ("post", "/api/v1/auth/logout"): "auth",
+    ("delete", "/api/v1/onboarding"): "onboarding",
+    ("post", "/api/v1/onboarding/start"): "onboarding",
+    ("get", "/api/v1/onboarding/state"): "onboarding",
+    ("post", "/api/v1/onboarding/step"): "onboarding",
+    ("get", "/api/v1/onboarding/progress"): "onboarding",
+    ("post", "/api/v1/onboarding/complete"): "onboarding",
+    ("get", "/api/v1/onboarding/export"): "onboarding",
+    ("post", "/api/v1/onboarding/chat"): "chat",
+    ("post", "/api/v1/onboarding/chat/stream"): "chat",
+    ("get", "/api/v1/onboarding/current-agent"): "chat",
+    ("get", "/health"): "health",
+    ("get", "/api/v1/health/ready"): "health",
+    ("get", "/api/v1/health/anthropic"): "health",
+    ("get", "/api/v1/health/agents"): "health",
+}
+# What drf-spectacular makes up when a view names no operation id: ``api_v1_onboarding_state_retrieve``.
+GENERATED_ID = re.compile(r"^api_|_(list|create|retrieve|update|partial_update|destroy)$")
+
+
+def _operations(schema: dict) -> dict[tuple[str, str], dict[str, Any]]:
+    return {
+        (method, path): operation for path, methods in schema["paths"].items() for method, operation in methods.items()
+    }
+
+
+def test_schema_publishes_the_same_operations_as_before_the_viewsets(schema: dict) -> None:
+    assert set(_operations(schema)) == set(OPERATION_TAGS)
+
+
+def test_every_operation_has_its_areas_tag_and_a_unique_meaningful_id(schema: dict) -> None:
+    # given the published operations and the tags the schema declares
+    operations = _operations(schema)
+    declared = [tag["name"] for tag in schema["tags"]]
+
+    # then the tags are the four areas, and each operation carries exactly its area's
+    assert declared == ["auth", "onboarding", "chat", "health"]
+    for key, operation in operations.items():
+        assert operation["tags"] == [OPERATION_TAGS[key]], key
+    # and each operation id is unique, named by hand (snake_case, not generated) and starts with its area's prefix
+    ids = [operation["operationId"] for operation in operations.values()]
+    assert len(set(ids)) == len(ids)
+    for (method, path), operation in operations.items():
+        operation_id = operation["operationId"]
+        assert re.fullmatch(r"[a-z]+(_[a-z]+)+", operation_id), operation_id
+        assert not GENERATED_ID.search(operation_id), operation_id
+        area = "onboarding" if OPERATION_TAGS[method, path] == "chat" else OPERATION_TAGS[method, path]
+        assert operation_id.startswith(f"{area}_"), operation_id
 
 
 def test_swagger_ui_is_served_with_bundled_assets(db: None) -> None:

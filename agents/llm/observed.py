@@ -20,7 +20,15 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 
-from agents.llm.types import LLMProvider, LLMRequest, LLMResponse, LLMUnavailableError, ToolCall, Usage
+from agents.llm.types import (
+    LLMProvider,
+    LLMRequest,
+    LLMRequestRejectedError,
+    LLMResponse,
+    LLMUnavailableError,
+    ToolCall,
+    Usage,
+)
 from shuren.metrics import LLM_LATENCY, RESPONSE_CACHE, tokens_count
 
 logger = logging.getLogger(__name__)
@@ -105,7 +113,7 @@ class ObservedProvider:
         started = time.perf_counter()
         try:
             response = self.inner.complete(request)
-        except LLMUnavailableError:
+        except (LLMUnavailableError, LLMRequestRejectedError):
             self._observe(started, "error")
             raise
         self._observe(started, "ok", response)
@@ -127,6 +135,6 @@ class ObservedProvider:
                     self._observe(started, "ok", item)
                     self._remember(key, request, item)
                 yield item
-        except LLMUnavailableError:
+        except (LLMUnavailableError, LLMRequestRejectedError):
             self._observe(started, "error")
             raise

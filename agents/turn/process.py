@@ -33,12 +33,13 @@ from django.db import connection
 
 from agents import wording
 from agents.llm import LLMProvider, LLMResponse, LLMUnavailableError, llm_provider_get
+from agents.llm.types import LLMRequestRejectedError
 from agents.turn import locks
 from agents.turn.commit import turn_commit
 from agents.turn.metrics import turn_count
 from agents.turn.prepare import TurnPlan, turn_prepare
 from agents.turn.reply import ChatReply
-from shuren.errors import ServiceError, ServiceUnavailableError
+from shuren.errors import BadGatewayError, ServiceError, ServiceUnavailableError
 from shuren.metrics import db_queries_timed
 
 logger = logging.getLogger(__name__)
@@ -65,6 +66,8 @@ def chat_turn_process(
             return turn_commit(plan=plan, response=response).reply
     except LLMUnavailableError as exc:
         raise _unavailable(exc) from exc
+    except LLMRequestRejectedError as exc:
+        raise _rejected() from exc
 
 
 def chat_turn_stream(
@@ -109,6 +112,10 @@ def _stream(plan: TurnPlan, provider: LLMProvider) -> Iterator[StreamEvent]:
         error = _unavailable(exc)
         yield "error", {"detail": error.detail, "code": error.code, "retry_after": exc.retry_after}
         return
+    except LLMRequestRejectedError:
+        rejected = _rejected()
+        yield "error", {"detail": rejected.detail, "code": rejected.code}
+        return
     except ServiceError as exc:
         yield "error", {"detail": exc.detail, "code": exc.code}
         return
@@ -145,6 +152,10 @@ def _turn_in_flight(plan: TurnPlan) -> Iterator[None]:
     except LLMUnavailableError as exc:
         count("llm_unavailable", exc.reason)
         raise
+    except LLMRequestRejectedError:
+        logger.error("The LLM rejected the request for user %s at step %s", plan.user_id, plan.step, exc_info=True)
+        count("llm_request_rejected", "llm_request_rejected")
+        raise
     except ServiceError as exc:
         count(exc.code, exc.code)
         raise
@@ -155,6 +166,11 @@ def _turn_in_flight(plan: TurnPlan) -> Iterator[None]:
         if not committed:
             locks.turn_lock_release(state_id=plan.state_id, token=plan.lock_token)
     count("ok")
+
+
+def _rejected() -> BadGatewayError:
+    # What was refused is our prompt (a bug or a limit), not something the user can fix or should see.
+    return BadGatewayError(wording.error_llm_request_rejected(), code="llm_request_rejected")
 
 
 def _unavailable(exc: LLMUnavailableError) -> ServiceUnavailableError:
