@@ -73,6 +73,7 @@ def test_the_reply_body_is_the_documented_json(user: User, state: OnboardingStat
         "next_step": 1,
         "next_agent_type": "FITNESS_ASSESSMENT",
         "is_complete": False,
+        "awaiting_confirmation": False,
         "saved": {},
         "errors": {},
     }
