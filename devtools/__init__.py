@@ -1,0 +1,1 @@
+"""Development tools: not imported by the service."""
