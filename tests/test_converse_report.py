@@ -8,7 +8,7 @@ import pytest
 
 from devtools.converse.corpus import CorpusError, Persona, persona_from_dict
 from devtools.converse.report import item_matches, summary_make, summary_text, value_matches, walk_judge
-from devtools.converse.walk import REVIEW, Turn, WalkResult
+from devtools.converse.walk import REVIEW, Turn, WalkResult, persona_walk
 
 EXPECTED: dict[int, dict[str, Any]] = {
     1: {"fitness_level": "beginner"},
@@ -163,3 +163,76 @@ def test_a_persona_falls_back_to_a_plain_restatement_after_its_own_words() -> No
 def test_a_persona_without_the_ground_truth_of_every_step_is_refused() -> None:
     with pytest.raises(CorpusError, match=r"expected values missing for steps \[9\]"):
         persona_from_dict({"name": "partial", "expected": {k: v for k, v in EXPECTED.items() if k != 9}})
+
+
+class _Response:
+    def __init__(self, status_code: int, body: dict[str, Any]) -> None:
+        self.status_code = status_code
+        self.data = body
+        self._body = body
+
+    def json(self) -> dict[str, Any]:
+        return self._body
+
+
+class ReviewingOnboardingAPI:
+    """A stand-in for the onboarding API with the coming review step: each message completes one step,
+    and after step 9 the coach shows a summary and completes only on a confirmation."""
+
+    def __init__(self) -> None:
+        self.step = 1
+        self.complete = False
+        self.in_review = False
+        self.received: list[str] = []
+
+    def credentials(self, **_: str) -> None:
+        pass
+
+    def post(self, path: str, data: Any = None, format: str = "json") -> _Response:
+        if path.endswith("/auth/register"):
+            return _Response(201, {})
+        if path.endswith("/auth/token"):
+            return _Response(200, {"access": "token"})
+        if path.endswith("/onboarding/start"):
+            return _Response(201, {"current_step": 1, "is_complete": False})
+        self.received.append(data["message"])
+        handled_at = self.step
+        if self.in_review:
+            self.complete = data["message"].startswith("yes")
+            reply = "Done!" if self.complete else "Is everything in the summary correct?"
+        elif self.step == 9:
+            self.in_review = True
+            reply = "Here is your summary. Is everything correct?"
+        else:
+            self.step += 1
+            reply = "Next question"
+        body = {
+            "message": reply,
+            "current_step": handled_at,
+            "next_step": None if self.complete else self.step,
+            "next_action": "complete_onboarding" if self.complete else "continue",
+            "is_complete": self.complete,
+        }
+        return _Response(200, body)
+
+    def get(self, path: str) -> _Response:
+        completed = list(range(1, 10)) if self.in_review else list(range(1, self.step))
+        if path.endswith("/progress"):
+            return _Response(200, {"completed_steps": completed})
+        data = {str(step): EXPECTED.get(step, {"approved": True}) for step in completed}
+        return _Response(200, {"is_complete": self.complete, "step_data": data})
+
+
+def test_a_walk_confirms_the_review_when_the_coach_asks_for_one_after_the_last_step() -> None:
+    # Given an onboarding that asks for a confirmation of its summary after step 9
+    api = ReviewingOnboardingAPI()
+    persona = _persona("reviewed", say={step: f"answer {step}" for step in range(1, 10)}, review="yes, all good")
+
+    # When the persona walks it
+    walk = persona_walk(persona, client=api)  # type: ignore[arg-type]
+
+    # Then the persona confirms once, the walk completes, and the review counts as one more step walked
+    assert api.received[-2:] == ["answer 9", "yes, all good"]
+    assert walk.completed
+    assert walk.turns_by_step()[REVIEW] == 1
+    assert walk_judge(walk).steps_walked == 10
