@@ -6,7 +6,7 @@ PORT ?= 8000
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck migrate rollback fuzz bench bench-full clean
+.PHONY: run test lint typecheck migrate rollback fuzz bench bench-full converse clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -46,6 +46,11 @@ bench: $(STAMP)
 
 bench-full: $(STAMP)
 	$(BIN)/python devtools/bench/run.py --matrix full
+
+# The persona corpus walked through the chat on the offline engine (docs/conversation-quality.md):
+# figures and targets printed, one transcript per persona in devtools/converse/out/.
+converse: $(STAMP)
+	$(BIN)/python -m devtools.converse
 
 # The long OpenAPI fuzz run (1000 examples per operation, random seed printed for replay).
 fuzz: $(STAMP)

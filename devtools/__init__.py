@@ -1,1 +1,1 @@
-"""Development tools, apart from the product: the fake Anthropic server, the load benchmarks and scripts."""
+"""Development tools, apart from the product (never imported by the service): the fake Anthropic server, load benchmarks, the persona walk (make converse) and scripts."""
