@@ -1,1 +1,4 @@
-"""Development tools, apart from the product (never imported by the service): the fake Anthropic server, load benchmarks, the persona walk (make converse) and scripts."""
+"""Development tools, apart from the product and never imported by it.
+
+The fake Anthropic server, the load benchmarks, the persona walk (``make converse``) and scripts.
+"""
