@@ -63,7 +63,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, email: str, create: bool, verbose: bool, line_editing: str, **options: Any) -> None:
         # rich writes through the command's stdout (an OutputWrapper that proxies the stream), so tests capture it.
-        console = Console(file=cast(IO[str], self.stdout), highlight=False)
+        console = Console(file=cast(IO[str], self.stdout), highlight=False, soft_wrap=True)
         with _logs_quiet(verbose):
             user = self._user(console, email, create)
             state, _ = onboarding_start(user=user)
@@ -89,7 +89,7 @@ class Command(BaseCommand):
         step = agent["current_step"]
         console.print(
             f"[bold]Step {step} of {LAST_STEP}: {escape(step_get(step).title)}[/bold]"
-            f" [dim]- {escape(agent['agent_description'] or '')} Type 'quit' or press Ctrl-D to leave.[/dim]"
+            f" [dim]- {escape(agent['agent_description'] or '')}. Type 'quit' or press Ctrl-D to leave.[/dim]"
         )
         console.print(f"[cyan]coach>[/cyan] {escape(pending_question_get(user=user))}")
 
