@@ -135,13 +135,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MIGRATION_MODULES: dict[str, str] = {}
 
 # --- Cache ------------------------------------------------------------------
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://shuren")}
+# The cache is an accelerator (throttle counters, LLM replies, the LLM health check): every
+# use of it goes on without it when Redis is down (shuren/degraded_cache.py). The socket
+# timeouts bound how long a hanging Redis can hold a request: each call waits at most this.
+CACHE_SOCKET_CONNECT_TIMEOUT = env.float("CACHE_SOCKET_CONNECT_TIMEOUT", default=0.3)
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.3)
 _cache_backends = {
     "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
     "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
 }
-CACHES["default"]["BACKEND"] = _cache_backends.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
-CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="shuren"))
+
+
+def cache_settings(url: str) -> dict[str, Any]:
+    """The ``CACHES["default"]`` entry for a ``CACHE_URL``: with metrics and, for Redis, short timeouts."""
+    config: dict[str, Any] = env.cache_url_config(url)
+    config["BACKEND"] = _cache_backends.get(config["BACKEND"], config["BACKEND"])
+    config.setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="shuren"))
+    if config["BACKEND"] == "django_prometheus.cache.backends.redis.RedisCache":  # django-redis underneath
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("SOCKET_CONNECT_TIMEOUT", CACHE_SOCKET_CONNECT_TIMEOUT)
+        options.setdefault("SOCKET_TIMEOUT", CACHE_SOCKET_TIMEOUT)
+    return config
+
+
+CACHES = {"default": cache_settings(env.str("CACHE_URL", default="locmemcache://shuren"))}
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
