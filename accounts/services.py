@@ -1,15 +1,24 @@
-"""Account writes: registration and logout."""
+"""Account writes: registration, token rotation, logout and deleting an account."""
 
 from __future__ import annotations
+
+import logging
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.utils.translation import gettext_lazy as _
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
+from accounts.selectors import token_user_get
 from shuren.errors import ConflictError, UnprocessableError
+
+logger = logging.getLogger(__name__)
 
 
 def user_register(*, email: str, password: str) -> User:
@@ -38,3 +47,35 @@ def user_logout(*, refresh: str) -> None:
         RefreshToken(refresh).blacklist()  # type: ignore[arg-type]
     except TokenError as exc:
         raise UnprocessableError("The refresh token is invalid or expired.", errors={"refresh": [str(exc)]}) from exc
+
+
+@transaction.atomic
+def token_refresh(*, refresh: str) -> dict[str, str]:
+    """A new access token and a new refresh token; the refresh token sent is spent, exactly once.
+
+    simplejwt checks the blacklist, then blacklists with ``get_or_create``, so parallel
+    refreshes of one token all passed the check and all got new tokens. Here the token's
+    outstanding row is locked (``SELECT ... FOR UPDATE``) and the blacklist row created
+    under the lock; its unique constraint makes the insert single-winner on any database.
+    Every other request with the same token gets ``TokenError`` (401 ``token_not_valid``).
+    """
+    token = RefreshToken(refresh)  # type: ignore[arg-type]  # checks signature, expiry, type, blacklist
+    user = token_user_get(token=token)
+    outstanding, _created = OutstandingToken.objects.select_for_update().get_or_create(
+        jti=token[api_settings.JTI_CLAIM],
+        defaults={
+            "user": user,
+            "token": refresh,
+            "created_at": token.current_time,
+            "expires_at": datetime_from_epoch(token["exp"]),
+        },
+    )
+    _blacklisted, spent_now = BlacklistedToken.objects.get_or_create(token=outstanding)
+    if not spent_now:
+        raise TokenError(_("Token is blacklisted"))
+    access = str(token.access_token)
+    token.set_jti()
+    token.set_exp()
+    token.set_iat()
+    token.outstand()
+    return {"access": access, "refresh": str(token)}

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +15,8 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
 
-from accounts.services import user_logout, user_register
+from accounts.selectors import token_verified_user_get
+from accounts.services import token_refresh, user_logout, user_register
 from accounts.throttles import AuthRateThrottle
 from shuren.schema import ErrorSerializer
 
@@ -43,17 +42,27 @@ class LogoutSerializer(serializers.Serializer):
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """simplejwt's, but the refresh token of a deleted user is a 401, not a 500.
+    """simplejwt's body; the rotation is ``token_refresh``'s (single-use under parallel requests).
 
-    simplejwt 5.5 looks the user up with ``objects.get`` and lets ``DoesNotExist`` escape
-    (jazzband/djangorestframework-simplejwt#860).
+    simplejwt 5.5's own lets parallel refreshes of one token all succeed, answers 500 for a
+    deleted user (jazzband/djangorestframework-simplejwt#860) or a user id that is not an id,
+    and refreshes a token without a user id at all.
     """
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        try:
-            return super().validate(attrs)
-        except get_user_model().DoesNotExist:
-            raise AuthenticationFailed(self.error_messages["no_active_account"], code="no_active_account") from None
+        return token_refresh(refresh=attrs["refresh"])
+
+
+class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):
+    """simplejwt's body; a blacklisted token, or one of a deactivated or deleted user, is 401.
+
+    simplejwt 5.5's own answers 422 (a validation error) for a blacklisted token and 200
+    for the token of a user who can no longer use it.
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        token_verified_user_get(token=attrs["token"])
+        return {}
 
 
 # Bad credentials or tokens are 401, a body without the fields 422, too many attempts 429.
@@ -99,7 +108,9 @@ class TokenRefreshView(_PublicAuthMixin, jwt_views.TokenRefreshView):
 
 @extend_schema_view(post=extend_schema(responses={200: OpenApiResponse(description="Valid"), **_TOKEN_ERRORS}))
 class TokenVerifyView(_PublicAuthMixin, jwt_views.TokenVerifyView):
-    """Check that a token is valid."""
+    """Check that a token is valid: signed, unexpired, not blacklisted, of an active user."""
+
+    serializer_class = TokenVerifySerializer
 
 
 class LogoutView(_PublicAuthMixin, APIView):
