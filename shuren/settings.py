@@ -187,7 +187,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["shuren.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "shuren.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
@@ -248,6 +248,8 @@ CHAT_TURN_LOCK_SECONDS = env.int("CHAT_TURN_LOCK_SECONDS", default=75)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 CONVERSATION_RETENTION_DAYS = env.int("CONVERSATION_RETENTION_DAYS", default=365)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+# Deeper JSON bodies are a 400 (shuren/parsers.py): unbounded nesting crashed the parser.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 # --- Internationalisation, static -------------------------------------------------
 LANGUAGE_CODE = "en-us"

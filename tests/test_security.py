@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 import subprocess
@@ -648,6 +649,50 @@ def test_a_body_just_under_the_size_cap_is_served(started: APIClient) -> None:
     )
 
     assert response.status_code == 200
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# Each is nested 1000 levels deep in about 2 KB: at the top, in a field, in the step's data.
+DEEP_BODIES = {
+    "top-level": _nested(1000),
+    "in-a-field": '{"message": "hi", "step": ' + _nested(1000) + "}",
+    "in-step-data": '{"step": 1, "data": {"experience": ' + _nested(1000) + "}}",
+}
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
+@pytest.mark.parametrize("url", [f"{BASE}/chat", f"{BASE}/chat/stream", f"{BASE}/step", f"{AUTH}/register"])
+def test_deeply_nested_json_is_a_clean_400(started: APIClient, user: User, url: str, body: str, caplog: Any) -> None:
+    # Given a body that used to make DRF's JSON parser raise RecursionError (a 500 with a traceback)
+    before = snapshot(user)
+    client = APIClient() if url.startswith(AUTH) else started  # register needs no token
+
+    # When it is posted
+    response = client.post(url, body, content_type="application/json")
+
+    # Then it is refused as malformed, nothing is saved and nothing is logged as an error
+    assert_error_shape(response, 400, "parse_error")
+    assert "nested" in response.json()["detail"]
+    assert snapshot(user) == before
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_json_nested_up_to_the_cap_is_parsed_and_one_level_more_is_refused(started: APIClient) -> None:
+    cap = django_settings.JSON_MAX_DEPTH
+    # The object is one level, the field's value the rest; brackets inside strings do not count.
+    at_cap = '{"message": "[[[[{{{{", "step": ' + _nested(cap - 1) + "}"
+    over_cap = '{"message": "]]]]}}}}", "step": ' + _nested(cap) + "}"
+
+    accepted = started.post(f"{BASE}/chat", at_cap, content_type="application/json")
+    refused = started.post(f"{BASE}/chat", over_cap, content_type="application/json")
+
+    assert cap == 32
+    # Parsed, then judged by the serializer
+    assert (accepted.status_code, list(accepted.json()["errors"])) == (422, ["step"])
+    assert_error_shape(refused, 400, "parse_error")
 
 
 def test_conversation_history_is_capped(started: APIClient, user: User, settings: Any) -> None:
