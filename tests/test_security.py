@@ -384,6 +384,22 @@ def test_start_ignores_server_owned_fields(make_user: Callable[..., User], bob: 
     assert OnboardingState.objects.get(user=bob).current_step == 1
 
 
+@pytest.mark.parametrize("step", ["1", 1.0, True, "one", [1]], ids=repr)
+def test_the_envelopes_step_must_arrive_as_a_json_integer(started: APIClient, user: User, step: Any) -> None:
+    # Given the README's promise that values have their JSON types (a step number is an integer)
+    before = snapshot(user)
+
+    # When the form and the chat name the step as a string, a float, a boolean
+    form = send(started, "post", f"{BASE}/step", {"step": step, "data": valid_answers()[1]})
+    chat = send(started, "post", f"{BASE}/chat", {"message": "I'm a beginner", "step": step})
+
+    # Then both are 422 naming the step, and nothing is saved
+    for response in (form, chat):
+        assert_error_shape(response, 422, "validation_error")
+        assert list(response.json()["errors"]) == ["step"]
+    assert snapshot(user) == before
+
+
 def test_step_body_cannot_set_server_owned_fields(started: APIClient, user: User, bob: User) -> None:
     response = send(
         started, "post", f"{BASE}/step", {"step": 1, "data": {"fitness_level": "beginner"}, **_server_owned(bob)}
