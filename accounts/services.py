@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from django.contrib.auth import password_validation
@@ -16,7 +17,8 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
 from accounts.selectors import token_user_get
-from shuren.errors import ConflictError, UnprocessableError
+from onboarding.services import onboarding_erase
+from shuren.errors import ConflictError, NotFoundError, UnprocessableError
 
 logger = logging.getLogger(__name__)
 
@@ -79,3 +81,29 @@ def token_refresh(*, refresh: str) -> dict[str, str]:
     token.set_iat()
     token.outstand()
     return {"access": access, "refresh": str(token)}
+
+
+@transaction.atomic
+def user_delete(*, user: User) -> None:
+    """Erase an account and everything stored about it (GDPR: erasure on request; also the admin's delete).
+
+    The onboarding goes as ``DELETE onboarding`` erases it (answers, agent memory, history,
+    turn lock, idempotency records, cached LLM replies), then the user's refresh tokens
+    (outstanding and blacklisted: simplejwt keeps them, with the user set to NULL, otherwise)
+    and the user. Access tokens die with the user: authentication looks the user up.
+    """
+    with contextlib.suppress(NotFoundError):  # never started, or already erased
+        onboarding_erase(user=user)
+    OutstandingToken.objects.filter(user=user).delete()
+    user_id = user.pk
+    user.delete()
+    logger.info("Account of user %s was deleted", user_id)
+
+
+def user_delete_confirmed(*, user: User, password: str) -> None:
+    """``DELETE auth/account``: the user's own request, confirmed with their password (a token alone may be stolen)."""
+    if not user.check_password(password):
+        raise UnprocessableError(
+            "The password is not correct.", code="wrong_password", errors={"password": ["The password is not correct."]}
+        )
+    user_delete(user=user)

@@ -1,4 +1,4 @@
-"""Auth endpoints under ``/api/v1/auth/``: register, token, refresh, verify, logout."""
+"""Auth endpoints under ``/api/v1/auth/``: register, token, refresh, verify, logout, account."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
 
 from accounts.selectors import token_verified_user_get
-from accounts.services import token_refresh, user_logout, user_register
+from accounts.services import token_refresh, user_delete_confirmed, user_logout, user_register
 from accounts.throttles import AuthRateThrottle
 from shuren.schema import ErrorSerializer
 
@@ -33,6 +33,12 @@ class UserSerializer(serializers.Serializer):
 
     id = serializers.IntegerField()
     email = serializers.EmailField()
+
+
+class AccountDeleteSerializer(serializers.Serializer):
+    """Account deletion body: the account's password, as confirmation."""
+
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
 
 
 class LogoutSerializer(serializers.Serializer):
@@ -128,4 +134,29 @@ class LogoutView(_PublicAuthMixin, APIView):
         body = LogoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user_logout(refresh=body.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountView(APIView):
+    """The caller's account: ``DELETE`` erases it and everything stored about them."""
+
+    throttle_classes = (AuthRateThrottle,)  # per client IP, like login: the password can be guessed here too
+
+    @extend_schema(
+        description=(
+            'Delete your account, confirmed with your password: JSON body `{"password": "..."}`. '
+            "Erases the onboarding (answers, history, agent memory, idempotency records, cached replies), "
+            "the refresh tokens and the user; every token of the account is refused from then on."
+        ),
+        responses={
+            204: OpenApiResponse(description="Deleted"),
+            401: ErrorSerializer,
+            422: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        body = AccountDeleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user_delete_confirmed(user=request.user, password=body.validated_data["password"])  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)

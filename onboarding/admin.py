@@ -88,3 +88,11 @@ class OnboardingStateAdmin(admin.ModelAdmin):
         for user in users:
             onboarding_erase(user=user)  # also drops the user's cached LLM replies
         self.message_user(request, f"Erased {len(users)} onboarding(s).", messages.SUCCESS)
+
+    def delete_model(self, request: HttpRequest, obj: OnboardingState) -> None:
+        """The admin's plain delete is an erase: the user's cached LLM replies go too."""
+        onboarding_erase(user=obj.user)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[OnboardingState]) -> None:
+        for state in queryset.select_related("user"):
+            onboarding_erase(user=state.user)

@@ -127,7 +127,7 @@ def onboarding_complete(*, user: Any) -> OnboardingState:
 
 @transaction.atomic
 def onboarding_reset(*, state: OnboardingState) -> OnboardingState:
-    """Start the user's onboarding over (admin action): answers, memory, history and chat records cleared."""
+    """Start the user's onboarding over (admin action): answers, memory, history, chat records, cached replies."""
     state = OnboardingState.objects.select_for_update().get(pk=state.pk)
     # A turn in flight must not write its answer into the fresh start, nor an old key replay an old reply.
     ChatTurnLock.objects.filter(state=state).delete()
@@ -139,6 +139,7 @@ def onboarding_reset(*, state: OnboardingState) -> OnboardingState:
     state.agent_context = {}
     state.conversation_history = []
     state.save()
+    response_cache_forget_user(state.user_id)  # they hold the old answers' text
     logger.info("Onboarding of user %s was reset", state.user_id)
     return state
 

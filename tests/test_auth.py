@@ -1,4 +1,4 @@
-"""Register, token, refresh (rotating), verify, logout (blacklist)."""
+"""Register, token, refresh (rotating, single-use), verify, logout (blacklist), deleting the account."""
 
 from __future__ import annotations
 
@@ -8,13 +8,20 @@ from typing import Any
 import jwt
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connections
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+from accounts.models import User
+from agents.models import ChatIdempotencyRecord
+from fake_anthropic import FakeAnthropicServer
+from onboarding.models import OnboardingState
 from tests.conftest import PASSWORD
 
 AUTH = "/api/v1/auth"
+CHAT = "/api/v1/onboarding/chat"
 
 
 def login(client: APIClient, email: str = "alice@example.com", password: str = PASSWORD) -> Any:
@@ -250,3 +257,62 @@ def test_a_token_naming_its_user_by_an_integer_id_still_works(user: Any) -> None
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {_with_user_id(AccessToken.for_user(user), user.pk)}")
 
     assert client.post("/api/v1/onboarding/start").status_code == 201
+
+
+# --- deleting one's own account (GDPR: erasure on request) ------------------------------------------------
+
+
+def test_deleting_the_account_erases_everything_and_every_token_of_it(
+    claude: FakeAnthropicServer, anon: APIClient, user: Any
+) -> None:
+    # Given a user who logged in twice, chatted with Claude (a cached reply) under an Idempotency-Key
+    tokens, other_login = login(anon).json(), login(APIClient()).json()
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    client.post("/api/v1/onboarding/start")
+    client.post(CHAT, {"message": "I'm a beginner"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+    cached = cache.get(f"llm-reply-keys:{user.pk}")
+    assert cached
+
+    # When they delete their account, confirming with their password
+    response = client.delete(f"{AUTH}/account", {"password": PASSWORD}, format="json")
+
+    # Then nothing of theirs is left: user, onboarding, history, idempotency records, cached replies, tokens
+    assert response.status_code == 204
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not OnboardingState.objects.exists()
+    assert not ChatIdempotencyRecord.objects.exists()
+    assert cache.get(f"llm-reply-keys:{user.pk}") is None
+    assert all(cache.get(key) is None for key in cached)
+    assert not OutstandingToken.objects.exists()
+    assert client.get("/api/v1/onboarding/state").status_code == 401
+    for refresh in (tokens["refresh"], other_login["refresh"]):
+        assert anon.post(f"{AUTH}/token/refresh", {"refresh": refresh}, format="json").status_code == 401
+    assert login(anon).status_code == 401
+
+
+@pytest.mark.parametrize(("body", "code"), [({"password": "wrong"}, "wrong_password"), ({}, "validation_error")])
+def test_deleting_the_account_needs_the_password(api: APIClient, user: Any, body: dict, code: str) -> None:
+    api.post("/api/v1/onboarding/start")
+
+    response = api.delete(f"{AUTH}/account", body, format="json")
+
+    assert response.status_code == 422
+    assert response.json()["code"] == code
+    assert "password" in response.json()["errors"]
+    assert User.objects.filter(pk=user.pk).exists()
+    assert OnboardingState.objects.filter(user=user).exists()
+
+
+def test_deleting_an_account_that_never_started_onboarding(api: APIClient, user: Any) -> None:
+    response = api.delete(f"{AUTH}/account", {"password": PASSWORD}, format="json")
+
+    assert response.status_code == 204
+    assert not User.objects.filter(pk=user.pk).exists()
+
+
+def test_deleting_the_account_needs_a_token(anon: APIClient, user: Any) -> None:
+    response = anon.delete(f"{AUTH}/account", {"password": PASSWORD}, format="json")
+
+    assert response.status_code == 401
+    assert User.objects.filter(pk=user.pk).exists()

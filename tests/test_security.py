@@ -56,6 +56,7 @@ PROTECTED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("post", f"{BASE}/chat", {"message": "I'm advanced"}),
     ("post", f"{BASE}/chat/stream", {"message": "I'm advanced"}),
     ("get", f"{BASE}/current-agent", None),
+    ("delete", f"{AUTH}/account", {"password": PASSWORD}),
 ]
 ENDPOINT_IDS = [f"{method.upper()} {url}" for method, url, _ in PROTECTED]
 
