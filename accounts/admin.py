@@ -5,8 +5,11 @@ from typing import ClassVar
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import BaseUserCreationForm, UserChangeForm
+from django.db.models import QuerySet
+from django.http import HttpRequest
 
 from accounts.models import User
+from accounts.services import user_delete
 
 
 class EmailUserCreationForm(BaseUserCreationForm):
@@ -41,3 +44,11 @@ class UserAdmin(BaseUserAdmin):
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
     readonly_fields: ClassVar = ("last_login", "date_joined")
+
+    def delete_model(self, request: HttpRequest, obj: User) -> None:
+        """Deleting a user erases what the database cascade misses: cached replies and refresh tokens."""
+        user_delete(user=obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[User]) -> None:
+        for user in queryset:
+            user_delete(user=user)

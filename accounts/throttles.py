@@ -7,9 +7,11 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
+from shuren.degraded_cache import FailOpenThrottleMixin
 
-class AuthRateThrottle(SimpleRateThrottle):
-    """``THROTTLE_AUTH_RATE`` requests per client IP on register/token/refresh/verify/logout."""
+
+class AuthRateThrottle(FailOpenThrottleMixin, SimpleRateThrottle):
+    """``THROTTLE_AUTH_RATE`` requests per client IP on the auth endpoints; not enforced while the cache is down."""
 
     scope = "auth"
 

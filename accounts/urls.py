@@ -10,4 +10,5 @@ urlpatterns = [
     path("token/refresh", views.TokenRefreshView.as_view(), name="auth-token-refresh"),
     path("token/verify", views.TokenVerifyView.as_view(), name="auth-token-verify"),
     path("logout", views.LogoutView.as_view(), name="auth-logout"),
+    path("account", views.AccountView.as_view(), name="auth-account"),
 ]

@@ -1,14 +1,12 @@
-"""Auth endpoints under ``/api/v1/auth/``: register, token, refresh, verify, logout."""
+"""Auth endpoints under ``/api/v1/auth/``: register, token, refresh, verify, logout, account."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from django.contrib.auth import get_user_model
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -17,7 +15,8 @@ from rest_framework.views import APIView
 from rest_framework_simplejwt import serializers as jwt_serializers
 from rest_framework_simplejwt import views as jwt_views
 
-from accounts.services import user_logout, user_register
+from accounts.selectors import token_verified_user_get
+from accounts.services import token_refresh, user_delete_confirmed, user_logout, user_register
 from accounts.throttles import AuthRateThrottle
 from shuren.schema import ErrorSerializer
 
@@ -36,6 +35,12 @@ class UserSerializer(serializers.Serializer):
     email = serializers.EmailField()
 
 
+class AccountDeleteSerializer(serializers.Serializer):
+    """Account deletion body: the account's password, as confirmation."""
+
+    password = serializers.CharField(max_length=128, write_only=True, trim_whitespace=False)
+
+
 class LogoutSerializer(serializers.Serializer):
     """Logout body: the refresh token to revoke."""
 
@@ -43,17 +48,27 @@ class LogoutSerializer(serializers.Serializer):
 
 
 class TokenRefreshSerializer(jwt_serializers.TokenRefreshSerializer):
-    """simplejwt's, but the refresh token of a deleted user is a 401, not a 500.
+    """simplejwt's body; the rotation is ``token_refresh``'s (single-use under parallel requests).
 
-    simplejwt 5.5 looks the user up with ``objects.get`` and lets ``DoesNotExist`` escape
-    (jazzband/djangorestframework-simplejwt#860).
+    simplejwt 5.5's own lets parallel refreshes of one token all succeed, answers 500 for a
+    deleted user (jazzband/djangorestframework-simplejwt#860) or a user id that is not an id,
+    and refreshes a token without a user id at all.
     """
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, str]:
-        try:
-            return super().validate(attrs)
-        except get_user_model().DoesNotExist:
-            raise AuthenticationFailed(self.error_messages["no_active_account"], code="no_active_account") from None
+        return token_refresh(refresh=attrs["refresh"])
+
+
+class TokenVerifySerializer(jwt_serializers.TokenVerifySerializer):
+    """simplejwt's body; a blacklisted token, or one of a deactivated or deleted user, is 401.
+
+    simplejwt 5.5's own answers 422 (a validation error) for a blacklisted token and 200
+    for the token of a user who can no longer use it.
+    """
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        token_verified_user_get(token=attrs["token"])
+        return {}
 
 
 # Bad credentials or tokens are 401, a body without the fields 422, too many attempts 429.
@@ -111,7 +126,9 @@ class TokenRefreshView(_PublicAuthMixin, jwt_views.TokenRefreshView):
     )
 )
 class TokenVerifyView(_PublicAuthMixin, jwt_views.TokenVerifyView):
-    """Check that a token is valid."""
+    """Check that a token is valid: signed, unexpired, not blacklisted, of an active user."""
+
+    serializer_class = TokenVerifySerializer
 
 
 class LogoutView(_PublicAuthMixin, APIView):
@@ -131,4 +148,29 @@ class LogoutView(_PublicAuthMixin, APIView):
         body = LogoutSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         user_logout(refresh=body.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AccountView(APIView):
+    """The caller's account: ``DELETE`` erases it and everything stored about them."""
+
+    throttle_classes = (AuthRateThrottle,)  # per client IP, like login: the password can be guessed here too
+
+    @extend_schema(
+        description=(
+            'Delete your account, confirmed with your password: JSON body `{"password": "..."}`. '
+            "Erases the onboarding (answers, history, agent memory, idempotency records, cached replies), "
+            "the refresh tokens and the user; every token of the account is refused from then on."
+        ),
+        responses={
+            204: OpenApiResponse(description="Deleted"),
+            401: ErrorSerializer,
+            422: ErrorSerializer,
+            429: ErrorSerializer,
+        },
+    )
+    def delete(self, request: Request) -> Response:
+        body = AccountDeleteSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        user_delete_confirmed(user=request.user, password=body.validated_data["password"])  # type: ignore[arg-type]
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -17,9 +17,13 @@ class ChatRecords:
     """The turn lock, idempotency records and cached LLM replies of a user's onboarding."""
 
     def onboarding_reset(self, *, state: OnboardingState) -> None:
-        """A turn in flight must not write its answer into the fresh start, nor an old key replay an old reply."""
+        """A turn in flight must not write its answer into the fresh start, nor an old key replay an old reply.
+
+        The cached replies go too: they hold the old answers' text.
+        """
         ChatTurnLock.objects.filter(state=state).delete()
         ChatIdempotencyRecord.objects.filter(state=state).delete()
+        response_cache_forget_user(state.user_id)
 
     def onboarding_export(self, *, state: OnboardingState) -> dict[str, Any]:
         """The stored replies to requests sent with an ``Idempotency-Key``."""

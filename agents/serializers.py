@@ -8,7 +8,7 @@ from django.conf import settings
 from rest_framework import serializers
 
 from agents.turn.reply import NextAction
-from onboarding.steps import FIRST_STEP, LAST_STEP
+from onboarding.serializers import StepNumberField
 
 
 class MessageField(serializers.CharField):
@@ -24,9 +24,7 @@ class ChatRequestSerializer(serializers.Serializer):
     """``POST onboarding/chat``: a message (1..2000 characters after trimming) and optionally the step."""
 
     message = MessageField(max_length=settings.CHAT_MESSAGE_MAX_CHARS, trim_whitespace=True)
-    step = serializers.IntegerField(
-        min_value=FIRST_STEP,
-        max_value=LAST_STEP,
+    step = StepNumberField(
         required=False,
         allow_null=True,
         help_text="The current step (default) or an earlier one to correct an answer.",

@@ -3,9 +3,11 @@
 from django.conf import settings
 from rest_framework.throttling import UserRateThrottle
 
+from shuren.degraded_cache import FailOpenThrottleMixin
 
-class ChatRateThrottle(UserRateThrottle):
-    """``THROTTLE_CHAT_RATE`` messages per user, counted in the shared cache across workers."""
+
+class ChatRateThrottle(FailOpenThrottleMixin, UserRateThrottle):
+    """``THROTTLE_CHAT_RATE`` messages per user, counted in the shared cache across workers (not while it is down)."""
 
     scope = "chat"
 

@@ -19,6 +19,7 @@ from agents.llm import LLMUnavailableError, llm_provider_get
 from agents.llm.anthropic_provider import model_deprecation
 from agents.registry import agent_for_step
 from onboarding.steps import STEPS
+from shuren.degraded_cache import CACHE_ERRORS, cache_degraded
 
 logger = logging.getLogger(__name__)
 _ANTHROPIC_HEALTH_KEY = "health:anthropic"
@@ -26,23 +27,39 @@ _ANTHROPIC_HEALTH_KEY = "health:anthropic"
 
 @dataclass
 class HealthReport:
-    """Named check results; healthy only if every check passed."""
+    """Named check results; healthy when every required check passed.
+
+    An optional dependency (the cache) that fails makes the report ``degraded``, not
+    unhealthy: the service answers without it, so taking the instance out of rotation
+    would only turn a slower service into no service.
+    """
 
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
 
-    def add(self, name: str, ok: bool, **details: Any) -> None:
+    def add(self, name: str, ok: bool, *, required: bool = True, **details: Any) -> None:
         """Record one check's outcome."""
-        self.checks[name] = {"ok": ok, **details}
+        self.checks[name] = {"ok": ok, **({} if required else {"required": False}), **details}
+
+    def _names(self, *, required: bool) -> list[str]:
+        return [
+            name
+            for name, result in self.checks.items()
+            if not result["ok"] and result.get("required", True) is required
+        ]
 
     @property
     def healthy(self) -> bool:
-        """True when every check passed."""
-        return all(result["ok"] for result in self.checks.values())
+        """True when every required check passed."""
+        return not self._names(required=True)
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON body of a health response."""
-        failed = [name for name, result in self.checks.items() if not result["ok"]]
-        return {"status": "ok" if not failed else "unavailable", "failed": failed, "checks": self.checks}
+        failed, degraded = self._names(required=True), self._names(required=False)
+        status = "unavailable" if failed else "degraded" if degraded else "ok"
+        body: dict[str, Any] = {"status": status, "failed": failed}
+        if degraded:
+            body["degraded"] = degraded
+        return {**body, "checks": self.checks}
 
 
 def _database(report: HealthReport) -> None:
@@ -66,14 +83,14 @@ def _cache(report: HealthReport) -> None:
         cache.set(key, "1", timeout=5)
         ok = cache.get(key) == "1"
         cache.delete(key)
-    except Exception as exc:
-        logger.error("Readiness: cache check failed: %s", type(exc).__name__, exc_info=True)
+    except CACHE_ERRORS as exc:
+        cache_degraded("health_ready", exc)
         ok = False
-    report.add("cache", ok, **({} if ok else {"error": "cache unreachable"}))
+    report.add("cache", ok, required=False, **({} if ok else {"error": "cache unreachable"}))
 
 
 def readiness_check() -> HealthReport:
-    """Database reachable with every migration applied, cache reachable."""
+    """Database reachable with every migration applied (required); cache reachable (optional: degraded)."""
     report = HealthReport()
     _database(report)
     _cache(report)
@@ -90,7 +107,13 @@ def anthropic_check() -> HealthReport:
     if settings.LLM_PROVIDER == "offline":
         report.add("llm", True, provider="offline", model="offline-engine", mode="offline")
         return report
-    cached = cache.get(_ANTHROPIC_HEALTH_KEY)
+    try:
+        cached = cache.get(_ANTHROPIC_HEALTH_KEY)
+    except CACHE_ERRORS as exc:
+        cache_degraded("health_llm_get", exc)
+        cached, cache_up = None, False
+    else:
+        cache_up = True
     if cached is None:
         started = time.perf_counter()
         try:
@@ -100,7 +123,11 @@ def anthropic_check() -> HealthReport:
             cached = {"ok": False, "error": exc.reason}
         cached["latency_ms"] = round((time.perf_counter() - started) * 1000)
         cached["checked_at"] = timezone.now().isoformat()
-        cache.set(_ANTHROPIC_HEALTH_KEY, cached, timeout=settings.ANTHROPIC_HEALTH_CACHE_SECONDS)
+        if cache_up:  # with the cache down every probe checks afresh (a model lookup costs no tokens)
+            try:
+                cache.set(_ANTHROPIC_HEALTH_KEY, cached, timeout=settings.ANTHROPIC_HEALTH_CACHE_SECONDS)
+            except CACHE_ERRORS as exc:
+                cache_degraded("health_llm_set", exc)
     end_of_life = model_deprecation(settings.LLM_MODEL)
     ok = cached.pop("ok")
     report.add(

@@ -23,7 +23,13 @@ def _result(report: checks.HealthReport) -> Response:
 
 
 _REPORT = inline_serializer(
-    "HealthReport", fields={"status": serializers.CharField(), "checks": serializers.JSONField()}
+    "HealthReport",
+    fields={
+        "status": serializers.ChoiceField(choices=["ok", "degraded", "unavailable"]),
+        "failed": serializers.ListField(child=serializers.CharField()),
+        "degraded": serializers.ListField(child=serializers.CharField(), required=False),
+        "checks": serializers.JSONField(),
+    },
 )
 
 
@@ -44,7 +50,11 @@ class LivenessView(_PublicView):
 
 
 class ReadinessView(_PublicView):
-    """``GET /api/v1/health/ready``: database, migrations and cache; 503 naming what failed."""
+    """``GET /api/v1/health/ready``: database and migrations (503 naming what failed) and the cache.
+
+    The cache is optional: when it fails the answer is 200 with ``status: degraded``
+    (the service works without it, slower and without rate limits), see docs/security.md.
+    """
 
     @extend_schema(operation_id="health_ready", tags=["health"], responses={200: _REPORT, 503: _REPORT})
     def get(self, request: Request) -> Response:

@@ -29,10 +29,26 @@ def _step_data_schema() -> PolymorphicProxySerializer:
     )
 
 
+class StepNumberField(serializers.IntegerField):
+    """A step number (1-9) in a request's envelope: a JSON integer only, never ``"1"``, ``1.0`` or ``true``.
+
+    Stricter than a step's own integer fields, which take ``1.0`` because the JSON Schema the
+    LLM is given counts it as an integer; the envelope is the client's, and DESIGN.md types it.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(min_value=FIRST_STEP, max_value=LAST_STEP, **kwargs)
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return int(super().to_internal_value(data))
+
+
 class StepSubmitSerializer(serializers.Serializer):
     """``POST onboarding/step``: a step number and that step's fields (validated by the step definition)."""
 
-    step = serializers.IntegerField(min_value=FIRST_STEP, max_value=LAST_STEP)
+    step = StepNumberField()
     # A field named like Serializer.data: the request's shape is the contract.
     data = serializers.JSONField(help_text="The step's fields; see the StepData variants.")  # type: ignore[assignment]
 

@@ -48,6 +48,11 @@ LLM_TOKENS_ESTIMATED = Counter(
     ["provider", "kind"],
 )
 RESPONSE_CACHE = Counter("onboarding_llm_response_cache", "LLM response cache lookups.", ["result"])
+CACHE_DEGRADED = Counter(
+    "onboarding_cache_degraded",
+    "Cache operations that failed (Redis down or hanging) and were skipped, by operation.",
+    ["operation"],
+)
 DB_QUERY_TIME = Histogram(
     "onboarding_db_query_time_seconds", "Time of each database query made while serving a request.", buckets=_DB_BUCKETS
 )

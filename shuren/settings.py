@@ -135,13 +135,30 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 MIGRATION_MODULES: dict[str, str] = {}
 
 # --- Cache ------------------------------------------------------------------
-CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://shuren")}
+# The cache is an accelerator (throttle counters, LLM replies, the LLM health check): every
+# use of it goes on without it when Redis is down (shuren/degraded_cache.py). The socket
+# timeouts bound how long a hanging Redis can hold a request: each call waits at most this.
+CACHE_SOCKET_CONNECT_TIMEOUT = env.float("CACHE_SOCKET_CONNECT_TIMEOUT", default=0.3)
+CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.3)
 _cache_backends = {
     "django.core.cache.backends.locmem.LocMemCache": "django_prometheus.cache.backends.locmem.LocMemCache",
     "django_redis.cache.RedisCache": "django_prometheus.cache.backends.redis.RedisCache",
 }
-CACHES["default"]["BACKEND"] = _cache_backends.get(CACHES["default"]["BACKEND"], CACHES["default"]["BACKEND"])
-CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="shuren"))
+
+
+def cache_settings(url: str) -> dict[str, Any]:
+    """The ``CACHES["default"]`` entry for a ``CACHE_URL``: with metrics and, for Redis, short timeouts."""
+    config: dict[str, Any] = env.cache_url_config(url)
+    config["BACKEND"] = _cache_backends.get(config["BACKEND"], config["BACKEND"])
+    config.setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="shuren"))
+    if config["BACKEND"] == "django_prometheus.cache.backends.redis.RedisCache":  # django-redis underneath
+        options = config.setdefault("OPTIONS", {})
+        options.setdefault("SOCKET_CONNECT_TIMEOUT", CACHE_SOCKET_CONNECT_TIMEOUT)
+        options.setdefault("SOCKET_TIMEOUT", CACHE_SOCKET_TIMEOUT)
+    return config
+
+
+CACHES = {"default": cache_settings(env.str("CACHE_URL", default="locmemcache://shuren"))}
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -167,10 +184,10 @@ SIMPLE_JWT = {
 
 # --- REST framework -----------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["shuren.parsers.JSONParser"],
     "EXCEPTION_HANDLER": "shuren.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
@@ -238,6 +255,8 @@ CHAT_TURN_LOCK_SECONDS = env.int("CHAT_TURN_LOCK_SECONDS", default=75)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 CONVERSATION_RETENTION_DAYS = env.int("CONVERSATION_RETENTION_DAYS", default=365)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
+# Deeper JSON bodies are a 400 (shuren/parsers.py): unbounded nesting crashed the parser.
+JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 # --- Internationalisation, static -------------------------------------------------
 LANGUAGE_CODE = "en-us"

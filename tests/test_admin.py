@@ -1,16 +1,24 @@
-"""The admin: list, search, filter, a readable change page, reset and erase actions."""
+"""The admin: list, search, filter, a readable change page, reset and erase actions, deleting users."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
+from django.utils import timezone
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from accounts.models import User
+from devtools.fake_anthropic import FakeAnthropicServer
 from onboarding.models import OnboardingState
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, client_for
 
 ADMIN = "/admin/onboarding/onboardingstate/"
+USERS = "/admin/accounts/user/"
+CHAT = "/api/v1/onboarding/chat"
+FIRST_MESSAGE = "I'm a beginner with a bad knee"
 
 
 @pytest.fixture
@@ -80,3 +88,72 @@ def test_non_staff_cannot_open_the_admin(make_user: Any) -> None:
     client.login(email="plain@example.com", password=PASSWORD)
 
     assert client.get(ADMIN).status_code == 302
+
+
+# --- erasure reaches the cached LLM replies ---------------------------------------------------------
+
+
+@pytest.fixture
+def chatted(claude: FakeAnthropicServer, make_user: Any) -> tuple[User, list[str]]:
+    """A user who chatted with Claude: their reply is in the response cache; returns them and its keys."""
+    user = make_user("erin@example.com")
+    client = client_for(user)
+    client.post("/api/v1/onboarding/start")
+    assert client.post(CHAT, {"message": FIRST_MESSAGE}, format="json").status_code == 200
+    keys = cache.get(f"llm-reply-keys:{user.pk}")
+    assert keys
+    assert all(cache.get(key) is not None for key in keys)
+    OutstandingToken.objects.create(user=user, jti="erin-refresh", token="t", expires_at=timezone.now())
+    return user, keys
+
+
+def _cached_replies_gone(user: User, keys: list[str]) -> bool:
+    return cache.get(f"llm-reply-keys:{user.pk}") is None and all(cache.get(key) is None for key in keys)
+
+
+def test_the_reset_action_drops_the_users_cached_replies(
+    admin_client: Client, chatted: tuple[User, list[str]], claude: FakeAnthropicServer
+) -> None:
+    user, keys = chatted
+    state = OnboardingState.objects.get(user=user)
+
+    admin_client.post(ADMIN, {"action": "reset_onboarding", "_selected_action": [state.pk]})
+
+    # The same first message after the reset is Claude's to answer again, not the cache's
+    assert _cached_replies_gone(user, keys)
+    assert client_for(user).post(CHAT, {"message": FIRST_MESSAGE}, format="json").status_code == 200
+    assert len(claude.message_requests()) == 2
+
+
+@pytest.mark.parametrize("how", ["delete page", "delete action"])
+def test_deleting_a_user_in_the_admin_erases_their_cached_replies_and_tokens(
+    admin_client: Client, chatted: tuple[User, list[str]], how: str
+) -> None:
+    user, keys = chatted
+
+    if how == "delete page":
+        response = admin_client.post(f"{USERS}{user.pk}/delete/", {"post": "yes"})
+    else:
+        response = admin_client.post(USERS, {"action": "delete_selected", "_selected_action": [user.pk], "post": "yes"})
+
+    assert response.status_code == 302
+    assert not User.objects.filter(pk=user.pk).exists()
+    assert not OnboardingState.objects.exists()
+    assert not OutstandingToken.objects.filter(jti="erin-refresh").exists()
+    assert _cached_replies_gone(user, keys)
+
+
+@pytest.mark.parametrize("how", ["delete page", "delete action"])
+def test_deleting_an_onboarding_in_the_admin_is_an_erase(
+    admin_client: Client, chatted: tuple[User, list[str]], how: str
+) -> None:
+    user, keys = chatted
+    state = OnboardingState.objects.get(user=user)
+
+    if how == "delete page":
+        admin_client.post(f"{ADMIN}{state.pk}/delete/", {"post": "yes"})
+    else:
+        admin_client.post(ADMIN, {"action": "delete_selected", "_selected_action": [state.pk], "post": "yes"})
+
+    assert not OnboardingState.objects.exists()
+    assert _cached_replies_gone(user, keys)

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
 from accounts.models import User
-from devtools.fake_anthropic import FakeAnthropicServer
+from devtools.fake_anthropic import FakeAnthropicServer, Reply
 from onboarding.models import OnboardingState
 from tests.conftest import client_for, echo_responder
 
@@ -353,3 +354,33 @@ def test_many_users_bursting_at_once_each_keep_an_exact_history(claude: FakeAnth
         assert sorted(sent) == accepted
         assert [entry["content"] for entry in history[1::2]] == [f"echo: {message}" for message in sent]
         assert all(f"user {owner} " in message for message in sent)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_erase_during_the_claude_call_leaves_no_cached_reply(
+    claude: FakeAnthropicServer, started_user: User
+) -> None:
+    # Given Claude, while it writes its reply, sees the user erase their onboarding
+    client = client_for(started_user)
+    erasures: list[int] = []
+
+    def erase_then_reply(body: dict[str, Any]) -> Reply:
+        # The responder runs in the fake server's event loop; Django's ORM wants a thread of its own.
+        in_threads(1, lambda _: erasures.append(client.delete("/api/v1/onboarding").status_code))
+        return Reply(text="Noted: a beginner with a bad knee.")
+
+    claude.set_default_responder(erase_then_reply)
+
+    # When the message is answered after the erase
+    chat = client.post(CHAT, {"message": "I'm a beginner with a bad knee"}, format="json")
+
+    # Then the turn is refused, and no reply to it stays in the cache: starting over, the very same
+    # first prompt goes to Claude again instead of being answered from the cache
+    assert erasures == [204]
+    assert (chat.status_code, chat.json()["code"]) == (409, "onboarding_changed")
+    assert cache.get(f"llm-reply-keys:{started_user.pk}") is None
+    claude.set_default_responder(echo_responder)
+    client.post("/api/v1/onboarding/start")
+    again = client.post(CHAT, {"message": "I'm a beginner with a bad knee"}, format="json")
+    assert again.json()["message"].startswith("echo: ")
+    assert len(claude.message_requests()) == 2

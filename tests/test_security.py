@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import os
 import re
 import subprocess
@@ -55,6 +56,7 @@ PROTECTED: list[tuple[str, str, dict[str, Any] | None]] = [
     ("post", f"{BASE}/chat", {"message": "I'm advanced"}),
     ("post", f"{BASE}/chat/stream", {"message": "I'm advanced"}),
     ("get", f"{BASE}/current-agent", None),
+    ("delete", f"{AUTH}/account", {"password": PASSWORD}),
 ]
 ENDPOINT_IDS = [f"{method.upper()} {url}" for method, url, _ in PROTECTED]
 
@@ -383,6 +385,22 @@ def test_start_ignores_server_owned_fields(make_user: Callable[..., User], bob: 
     assert OnboardingState.objects.get(user=bob).current_step == 1
 
 
+@pytest.mark.parametrize("step", ["1", 1.0, True, "one", [1]], ids=repr)
+def test_the_envelopes_step_must_arrive_as_a_json_integer(started: APIClient, user: User, step: Any) -> None:
+    # Given the README's promise that values have their JSON types (a step number is an integer)
+    before = snapshot(user)
+
+    # When the form and the chat name the step as a string, a float, a boolean
+    form = send(started, "post", f"{BASE}/step", {"step": step, "data": valid_answers()[1]})
+    chat = send(started, "post", f"{BASE}/chat", {"message": "I'm a beginner", "step": step})
+
+    # Then both are 422 naming the step, and nothing is saved
+    for response in (form, chat):
+        assert_error_shape(response, 422, "validation_error")
+        assert list(response.json()["errors"]) == ["step"]
+    assert snapshot(user) == before
+
+
 def test_step_body_cannot_set_server_owned_fields(started: APIClient, user: User, bob: User) -> None:
     response = send(
         started, "post", f"{BASE}/step", {"step": 1, "data": {"fitness_level": "beginner"}, **_server_owned(bob)}
@@ -648,6 +666,50 @@ def test_a_body_just_under_the_size_cap_is_served(started: APIClient) -> None:
     )
 
     assert response.status_code == 200
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+# Each is nested 1000 levels deep in about 2 KB: at the top, in a field, in the step's data.
+DEEP_BODIES = {
+    "top-level": _nested(1000),
+    "in-a-field": '{"message": "hi", "step": ' + _nested(1000) + "}",
+    "in-step-data": '{"step": 1, "data": {"experience": ' + _nested(1000) + "}}",
+}
+
+
+@pytest.mark.parametrize("body", DEEP_BODIES.values(), ids=DEEP_BODIES.keys())
+@pytest.mark.parametrize("url", [f"{BASE}/chat", f"{BASE}/chat/stream", f"{BASE}/step", f"{AUTH}/register"])
+def test_deeply_nested_json_is_a_clean_400(started: APIClient, user: User, url: str, body: str, caplog: Any) -> None:
+    # Given a body that used to make DRF's JSON parser raise RecursionError (a 500 with a traceback)
+    before = snapshot(user)
+    client = APIClient() if url.startswith(AUTH) else started  # register needs no token
+
+    # When it is posted
+    response = client.post(url, body, content_type="application/json")
+
+    # Then it is refused as malformed, nothing is saved and nothing is logged as an error
+    assert_error_shape(response, 400, "parse_error")
+    assert "nested" in response.json()["detail"]
+    assert snapshot(user) == before
+    assert not [record for record in caplog.records if record.levelno >= logging.ERROR]
+
+
+def test_json_nested_up_to_the_cap_is_parsed_and_one_level_more_is_refused(started: APIClient) -> None:
+    cap = django_settings.JSON_MAX_DEPTH
+    # The object is one level, the field's value the rest; brackets inside strings do not count.
+    at_cap = '{"message": "[[[[{{{{", "step": ' + _nested(cap - 1) + "}"
+    over_cap = '{"message": "]]]]}}}}", "step": ' + _nested(cap) + "}"
+
+    accepted = started.post(f"{BASE}/chat", at_cap, content_type="application/json")
+    refused = started.post(f"{BASE}/chat", over_cap, content_type="application/json")
+
+    assert cap == 32
+    # Parsed, then judged by the serializer
+    assert (accepted.status_code, list(accepted.json()["errors"])) == (422, ["step"])
+    assert_error_shape(refused, 400, "parse_error")
 
 
 def test_conversation_history_is_capped(started: APIClient, user: User, settings: Any) -> None:

@@ -5,6 +5,15 @@ with the user's context, tools, the message history), so a cached reply is only
 ever reused for a byte-identical prompt: no user can receive a reply built from
 another user's data. Each user's keys are remembered so erasing their
 onboarding also drops their cached replies.
+
+A call may still be in flight when the user's data is erased: the erase first
+leaves a mark (``llm-reply-erased:<user id>``), and a reply stored after it
+was set is deleted again by the call that stored it. Either the store comes
+before the mark, and the erase that follows finds the reply in the user's
+index, or the store sees the mark.
+
+The cache only saves calls: when it is down or hangs, the reply comes from the
+provider and is not stored (``shuren/degraded_cache.py``).
 """
 
 from __future__ import annotations
@@ -29,11 +38,13 @@ from agents.llm.types import (
     ToolCall,
     Usage,
 )
+from shuren.degraded_cache import CACHE_ERRORS, cache_degraded
 from shuren.metrics import LLM_LATENCY, RESPONSE_CACHE, tokens_count
 
 logger = logging.getLogger(__name__)
 _KEY_PREFIX = "llm-reply:"
 _USER_KEYS = "llm-reply-keys:{user_id}"
+_ERASED = "llm-reply-erased:{user_id}"
 _MAX_KEYS_PER_USER = 500
 # Providers whose usage is Anthropic's own count, what is billed; any other (the offline engine) estimates.
 _BILLED_PROVIDERS = frozenset({"anthropic"})
@@ -60,10 +71,21 @@ def _decode(data: dict[str, Any]) -> LLMResponse:
 
 
 def response_cache_forget_user(user_id: int) -> int:
-    """Drop every cached reply this user's prompts produced; returns how many keys were dropped."""
+    """Drop every cached reply this user's prompts produced; returns how many keys were dropped.
+
+    With the cache unreachable nothing can be dropped: that is counted and logged
+    (``llm_reply_forget``), and the replies expire after ``LLM_RESPONSE_CACHE_SECONDS``.
+    """
     index = _USER_KEYS.format(user_id=user_id)
-    keys = cache.get(index) or []
-    cache.delete_many([*keys, index])
+    # The mark outlives any LLM call in flight now (each ends by LLM_DEADLINE_SECONDS).
+    mark_seconds = int(settings.LLM_DEADLINE_SECONDS) + 60
+    try:
+        cache.set(_ERASED.format(user_id=user_id), True, timeout=mark_seconds)
+        keys = cache.get(index) or []
+        cache.delete_many([*keys, index])
+    except CACHE_ERRORS as exc:
+        cache_degraded("llm_reply_forget", exc)
+        return 0
     return len(keys)
 
 
@@ -84,7 +106,11 @@ class ObservedProvider:
         if not self.cache_enabled:
             return None, None
         key = _cache_key(self.model, request)
-        data = cache.get(key)
+        try:
+            data = cache.get(key)
+        except CACHE_ERRORS as exc:
+            cache_degraded("llm_reply_get", exc)
+            return None, None  # bypassed: no lookup, and no store that would wait on the cache again
         RESPONSE_CACHE.labels("hit" if data else "miss").inc()
         return key, _decode(data) if data else None
 
@@ -94,11 +120,19 @@ class ObservedProvider:
         data = asdict(response)
         data["tool_calls"] = [asdict(call) for call in response.tool_calls]
         timeout = settings.LLM_RESPONSE_CACHE_SECONDS
-        cache.set(key, data, timeout=timeout)
-        if request.user_id is not None:
-            index = _USER_KEYS.format(user_id=request.user_id)
-            keys = [*(cache.get(index) or [])[-_MAX_KEYS_PER_USER:], key]
-            cache.set(index, keys, timeout=timeout)
+        try:
+            # The user's index first: a reply is never stored where erasure could not find it.
+            if request.user_id is not None:
+                index = _USER_KEYS.format(user_id=request.user_id)
+                keys = [*(cache.get(index) or [])[-_MAX_KEYS_PER_USER:], key]
+                cache.set(index, keys, timeout=timeout)
+            cache.set(key, data, timeout=timeout)
+            if request.user_id is not None and cache.get(_ERASED.format(user_id=request.user_id)):
+                # The user's data was erased while this reply was written: it goes too (and the index,
+                # which during the mark holds nothing else that survives).
+                cache.delete_many([key, _USER_KEYS.format(user_id=request.user_id)])
+        except CACHE_ERRORS as exc:
+            cache_degraded("llm_reply_set", exc)
 
     def _observe(self, started: float, outcome: str, response: LLMResponse | None = None) -> None:
         LLM_LATENCY.labels(self.name, outcome).observe(time.perf_counter() - started)
