@@ -20,6 +20,8 @@ import environ
 from corsheaders.defaults import default_headers as cors_default_headers
 from django.core.exceptions import ImproperlyConfigured
 
+from shuren.keys import DEV_SECRET_KEY, KEY_ADVICE, key_is_published_sample, key_weakness
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -28,14 +30,19 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEV_DEFAULTS = env.bool("SHUREN_DEV_DEFAULTS", default=False)
 DEBUG = env.bool("DEBUG", default=DEV_DEFAULTS)
 
-_DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"  # noqa: S105 - dev only
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not (DEBUG or DEV_DEFAULTS):
-        raise ImproperlyConfigured("SECRET_KEY is not configured (required when DEBUG is False)")
-    SECRET_KEY = _DEV_SECRET_KEY
-elif not DEBUG and SECRET_KEY.startswith("change-me"):
-    raise ImproperlyConfigured("SECRET_KEY is still the .env.example placeholder; set a real secret")
+    # DEBUG alone decides: SHUREN_DEV_DEFAULTS only changes DEBUG's default, so with DEBUG
+    # explicitly off the public development key never signs anything.
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is not configured (required when DEBUG is False, even with SHUREN_DEV_DEFAULTS). {KEY_ADVICE}"
+        )
+    SECRET_KEY = DEV_SECRET_KEY
+elif not DEBUG and key_is_published_sample(SECRET_KEY):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is still the .env.example placeholder or another published sample; set a real secret. {KEY_ADVICE}"
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 if not DEBUG and "*" in ALLOWED_HOSTS:
@@ -152,6 +159,17 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# JWTs are signed with this key: one anyone can look up or guess forges any user's token.
+_JWT_KEY_IS_OWN = bool(env.str("JWT_SIGNING_KEY", default=""))
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
+if not DEBUG and (_jwt_key_weakness := key_weakness(JWT_SIGNING_KEY)):
+    _jwt_key_name = (
+        "JWT_SIGNING_KEY" if _JWT_KEY_IS_OWN else "SECRET_KEY (it signs JWTs while JWT_SIGNING_KEY is unset)"
+    )
+    raise ImproperlyConfigured(
+        f"{_jwt_key_name} {_jwt_key_weakness}, so tokens signed with it can be forged. {KEY_ADVICE}"
+    )
+
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_TOKEN_MINUTES", default=24 * 60)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_TOKEN_DAYS", default=7)),
@@ -159,7 +177,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
