@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 def _env_str(name: str, default: str) -> str:
@@ -191,3 +191,38 @@ def child_exit(server: object, worker: _Worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+# --- Bodies the application will not read ----------------------------------------------
+# Same default as shuren/settings.py. Behind the proxy (deploy/nginx.conf) no such request
+# reaches gunicorn; these hooks are for gunicorn reached directly.
+_MAX_REQUEST_BODY_BYTES = _env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
+
+
+class _Request(Protocol):
+    method: str
+    path: str
+    headers: list[tuple[str, str]]
+
+
+class _Logged(Protocol):
+    log: Any
+
+
+def pre_request(worker: _Logged, req: _Request) -> None:
+    """Answer with ``Connection: close`` a request whose body the application will not read.
+
+    The application refuses a body over MAX_REQUEST_BODY_BYTES (413) and a chunked one (411)
+    without reading it. gunicorn then drains at most 64 KiB of the unread body before the
+    next request and closes the connection if there is more, after the answer said
+    ``keep-alive``. An application cannot set ``Connection`` itself (a hop-by-hop header,
+    PEP 3333), but gunicorn answers ``close`` when the request asked for it: so ask.
+    """
+    worker.log.debug("%s %s", req.method, req.path)
+    headers = dict(req.headers)
+    declared = headers.get("CONTENT-LENGTH", "")
+    too_large = declared.isdigit() and int(declared) > _MAX_REQUEST_BODY_BYTES
+    chunked = "chunked" in headers.get("TRANSFER-ENCODING", "").lower()
+    if too_large or chunked:
+        req.headers = [(name, value) for name, value in req.headers if name != "CONNECTION"]
+        req.headers.append(("CONNECTION", "close"))
