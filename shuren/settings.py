@@ -18,6 +18,7 @@ from typing import Any
 
 import environ
 from corsheaders.defaults import default_headers as cors_default_headers
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
 
 from shuren.keys import DEV_SECRET_KEY, KEY_ADVICE, key_is_published_sample, key_weakness
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
@@ -84,7 +86,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "shuren.metrics.DbQueryTimingMiddleware",
+    # Turns a locked-out admin login into axes' 429 page; last, as axes asks.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -153,6 +158,29 @@ CACHES["default"].setdefault("KEY_PREFIX", env.str("CACHE_KEY_PREFIX", default="
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# django-axes checks a login against its lockouts first; ModelBackend then checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin login: after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# client address, that pair is refused (429, even with the right password) for
+# ADMIN_LOGIN_COOLOFF_MINUTES. Per pair, so an attacker elsewhere cannot lock staff out.
+# The API's own token endpoint keeps its per-IP throttle (THROTTLE_AUTH_RATE) instead.
+AXES_ENABLED = True
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The admin login form's field (axes' default is USERNAME_FIELD, "email", which the form does not post).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+# Attempts live in the database (axes' default handler): shared by every worker and
+# instance, and still enforced while the cache is down.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# The client address as the throttles see it (NUM_PROXIES), not the proxy's.
+AXES_CLIENT_IP_CALLABLE = "shuren.client_ip.client_ip"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -284,6 +312,25 @@ SECURE_HSTS_PRELOAD = False
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
+# django-csp. Scripts only from this origin: the admin has no inline script and Swagger UI
+# is served as separate files (SpectacularSwaggerSplitView, drf-spectacular-sidecar's
+# bundle). Inline styles stay allowed: the admin's style attributes and Swagger UI's
+# <style> block need them, and a style runs no code. data: images are Swagger UI's icons;
+# connect-src lets it fetch the schema and send "Try it out" requests.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Logging --------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

@@ -8,16 +8,15 @@ import pytest
 from django.test import Client
 
 from onboarding.models import OnboardingState
-from tests.conftest import PASSWORD
 
 ADMIN = "/admin/onboarding/onboardingstate/"
 
 
 @pytest.fixture
 def admin_client(make_user: Any) -> Client:
-    make_user("root@example.com", is_staff=True, is_superuser=True)
     client = Client()
-    assert client.login(email="root@example.com", password=PASSWORD)
+    # force_login: django-axes needs the request that Client.login does not pass to authenticate()
+    client.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
     return client
 
 
@@ -75,8 +74,7 @@ def test_erase_action_deletes(admin_client: Client, state: OnboardingState) -> N
 
 
 def test_non_staff_cannot_open_the_admin(make_user: Any) -> None:
-    make_user("plain@example.com")
     client = Client()
-    client.login(email="plain@example.com", password=PASSWORD)
+    client.force_login(make_user("plain@example.com"))
 
     assert client.get(ADMIN).status_code == 302
