@@ -329,6 +329,26 @@ def test_the_proxy_holds_2000_slow_clients_while_health_and_chat_answer(stack: S
     assert left == 0
 
 
+def test_the_chat_stream_passes_through_the_proxy(stack: Stack) -> None:
+    # given: a user with a started onboarding, through the proxy
+    port = stack.proxy_port
+    body = {"email": "stream@example.com", "password": PASSWORD}
+    assert _request(port, "POST", "/api/v1/auth/register", timeout=10, body=body).status == 201
+    token = json.loads(_request(port, "POST", "/api/v1/auth/token", timeout=10, body=body).body)["access"]
+    assert _request(port, "POST", "/api/v1/onboarding/start", timeout=10, token=token).status == 201
+
+    # when
+    answer = _request(
+        port, "POST", "/api/v1/onboarding/chat/stream", timeout=10, token=token, body={"message": "beginner"}
+    )
+
+    # then: the Server-Sent Events arrive whole; nginx consumed the app's X-Accel-Buffering: no
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("text/event-stream")
+    assert b"event: " in answer.body
+    assert "x-accel-buffering" not in answer.headers
+
+
 # --- Bodies --------------------------------------------------------------------------------
 
 
