@@ -52,8 +52,9 @@ def _usable_cpus() -> int:
 
 
 # --- Where to listen -------------------------------------------------------------
-# 0.0.0.0 because in a container the port is published from outside; PORT is the
-# usual platform convention (and the Dockerfile's EXPOSE / compose mapping use 8000).
+# 0.0.0.0 because in a container the proxy reaches it over the container network; PORT is
+# the usual platform convention (the Dockerfile's EXPOSE and deploy/nginx.conf's upstream use
+# 8000). Never publish it to clients: only through the proxy (docs/deployment.md).
 bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
 
 # --- Processes and threads ---------------------------------------------------------
