@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from axes.models import AccessAttempt
+from axes.models import AccessAttempt, AccessLog
 from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
@@ -177,3 +177,14 @@ def test_swagger_uis_start_up_script_is_served_from_the_same_origin(db: None) ->
     assert response["Content-Type"].startswith("application/javascript")
     assert b"SwaggerUIBundle" in response.content
     assert b"/api/schema/" in response.content
+
+
+def test_a_sign_in_without_a_client_address_is_recorded_without_one(staff: User) -> None:
+    # force_login signs in through a bare HttpRequest, with no REMOTE_ADDR; PostgreSQL's
+    # address column refuses a made-up value such as "None"
+    client = Client()
+
+    client.force_login(staff)
+
+    assert _signed_in(client)
+    assert list(AccessLog.objects.values_list("ip_address", flat=True)) == [None]
