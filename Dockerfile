@@ -33,9 +33,11 @@ RUN --mount=type=bind,from=builder,source=/wheels,target=/wheels \
 # The code belongs to root and is read-only for the app user.
 COPY . .
 
-# Static files are collected at build time. settings.py needs a secret key to load;
-# this one exists only for this command and is not kept in the image.
-RUN SECRET_KEY=build-only DEBUG=False ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput
+# Static files are collected at build time. settings.py needs a secret key to load, and
+# refuses a guessable one with DEBUG off: a random key made for this command only, never
+# kept in the image.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" DEBUG=False ALLOWED_HOSTS=localhost \
+    python manage.py collectstatic --noinput
 
 # Set after collectstatic, which must not run in Prometheus multiprocess mode. The
 # directory is created for one-off commands (migrate); gunicorn's on_starting

@@ -3,10 +3,12 @@
 PYTHON ?= python3
 VENV ?= .venv
 PORT ?= 8000
+# make run listens on this machine only; HOST=0.0.0.0 opens it to the network (DEBUG on, public dev key).
+HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck migrate rollback fuzz bench bench-full converse clean
+.PHONY: run test lint typecheck migrate rollback fuzz bench bench-full converse slowloris clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -18,7 +20,7 @@ $(STAMP): requirements.txt requirements-dev.txt
 # environment or .env set them: `make run` is for development.
 run: $(STAMP)
 	SHUREN_DEV_DEFAULTS=1 $(BIN)/python manage.py migrate --noinput
-	SHUREN_DEV_DEFAULTS=1 $(BIN)/python manage.py runserver 0.0.0.0:$(PORT)
+	SHUREN_DEV_DEFAULTS=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -51,6 +53,12 @@ bench-full: $(STAMP)
 # figures and targets printed, one transcript per persona in devtools/converse/out/.
 converse: $(STAMP)
 	$(BIN)/python -m devtools.converse
+
+# The production entry point under slow clients: nginx (deploy/nginx.conf) in front of
+# gunicorn (gunicorn.conf.py), 2,000 connections sending a byte every 2 s, on 127.0.0.1,
+# about a minute. Needs nginx (apt-get install nginx-light). See docs/security.md, T14.
+slowloris: $(STAMP)
+	SHUREN_TEST_PROXY=1 $(BIN)/pytest -p no:cov -o addopts="" -q -s -m proxy tests/test_proxy.py
 
 # The long OpenAPI fuzz run (1000 examples per operation, random seed printed for replay).
 fuzz: $(STAMP)

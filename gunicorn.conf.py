@@ -17,7 +17,7 @@ import math
 import os
 import shutil
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 def _env_str(name: str, default: str) -> str:
@@ -52,8 +52,9 @@ def _usable_cpus() -> int:
 
 
 # --- Where to listen -------------------------------------------------------------
-# 0.0.0.0 because in a container the port is published from outside; PORT is the
-# usual platform convention (and the Dockerfile's EXPOSE / compose mapping use 8000).
+# 0.0.0.0 because in a container the proxy reaches it over the container network; PORT is
+# the usual platform convention (the Dockerfile's EXPOSE and deploy/nginx.conf's upstream use
+# 8000). Never publish it to clients: only through the proxy (docs/deployment.md).
 bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
 
 # --- Processes and threads ---------------------------------------------------------
@@ -191,3 +192,38 @@ def child_exit(server: object, worker: _Worker) -> None:
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+# --- Bodies the application will not read ----------------------------------------------
+# Same default as shuren/settings.py. Behind the proxy (deploy/nginx.conf) no such request
+# reaches gunicorn; these hooks are for gunicorn reached directly.
+_MAX_REQUEST_BODY_BYTES = _env_int("MAX_REQUEST_BODY_BYTES", 64 * 1024)
+
+
+class _Request(Protocol):
+    method: str
+    path: str
+    headers: list[tuple[str, str]]
+
+
+class _Logged(Protocol):
+    log: Any
+
+
+def pre_request(worker: _Logged, req: _Request) -> None:
+    """Answer with ``Connection: close`` a request whose body the application will not read.
+
+    The application refuses a body over MAX_REQUEST_BODY_BYTES (413) and a chunked one (411)
+    without reading it. gunicorn then drains at most 64 KiB of the unread body before the
+    next request and closes the connection if there is more, after the answer said
+    ``keep-alive``. An application cannot set ``Connection`` itself (a hop-by-hop header,
+    PEP 3333), but gunicorn answers ``close`` when the request asked for it: so ask.
+    """
+    worker.log.debug("%s %s", req.method, req.path)
+    headers = dict(req.headers)
+    declared = headers.get("CONTENT-LENGTH", "")
+    too_large = declared.isdigit() and int(declared) > _MAX_REQUEST_BODY_BYTES
+    chunked = "chunked" in headers.get("TRANSFER-ENCODING", "").lower()
+    if too_large or chunked:
+        req.headers = [(name, value) for name, value in req.headers if name != "CONNECTION"]
+        req.headers.append(("CONNECTION", "close"))

@@ -18,7 +18,10 @@ from typing import Any
 
 import environ
 from corsheaders.defaults import default_headers as cors_default_headers
+from csp.constants import NONE, SELF, UNSAFE_INLINE
 from django.core.exceptions import ImproperlyConfigured
+
+from shuren.keys import DEV_SECRET_KEY, KEY_ADVICE, key_is_published_sample, key_weakness
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -28,14 +31,19 @@ environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 DEV_DEFAULTS = env.bool("SHUREN_DEV_DEFAULTS", default=False)
 DEBUG = env.bool("DEBUG", default=DEV_DEFAULTS)
 
-_DEV_SECRET_KEY = "dev-only-insecure-key-never-use-in-production-0123456789abcdef"  # noqa: S105 - dev only
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY:
-    if not (DEBUG or DEV_DEFAULTS):
-        raise ImproperlyConfigured("SECRET_KEY is not configured (required when DEBUG is False)")
-    SECRET_KEY = _DEV_SECRET_KEY
-elif not DEBUG and SECRET_KEY.startswith("change-me"):
-    raise ImproperlyConfigured("SECRET_KEY is still the .env.example placeholder; set a real secret")
+    # DEBUG alone decides: SHUREN_DEV_DEFAULTS only changes DEBUG's default, so with DEBUG
+    # explicitly off the public development key never signs anything.
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"SECRET_KEY is not configured (required when DEBUG is False, even with SHUREN_DEV_DEFAULTS). {KEY_ADVICE}"
+        )
+    SECRET_KEY = DEV_SECRET_KEY
+elif not DEBUG and key_is_published_sample(SECRET_KEY):
+    raise ImproperlyConfigured(
+        f"SECRET_KEY is still the .env.example placeholder or another published sample; set a real secret. {KEY_ADVICE}"
+    )
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
 if not DEBUG and "*" in ALLOWED_HOSTS:
@@ -54,6 +62,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_prometheus",
@@ -67,6 +76,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "shuren.request_id.RequestIdMiddleware",
+    "shuren.body.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -76,7 +86,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "shuren.metrics.DbQueryTimingMiddleware",
+    # Turns a locked-out admin login into axes' 429 page; last, as axes asks.
+    "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
@@ -162,12 +175,46 @@ CACHES = {"default": cache_settings(env.str("CACHE_URL", default="locmemcache://
 
 # --- Auth -------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# django-axes checks a login against its lockouts first; ModelBackend then checks the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Admin login: after ADMIN_LOGIN_FAILURE_LIMIT wrong passwords for one username from one
+# client address, that pair is refused (429, even with the right password) for
+# ADMIN_LOGIN_COOLOFF_MINUTES. Per pair, so an attacker elsewhere cannot lock staff out.
+# The API's own token endpoint keeps its per-IP throttle (THROTTLE_AUTH_RATE) instead.
+AXES_ENABLED = True
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# The admin login form's field (axes' default is USERNAME_FIELD, "email", which the form does not post).
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+# Attempts live in the database (axes' default handler): shared by every worker and
+# instance, and still enforced while the cache is down.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+# The client address as the throttles see it (NUM_PROXIES), not the proxy's.
+AXES_CLIENT_IP_CALLABLE = "shuren.client_ip.client_ip"
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# JWTs are signed with this key: one anyone can look up or guess forges any user's token.
+_JWT_KEY_IS_OWN = bool(env.str("JWT_SIGNING_KEY", default=""))
+JWT_SIGNING_KEY = env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY
+if not DEBUG and (_jwt_key_weakness := key_weakness(JWT_SIGNING_KEY)):
+    _jwt_key_name = (
+        "JWT_SIGNING_KEY" if _JWT_KEY_IS_OWN else "SECRET_KEY (it signs JWTs while JWT_SIGNING_KEY is unset)"
+    )
+    raise ImproperlyConfigured(
+        f"{_jwt_key_name} {_jwt_key_weakness}, so tokens signed with it can be forged. {KEY_ADVICE}"
+    )
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_TOKEN_MINUTES", default=24 * 60)),
@@ -176,7 +223,7 @@ SIMPLE_JWT = {
     "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
     "ALGORITHM": "HS256",
-    "SIGNING_KEY": env.str("JWT_SIGNING_KEY", default="") or SECRET_KEY,
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
@@ -291,6 +338,25 @@ SECURE_HSTS_PRELOAD = False
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SESSION_COOKIE_HTTPONLY = True
+# django-csp. Scripts only from this origin: the admin has no inline script and Swagger UI
+# is served as separate files (SpectacularSwaggerSplitView, drf-spectacular-sidecar's
+# bundle). Inline styles stay allowed: the admin's style attributes and Swagger UI's
+# <style> block need them, and a style runs no code. data: images are Swagger UI's icons;
+# connect-src lets it fetch the schema and send "Try it out" requests.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [NONE],
+        "script-src": [SELF],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- Logging --------------------------------------------------------------------
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()

@@ -13,7 +13,7 @@ from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from accounts.models import User
 from devtools.fake_anthropic import FakeAnthropicServer
 from onboarding.models import OnboardingState
-from tests.conftest import PASSWORD, client_for
+from tests.conftest import client_for
 
 ADMIN = "/admin/onboarding/onboardingstate/"
 USERS = "/admin/accounts/user/"
@@ -23,9 +23,9 @@ FIRST_MESSAGE = "I'm a beginner with a bad knee"
 
 @pytest.fixture
 def admin_client(make_user: Any) -> Client:
-    make_user("root@example.com", is_staff=True, is_superuser=True)
     client = Client()
-    assert client.login(email="root@example.com", password=PASSWORD)
+    # force_login: django-axes needs the request that Client.login does not pass to authenticate()
+    client.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
     return client
 
 
@@ -83,9 +83,8 @@ def test_erase_action_deletes(admin_client: Client, state: OnboardingState) -> N
 
 
 def test_non_staff_cannot_open_the_admin(make_user: Any) -> None:
-    make_user("plain@example.com")
     client = Client()
-    client.login(email="plain@example.com", password=PASSWORD)
+    client.force_login(make_user("plain@example.com"))
 
     assert client.get(ADMIN).status_code == 302
 

@@ -303,9 +303,8 @@ def test_a_forged_forwarded_for_header_does_not_dodge_the_auth_throttle(
 
 
 def test_admin_erase_also_drops_cached_replies(make_user: Any, started: APIClient) -> None:
-    make_user("root@example.com", is_staff=True, is_superuser=True)
     admin = Client()
-    admin.login(email="root@example.com", password=PASSWORD)
+    admin.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
     state = OnboardingState.objects.get()
     cache.set("llm-reply:abc", {"text": "cached"})
     cache.set(f"llm-reply-keys:{state.user_id}", ["llm-reply:abc"])

@@ -11,8 +11,10 @@ from __future__ import annotations
 import ast
 import importlib.util
 import json
+import os
 import re
 import shlex
+import shutil
 import socket
 import subprocess
 import sys
@@ -35,6 +37,7 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 COMPOSE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"
 GUNICORN_CONF = ROOT / "gunicorn.conf.py"
+NGINX_CONF = ROOT / "deploy" / "nginx.conf"
 SETTINGS = ROOT / "shuren" / "settings.py"
 
 # env.str("X", ...), env.int("X"...), env.db_url("X"...), ... and env("X") in settings.py.
@@ -231,18 +234,88 @@ def test_image_runs_in_production_mode_with_prometheus_multiprocess_dir() -> Non
 def test_static_files_are_collected_at_build_time_without_a_real_secret() -> None:
     collect = [arguments for keyword, arguments in _final_stage() if keyword == "RUN" and "collectstatic" in arguments]
     assert collect, "collectstatic must run in the final stage"
-    assert "SECRET_KEY=build-only" in collect[0]
+    # a key made for this one command: a fixed one would be public, and settings refuse those
+    assert "SECRET_KEY=\"$(python -c 'import secrets; print(secrets.token_urlsafe(50))')\"" in collect[0]
     assert "--noinput" in collect[0]
     assert not any(keyword == "ARG" and "SECRET" in arguments for keyword, arguments in _final_stage())
 
 
-def test_exposed_port_matches_compose_mapping_and_gunicorn_bind(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_exposed_port_matches_the_proxys_upstream_and_gunicorn_bind(monkeypatch: pytest.MonkeyPatch) -> None:
     exposed = _instruction(_final_stage(), "EXPOSE").split("/")[0]
-    container_ports = {str(mapping).split(":")[-1].split("/")[0] for mapping in _compose()["services"]["api"]["ports"]}
     conf = _load_gunicorn_conf(monkeypatch)
 
-    assert container_ports == {exposed}
+    assert re.search(rf"^\s*server api:{exposed};", NGINX_CONF.read_text(), re.MULTILINE)
     assert conf.bind == [f"0.0.0.0:{exposed}"]
+
+
+def test_gunicorn_is_reached_only_through_the_proxy() -> None:
+    services = _compose()["services"]
+    proxy = services["proxy"]
+    listen = re.search(r"^\s*listen (\d+);", NGINX_CONF.read_text(), re.MULTILINE)
+    assert listen
+
+    assert "ports" not in services["api"], "gunicorn must not be published: slow clients would hold its threads"
+    assert {str(mapping).split(":")[-1] for mapping in proxy["ports"]} == {listen[1]}
+    assert "./deploy/nginx.conf:/etc/nginx/nginx.conf:ro" in proxy["volumes"]
+    assert proxy["depends_on"] == {"api": {"condition": "service_healthy"}}
+    assert _service_env("api", {"SECRET_KEY": "k", "POSTGRES_PASSWORD": "p"})["NUM_PROXIES"] == "1"
+
+
+def _nginx_directive(name: str) -> str:
+    values = re.findall(rf"^\s*{name}\s+([^;]+);", NGINX_CONF.read_text(), re.MULTILINE)
+    assert len(values) == 1, f"{name}: {values}"
+    return str(values[0])
+
+
+def _nginx_seconds(name: str) -> int:
+    value = _nginx_directive(name)
+    assert value.endswith("s"), value
+    return int(value[:-1])
+
+
+def test_the_proxy_caps_bodies_at_the_apps_limit() -> None:
+    limit = 64 * 1024
+    assert _nginx_directive("client_max_body_size") == "64k"
+    assert _nginx_directive("client_body_buffer_size") == "64k"
+    assert f"larger than {limit} bytes" in NGINX_CONF.read_text()
+    assert dict(line.split("=", 1) for line in _env_example_lines() if line.startswith("MAX_REQUEST_BODY_BYTES="))[
+        "MAX_REQUEST_BODY_BYTES"
+    ] == str(limit)
+
+
+def test_the_proxy_bounds_slow_clients_and_outwaits_gunicorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = _load_gunicorn_conf(monkeypatch)
+
+    assert _nginx_seconds("client_header_timeout") <= 15
+    assert _nginx_seconds("client_body_timeout") <= 15
+    assert _nginx_directive("proxy_request_buffering") == "on"
+    assert _nginx_directive("proxy_buffering") == "on"
+    # never cuts a chat turn gunicorn would still let finish
+    assert _nginx_seconds("proxy_read_timeout") > conf.timeout
+    # never reuses an upstream connection gunicorn has just closed
+    upstream_keepalive = re.search(r"upstream api \{[^}]*keepalive_timeout (\d+)s;", NGINX_CONF.read_text())
+    assert upstream_keepalive
+    assert int(upstream_keepalive[1]) < conf.keepalive
+
+
+def test_the_nginx_config_passes_nginx_t(tmp_path: Path) -> None:
+    nginx = shutil.which("nginx")
+    if nginx is None:
+        pytest.skip("nginx is not installed (apt-get install nginx-light); .ci/run installs it")
+    # `api` resolves only inside compose: the test's copy points the upstream at loopback
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(NGINX_CONF.read_text().replace("server api:8000;", "server 127.0.0.1:8000;"))
+
+    result = subprocess.run(
+        [nginx, "-t", "-c", str(conf), "-p", str(tmp_path), "-g", f"pid {tmp_path / 'nginx.pid'};"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "test is successful" in result.stderr
 
 
 def test_healthcheck_probes_health_with_urllib_in_image_and_compose() -> None:
@@ -751,7 +824,7 @@ def test_image_healthcheck_passes_against_django_in_production_mode(tmp_path: Pa
     # redirect on, Prometheus multiprocess mode), SQLite standing in for PostgreSQL
     metrics = tmp_path / "prometheus"
     env = {
-        "SECRET_KEY": "test-only-" + "x" * 40,
+        "SECRET_KEY": "test-only-Vh3Kq9ZpX2mWc7RtB5nLs8DfJ4gAy6Ue",
         "DEBUG": "False",
         "ALLOWED_HOSTS": ".shuren.example,localhost",
         "SECURE_SSL_REDIRECT": "True",
@@ -767,3 +840,18 @@ def test_image_healthcheck_passes_against_django_in_production_mode(tmp_path: Pa
     # id the request-id middleware made
     assert re.search(r'request_id=[0-9a-f]{32} method=GET path="/health" status=200', access_log), access_log
     assert metrics.is_dir()
+
+
+# --- Makefile ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("host", "expected"), [(None, "127.0.0.1:8000"), ("0.0.0.0", "0.0.0.0:8000")])
+def test_make_run_listens_on_this_machine_only_unless_host_says_otherwise(host: str | None, expected: str) -> None:
+    # `make run` has DEBUG on and the public development key: not for the network by default
+    command = ["make", "-n", "run", *([f"HOST={host}"] if host else [])]
+    env = {key: value for key, value in os.environ.items() if key not in ("HOST", "PORT")}
+
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=30, check=False)
+
+    assert result.returncode == 0, result.stderr
+    assert f"manage.py runserver {expected}\n" in result.stdout

@@ -4,18 +4,24 @@ from __future__ import annotations
 
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from agents.registry import agent_for_step
 from onboarding.steps import step_get
+from shuren.checks import signing_keys_check
+from shuren.keys import DEV_SECRET_KEY, key_weakness
 from tests.conftest import environ_without, run_django
 
 ROOT = Path(__file__).resolve().parent.parent
+# Made the way the error message says (secrets.token_urlsafe(50)); no test signs anything real with it.
+STRONG_KEY = "k8Jd0-QmZ3rT_vW5yXb2NcE7hLpA9sGf4uIoKj1nMqRtSwUv6x"
+OTHER_STRONG_KEY = "P3nR7tV1xZ5bD9fH2jL6nQ0sU4wY8aC-eG_iK3mO7qS1uW5yA"
 
 
 def _start(**env: str) -> subprocess.CompletedProcess[str]:
-    base = environ_without("SHUREN_DEV_DEFAULTS", "SECRET_KEY", "DEBUG")
+    base = environ_without("SHUREN_DEV_DEFAULTS", "SECRET_KEY", "DEBUG", "JWT_SIGNING_KEY")
     return run_django(["-c", "import django; django.setup()"], {**base, "LLM_PROVIDER": "offline", **env})
 
 
@@ -26,22 +32,137 @@ def test_production_refuses_to_start_without_a_secret_key() -> None:
     assert "SECRET_KEY is not configured" in result.stderr
 
 
+def test_development_defaults_never_apply_with_debug_off() -> None:
+    # given: SHUREN_DEV_DEFAULTS on, but DEBUG explicitly off and no SECRET_KEY
+    # when
+    result = _start(DEBUG="False", SHUREN_DEV_DEFAULTS="1")
+
+    # then: refused, rather than signing tokens with the public development key
+    assert result.returncode != 0
+    assert "SECRET_KEY is not configured" in result.stderr
+    assert "secrets.token_urlsafe(50)" in result.stderr
+
+
+def test_development_defaults_still_start_a_development_server() -> None:
+    result = run_django(
+        ["-c", "from django.conf import settings as s; import django; django.setup(); print(s.DEBUG)"],
+        {
+            **environ_without("SECRET_KEY", "DEBUG", "JWT_SIGNING_KEY"),
+            "SHUREN_DEV_DEFAULTS": "1",
+            "LLM_PROVIDER": "offline",
+        },
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
+
+
+@pytest.mark.parametrize(
+    ("variable", "key", "reason"),
+    [
+        ("JWT_SIGNING_KEY", "change-me-too", "published sample or placeholder"),
+        ("JWT_SIGNING_KEY", "x", "shorter than 32 characters"),
+        ("JWT_SIGNING_KEY", "ab" * 32, "fewer than 10 distinct characters"),
+        ("JWT_SIGNING_KEY", DEV_SECRET_KEY, "published sample or placeholder"),
+        ("SECRET_KEY", "change-me-too", "published sample"),
+        ("SECRET_KEY", "x" * 50, "fewer than 10 distinct characters"),
+    ],
+)
+def test_production_refuses_a_weak_signing_key(variable: str, key: str, reason: str) -> None:
+    # given: DEBUG off, everything else acceptable, one weak key
+    env = {"SECRET_KEY": STRONG_KEY, "JWT_SIGNING_KEY": OTHER_STRONG_KEY, variable: key}
+    if variable == "SECRET_KEY":
+        env.pop("JWT_SIGNING_KEY")  # SECRET_KEY then signs the JWTs too
+
+    # when
+    result = _start(DEBUG="False", **env)
+
+    # then: refused at start, naming the variable, the reason and how to make a good key
+    assert result.returncode != 0
+    assert f"{variable} " in result.stderr
+    assert reason in result.stderr
+    assert 'python -c "import secrets; print(secrets.token_urlsafe(50))"' in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "change-me",
+        "CHANGE-ME-TOO",
+        "changeme-please-0123456789abcdefghijkl",
+        "django-insecure-0123456789abcdefghijklmno",
+    ],
+)
+def test_published_samples_are_weak_whatever_their_length(key: str) -> None:
+    assert key_weakness(key) == "is a published sample or placeholder"
+
+
+@pytest.mark.parametrize(
+    ("key", "weakness"),
+    [
+        ("Short-but-varied-key-0123", "is shorter than 32 characters"),
+        ("0123456789" * 4, None),
+        ("012345678" * 5, "has fewer than 10 distinct characters"),
+        (STRONG_KEY, None),
+    ],
+)
+def test_short_or_repetitive_keys_are_weak(key: str, weakness: str | None) -> None:
+    assert key_weakness(key) == weakness
+
+
+def test_production_accepts_generated_keys() -> None:
+    result = _start(DEBUG="False", SECRET_KEY=STRONG_KEY, JWT_SIGNING_KEY=OTHER_STRONG_KEY)
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_reports_weak_keys_even_with_debug_on() -> None:
+    # given: a configuration still being prepared with DEBUG on, with the sample JWT key
+    env = {
+        **environ_without("SHUREN_DEV_DEFAULTS", "SECRET_KEY", "DEBUG", "JWT_SIGNING_KEY"),
+        "LLM_PROVIDER": "offline",
+        "DEBUG": "True",
+        "SECRET_KEY": STRONG_KEY,
+        "JWT_SIGNING_KEY": "change-me-too",
+    }
+
+    # when
+    result = run_django(["manage.py", "check", "--deploy"], env)
+
+    # then
+    assert result.returncode != 0
+    assert "shuren.E002" in result.stderr
+    assert "secrets.token_urlsafe(50)" in result.stderr
+    assert "shuren.E001" not in result.stderr
+
+
+def test_the_deploy_check_names_each_weak_key(settings: Any) -> None:
+    settings.SECRET_KEY = DEV_SECRET_KEY
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "SIGNING_KEY": "x"}
+
+    assert [error.id for error in signing_keys_check()] == ["shuren.E001", "shuren.E002"]
+
+    settings.SECRET_KEY = STRONG_KEY
+    settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, "SIGNING_KEY": OTHER_STRONG_KEY}
+    assert signing_keys_check() == []
+
+
 def test_production_refuses_a_wildcard_allowed_hosts() -> None:
-    result = _start(DEBUG="False", SECRET_KEY="x" * 50, ALLOWED_HOSTS="*")
+    result = _start(DEBUG="False", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="*")
 
     assert result.returncode != 0
     assert "ALLOWED_HOSTS must not contain '*'" in result.stderr
 
 
 def test_an_unknown_llm_provider_is_refused() -> None:
-    result = _start(DEBUG="False", SECRET_KEY="x" * 50, LLM_PROVIDER="gpt")
+    result = _start(DEBUG="False", SECRET_KEY=STRONG_KEY, LLM_PROVIDER="gpt")
 
     assert result.returncode != 0
     assert "LLM_PROVIDER must be 'anthropic' or 'offline'" in result.stderr
 
 
 def test_production_starts_with_a_secret_and_explicit_hosts() -> None:
-    assert _start(DEBUG="False", SECRET_KEY="x" * 50, ALLOWED_HOSTS="api.shuren.app").returncode == 0
+    assert _start(DEBUG="False", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="api.shuren.app").returncode == 0
 
 
 @pytest.mark.parametrize("step", [0, 10, -1, True])
