@@ -1,14 +1,12 @@
 """Small pure parsers for the offline engine: numbers, durations, volumes, weights, calories,
 macros, weekdays, clock times, approvals and lists.
 
-Every ``parse_*`` function takes what the user typed, never raises, and returns ``None``
-(or an empty list or dict) when the text does not state the thing: it never guesses.
-All of them work on ``normalize``'d text (lower case, number words as digits, "twice" as
-"2 times"); ``normalize`` is idempotent, so normalized text may be passed again.
-
-The ``*_mentions`` functions take text that is *already normalized* and also say where
-each value was found, so the extraction layer can keep "10 push-ups" apart from
-"twice a week" in one message.
+``normalize`` comes first (lower case, number words as digits, "twice" as "2 times"); it is
+idempotent, so normalized text may be passed again. The ``*_mentions`` functions take text that
+is *already normalized* and say where each value was found, so the extraction layer can keep
+"10 push-ups" apart from "twice a week" in one message. The ``parse_*`` functions answer one
+question about a whole text. None of them raises, and each returns ``None`` (or an empty list
+or dict) when the text does not state the thing: it never guesses.
 """
 
 from __future__ import annotations
@@ -298,17 +296,6 @@ def number_mentions(norm: str) -> list[Mention]:
     return [Mention(match.start(), match.end(), float(match.group(1))) for match in _NUMBER_RE.finditer(norm)]
 
 
-def parse_numbers(text: str) -> list[float]:
-    """Every number the text states, in digits or words, in order ("five and 2.5" -> [5.0, 2.5])."""
-    return [mention.value for mention in number_mentions(normalize(text))]
-
-
-def parse_number(text: str) -> float | None:
-    """The first number the text states ("twenty-five" -> 25.0, "1,500" -> 1500.0, "a dozen" -> 12.0)."""
-    numbers = parse_numbers(text)
-    return numbers[0] if numbers else None
-
-
 # --- durations and intervals -------------------------------------------------------------
 
 _HOURS = r"(?:\s*(?:hours?|hrs?)|h)\b"
@@ -347,12 +334,6 @@ def duration_mentions(norm: str) -> list[Mention]:
     return found
 
 
-def parse_minutes(text: str) -> int | None:
-    """The first duration, in whole minutes ("an hour and a half" -> 90, "45 min" -> 45, "1h 15m" -> 75)."""
-    found = duration_mentions(normalize(text))
-    return int(found[0].value) if found else None
-
-
 def interval_mentions(norm: str) -> list[Mention]:
     """Repeat intervals in normalized text, in minutes ("every 2 hours" -> 120, "hourly" -> 60)."""
     found: list[Mention] = []
@@ -374,12 +355,6 @@ def interval_mentions(norm: str) -> list[Mention]:
         if duration:
             found.append(Mention(every.start(), duration.end(), float(round(_duration_minutes(duration)))))
     return sorted(found, key=lambda mention: mention.start)
-
-
-def parse_interval_minutes(text: str) -> int | None:
-    """A reminder interval in minutes ("every 30 minutes" -> 30, "every hour" -> 60, "every 2 hours" -> 120)."""
-    found = interval_mentions(normalize(text))
-    return int(found[0].value) if found else None
 
 
 # --- volumes, weights, calories ------------------------------------------------------------
@@ -422,12 +397,6 @@ def volume_mentions(norm: str) -> list[Mention]:
     return found
 
 
-def parse_volume_ml(text: str) -> int | None:
-    """The first volume, in whole millilitres ("3 litres" -> 3000, "2500 ml" -> 2500)."""
-    found = volume_mentions(normalize(text))
-    return int(found[0].value) if found else None
-
-
 _WEIGHT_RE = re.compile(rf"(?<![0-9.])(?P<n>{_NUM})\s*(?P<unit>kilogram(?:me)?s?|kilos?|kgs?|pounds?|lbs?|stones?)\b")
 
 
@@ -439,12 +408,6 @@ def weight_mentions(norm: str) -> list[Mention]:
         factor = 1.0 if unit.startswith("k") else STONE_KG if unit.startswith("stone") else LB_KG
         found.append(Mention(match.start(), match.end(), round(float(match.group("n")) * factor, 1)))
     return found
-
-
-def parse_weight_kg(text: str) -> float | None:
-    """The first weight, in kg rounded to 0.1 ("70 kg" -> 70.0, "154 pounds" -> 69.9)."""
-    found = weight_mentions(normalize(text))
-    return found[0].value if found else None
 
 
 _CALORIES_RE = re.compile(
@@ -465,12 +428,6 @@ def calorie_mentions(norm: str) -> list[Mention]:
             value, thousands = float(match.group("ln")), match.group("lk")
         found.append(Mention(match.start(), match.end(), float(round(value * (1000 if thousands else 1)))))
     return found
-
-
-def parse_calories(text: str) -> int | None:
-    """The first calorie amount ("2,000 calories" -> 2000, "1800 kcal" -> 1800)."""
-    found = calorie_mentions(normalize(text))
-    return int(found[0].value) if found else None
 
 
 # --- macros --------------------------------------------------------------------------------
@@ -736,21 +693,6 @@ def time_mentions(norm: str) -> list[TimeMention]:
             minutes = 0 if match.group("name") == "midnight" else 12 * 60
             found.append(TimeMention(match.start(), match.end(), minutes, True, False))
     return sorted(found, key=lambda mention: mention.start)
-
-
-def parse_times(text: str) -> list[str]:
-    """Clock times the text states, as ``HH:MM`` in order ("6:30 pm" -> "18:30", "noon" -> "12:00").
-
-    A bare hour ("at 7") is ambiguous and is not returned; "7am", "7:00", "7 o'clock" and
-    "7 in the evening" are.
-    """
-    return [mention.text for mention in time_mentions(normalize(text)) if mention.clock]
-
-
-def parse_time(text: str) -> str | None:
-    """The first clock time the text states, as ``HH:MM``."""
-    times = parse_times(text)
-    return times[0] if times else None
 
 
 # --- approvals -----------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.llm.offline.parsing import (
+from offline_engine.parsing import (
     TimeMention,
     calorie_mentions,
     clean_item,

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from typing import Any
 
-from agents.llm.offline.extraction import extract
 from agents.llm.types import LLMRequest, LLMResponse, ToolCall, Usage
+from offline_engine.extraction import extract
 
 
 class OfflineProvider:
@@ -21,6 +22,13 @@ class OfflineProvider:
 
     name = "offline"
     model = "offline-engine"
+    # Deterministic and free: caching its answers would only cost memory.
+    response_cache = False
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> OfflineProvider:
+        """The provider factory's entry point; the engine has nothing to configure."""
+        return cls()
 
     def complete(self, request: LLMRequest) -> LLMResponse:
         """Extract the latest message's answers for the request's step."""
