@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from offline_engine.language import correct_typos, from_spanish, looks_spanish, numbers_to_digits, strip_accents
+
 MINUTES_PER_DAY = 24 * 60
 MAX_LIST_ITEMS = 20
 MAX_ITEM_LENGTH = 100
@@ -86,140 +88,8 @@ _CHAR_MAP = str.maketrans(
     }
 )
 _SPACE_RE = re.compile(r"[^\S\n]+")
-_WORD_RE = re.compile(r"[a-z]+")
-_NUMBER_JOIN_RE = re.compile(r"[ -]+")
 
-_UNIT_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-}
-_TEEN_WORDS = {
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-}
-_TENS_WORDS = {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fourty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
-# Which kind of number word may follow which: "twenty five", "one hundred and twenty",
-# "two thousand five hundred"; "five two" is two numbers.
-_NEXT_KIND = {
-    "": {"zero", "unit", "teen", "tens"},
-    "a": {"hundred", "thousand"},
-    "unit": {"hundred", "thousand"},
-    "teen": {"hundred", "thousand"},
-    "tens": {"unit", "thousand"},
-    "hundred": {"unit", "teen", "tens", "thousand"},
-    "thousand": {"unit", "teen", "tens"},
-    "zero": set(),
-}
-# "no one", "this one": "one" as a pronoun is not a number.
-_ONE_AS_PRONOUN_AFTER = {"no", "any", "some", "every", "this", "that", "the", "which", "each", "another", "other"}
-_UNIT_AFTER_HALF = r"(?:hours?|hrs?|lit(?:er|re)s?|gallons?|pints?|glass(?:es)?|cups?|kilos?|kgs?|pounds?|lbs?)"
-
-
-def _word_kind(word: str) -> str | None:
-    if word == "zero":
-        return "zero"
-    if word in _UNIT_WORDS:
-        return "unit"
-    if word in _TEEN_WORDS:
-        return "teen"
-    if word in _TENS_WORDS:
-        return "tens"
-    if word in ("hundred", "thousand"):
-        return word
-    return None
-
-
-def _word_value(word: str) -> int:
-    return _UNIT_WORDS.get(word) or _TEEN_WORDS.get(word) or _TENS_WORDS.get(word) or 0
-
-
-def _number_words_at(text: str, tokens: list[tuple[int, int, str]], first: int) -> tuple[int, int]:
-    """(index after the number's last word, its value); index == first when no number starts here."""
-    total = current = 0
-    last_kind = ""
-    end = index = first
-
-    def joined(left: int) -> bool:
-        return left + 1 < len(tokens) and bool(_NUMBER_JOIN_RE.fullmatch(text[tokens[left][1] : tokens[left + 1][0]]))
-
-    while index < len(tokens):
-        if index > first and not joined(index - 1):
-            break
-        word = tokens[index][2]
-        following = tokens[index + 1][2] if joined(index) else ""
-        if word in ("a", "an"):
-            if last_kind == "" and following in ("hundred", "thousand"):
-                current, last_kind, index = 1, "a", index + 1
-                continue
-            break
-        if word == "and":
-            if last_kind in ("hundred", "thousand") and _word_kind(following) in ("unit", "teen", "tens"):
-                index += 1
-                continue
-            break
-        kind = _word_kind(word)
-        if kind is None or kind not in _NEXT_KIND[last_kind]:
-            break
-        if kind == "hundred":
-            current = (current or 1) * 100
-        elif kind == "thousand":
-            total += (current or 1) * 1000
-            current = 0
-        else:
-            current += _word_value(word)
-        last_kind = kind
-        index += 1
-        end = index
-    return end, total + current
-
-
-def _number_words_to_digits(text: str) -> str:
-    tokens = [(match.start(), match.end(), match.group()) for match in _WORD_RE.finditer(text)]
-    pieces: list[str] = []
-    copied = 0
-    index = 0
-    while index < len(tokens):
-        end, value = _number_words_at(text, tokens, index)
-        is_pronoun = (
-            end == index + 1
-            and tokens[index][2] == "one"
-            and index > 0
-            and tokens[index - 1][2] in _ONE_AS_PRONOUN_AFTER
-        )
-        if end > index and not is_pronoun:
-            pieces.append(text[copied : tokens[index][0]])
-            pieces.append(str(value))
-            copied = tokens[end - 1][1]
-            index = end
-        else:
-            index += 1
-    pieces.append(text[copied:])
-    return "".join(pieces)
+_UNIT_AFTER_HALF = r"(?:hours?|hrs?|lit(?:er|re)s?|gallons?|pints?|quarts?|glass(?:es)?|cups?|kilos?|kgs?|pounds?|lbs?)"
 
 
 def _number_text(value: float) -> str:
@@ -276,9 +146,16 @@ _REWRITES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
 
 
 def normalize(text: str) -> str:
-    """Lower case, plain quotes and dashes, single spaces, number words as digits ("twenty five" -> "25")."""
-    text = _SPACE_RE.sub(" ", text.lower().translate(_CHAR_MAP))
-    text = _number_words_to_digits(text)
+    """Lower case, plain quotes and dashes, single spaces, no accents, Spanish read as English, misspelt
+    vocabulary corrected, number words as digits ("twenty five" -> "25"); see ``offline_engine.language``.
+    """
+    text = text.lower()
+    if not text.isascii():
+        text = strip_accents(text).lower()
+    text = _SPACE_RE.sub(" ", text.translate(_CHAR_MAP))
+    if looks_spanish(text):
+        text = from_spanish(text)
+    text = numbers_to_digits(correct_typos(text))
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
     return text.strip()
