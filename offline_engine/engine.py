@@ -1,10 +1,18 @@
 """The offline engine: a deterministic stand-in for Claude, with no network and no key.
 
-It reads the user's latest message with the parsers in ``extraction`` and
-answers with a tool call carrying what it understood. It writes no prose of its
-own: ``compose_reply`` tells the agent to phrase the reply (acknowledge what was
-saved, explain what was rejected, ask for what is missing), so the offline
-flow speaks with the same words as the agents' server-side corrections.
+It reads the user's latest message in its conversation (``conversation.understand``: the coach's
+last message and the step's draft come from the request) and answers with tool calls:
+
+* one call of the request's tool with what the message states for the request's step;
+* one more call per later step whose fields the message states clearly, named as that step's
+  tool (``record_<step name>``, the name the agents give it), for the chat turn to keep and
+  confirm when that step comes. The current step's call is always the first.
+
+It writes no prose of its own (``compose_reply``): the agent phrases the reply (acknowledge what
+was saved, explain what was rejected, ask for what is missing), so the offline flow speaks with
+the same words as the agents' server-side corrections. The one exception is a question: then
+``question`` and ``faq_topic`` say what was asked, and ``text`` is the FAQ's answer, to be said
+before the composed reply (nothing of the question is saved).
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from agents.llm.types import LLMRequest, LLMResponse, ToolCall, Usage
-from offline_engine.extraction import extract
+from offline_engine.conversation import understand
+from onboarding.steps import step_get
 
 
 class OfflineProvider:
@@ -33,15 +42,22 @@ class OfflineProvider:
     def complete(self, request: LLMRequest) -> LLMResponse:
         """Extract the latest message's answers for the request's step."""
         message = request.messages[-1]["content"] if request.messages else ""
-        values = extract(request.step, message)
+        asked = next(
+            (entry["content"] for entry in reversed(request.messages[:-1]) if entry.get("role") == "assistant"), ""
+        )
+        understood = understand(request.step, message, asked=asked, draft=request.draft)
+        values = understood.values
         calls = [ToolCall(request.tools[0]["name"], values)] if values and request.tools else []
+        calls += [ToolCall(f"record_{step_get(step).name}", later) for step, later in understood.later.items()]
         sent = len(request.system_static) + len(request.system_dynamic) + len(json.dumps(request.messages))
         return LLMResponse(
-            text="",
+            text=understood.faq_answer,
             tool_calls=calls,
             usage=Usage(input_tokens=sent // 4, output_tokens=len(json.dumps(values)) // 4),
             model=self.model,
             compose_reply=True,
+            question=understood.question,
+            faq_topic=understood.faq_topic,
         )
 
     def stream(self, request: LLMRequest) -> Iterator[str | LLMResponse]:

@@ -86,7 +86,9 @@ def _corrected(word: str) -> str:
     limit = 1 if len(word) <= 6 else 2
     matches = process.extract(word, VOCABULARY, scorer=OSA.distance, score_cutoff=limit, limit=3)
     best = [match for match, distance, _ in matches if match[0] == word[0] and distance == matches[0][1]]
-    return best[0] if len(set(best)) == 1 else word
+    if len(best) > 1:  # "dumbels": "dumbbells" or "dumbbell"? the one that ends the same way
+        best = [match for match in best if match[-1] == word[-1]]
+    return best[0] if len(best) == 1 else word
 
 
 def correct_typos(text: str) -> str:
@@ -189,16 +191,19 @@ _SPANISH: dict[str, str] = {
 }
 # fmt: on
 _FUNCTION_WORDS = _words("y o con mi pero el la los las en de un una muy mas para como")
-# Words that are also English ("material", "principal", "sin") do not make a message Spanish.
+# Words that are also English ("material", "principal", "sin", "soy") do not make a message Spanish.
 _SPANISH_MARKERS = (
     frozenset(word for phrase in _SPANISH for word in phrase.split())
     - _FUNCTION_WORDS
-    - {"no", "material", "principal", "sin", "a", "me", "dolor"}
+    - {"no", "material", "principal", "sin", "a", "me", "dolor", "soy", "mi", "dos", "uno"}
 )
 _SPANISH_RE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _SPANISH), key=len, reverse=True)) + r")\b")
 # "7 y media" / "7 y cuarto": half and quarter past, before "y" becomes "and".
 _SPANISH_CLOCK_RE = re.compile(r"\b([0-9]{1,2})\s+y\s+(media|cuarto)\b")
 _TOKEN_RE = re.compile(r"[a-z]+")
+# alpha2digit leaves "dos" and "uno" alone; "un"/"una" are articles ("una hora" is in the table).
+_SPANISH_SMALL = {"uno": "1", "dos": "2"}
+_SPANISH_SMALL_RE = re.compile(r"\b(?:uno|dos)\b")
 
 
 def strip_accents(text: str) -> str:
@@ -219,6 +224,6 @@ def looks_spanish(text: str) -> bool:
 
 def from_spanish(text: str) -> str:
     """A Spanish message (accents already removed) in the English the extractors read."""
-    text = numbers_to_digits(text, "es")
+    text = _SPANISH_SMALL_RE.sub(lambda match: _SPANISH_SMALL[match.group()], numbers_to_digits(text, "es"))
     text = _SPANISH_CLOCK_RE.sub(lambda match: f"{match.group(1)}:{'30' if match.group(2) == 'media' else '15'}", text)
     return _SPANISH_RE.sub(lambda match: _SPANISH[match.group()], text)

@@ -27,6 +27,7 @@ CUP_ML = 250
 US_FL_OZ_ML = 29.5735
 US_PINT_ML = 473.176
 US_GALLON_ML = 3785.41
+US_QUART_ML = 946.353
 LB_KG = 0.45359237
 STONE_KG = 6.35029318
 ALL_WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)
@@ -145,6 +146,69 @@ _REWRITES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
 )
 
 
+# A number's unit, for a correction or a choice that leaves it out ("70 kg... no wait, 72").
+_UNIT = (
+    r"kg|kgs|kilos?|kilograms?|lbs?|pounds?|stones?|st|ml|l|lit(?:er|re)s?|glass(?:es)?|cups?|oz|ounces?|quarts?"
+    r"|gallons?|pints?|min|mins|minutes?|h|hrs?|hours?|kcal|cal|calories|days?|times|meals?|%|percent|push[\s-]?ups?"
+)
+_CORRECTION_RE = re.compile(
+    rf"(?<![0-9.:])(?:{_NUM}\s*(?:-|to)\s*)?{_NUM}\s*(?P<unit>{_UNIT})?\b(?P<gap>[^0-9.;!?\n]{{0,12}}?|\.{{1,3}}\s*)"
+    r",?\s*(?:no+\s*,?\s*)?(?:wait|sorry|actually|i\s+mean|i\s+meant|correction|make\s+(?:it|that)|or\s+rather"
+    r"|scratch\s+that|let'?s\s+(?:say|do|go\s+with|make\s+it)|say|go\s+with|call\s+it)\b[\s,:]*"
+    rf"(?P<new>{_NUM})(?![0-9.:])\s*(?P<new_unit>{_UNIT})?\b"
+)
+
+
+_UNIT_KINDS = (
+    ("weight", ("kg", "kilo", "lb", "pound", "stone", "st")),
+    ("volume", ("ml", "l", "glass", "cup", "oz", "ounce", "quart", "gallon", "pint")),
+    ("duration", ("min", "h")),
+    ("energy", ("kcal", "cal")),
+    ("count", ("day", "time")),
+    ("meals", ("meal",)),
+    ("percent", ("%", "percent")),
+    ("reps", ("push",)),
+)
+
+
+def _unit_kind(unit: str) -> str:
+    return next((kind for kind, prefixes in _UNIT_KINDS if unit.startswith(prefixes)), unit)
+
+
+def _corrected_value(match: re.Match[str]) -> str:
+    """ "70 kg... no wait, 72" -> "72 kg": the last value wins and keeps the unit it was said with."""
+    unit, new_unit = match.group("unit"), match.group("new_unit")
+    if unit and new_unit and _unit_kind(unit) != _unit_kind(new_unit):
+        return match.group()  # "70 kg, actually 3 days": two things, not a correction
+    return f"{match.group('new')} {new_unit or unit or ''}".rstrip()
+
+
+# Clock times the continental way: "19h", "20h30", "at 7h" (a bare "1h" stays a duration).
+_H_TIME_RE = re.compile(
+    r"(?:(?P<at>\b(?:at|around|by|from|until|till|@)\s*)|(?<![0-9.:]))(?P<h>[01]?[0-9]|2[0-3])h(?P<m>[0-5][0-9])?\b"
+    r"(?!\s*(?:and\s+)?[0-9]{1,3}\s*(?:m\b|mins?\b|minutes?))"
+)
+
+
+def _h_time(match: re.Match[str]) -> str:
+    hour = int(match.group("h"))
+    if hour < 13 and not (match.group("at") and hour >= 5):
+        return match.group()
+    return f"{match.group('at') or ''}{hour}:{match.group('m') or '00'}"
+
+
+# Informal and non-native phrasing: "I no have equipment", "meat I not eat".
+_INFORMAL: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\bi\s+(?:no|not)\s+(have|eat|like|do|want|take|use|own|drink|know)\b"), r"i don't \1"),
+    (re.compile(r"\b(?:no|not)\s+have\b"), "don't have"),
+    (
+        re.compile(r"(?:^|(?<=[,.;]))\s*([a-z]+(?:\s+[a-z]+)?)\s+i\s+(?:not|no|don'?t|do\s+not|never)\s+(eat|like)\b"),
+        r" i don't \2 \1",
+    ),
+    (re.compile(r"(?<![0-9.])([0-9]{1,5})\s*\+(?=\s*(?:[a-z,.;!?]|$))"), r"\1 "),  # "40+ push-ups"
+)
+
+
 def normalize(text: str) -> str:
     """Lower case, plain quotes and dashes, single spaces, no accents, Spanish read as English, misspelt
     vocabulary corrected, number words as digits ("twenty five" -> "25"); see ``offline_engine.language``.
@@ -158,7 +222,11 @@ def normalize(text: str) -> str:
     text = numbers_to_digits(correct_typos(text))
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
-    return text.strip()
+    for informal, plain in _INFORMAL:
+        text = informal.sub(plain, text)
+    text = _H_TIME_RE.sub(_h_time, text)
+    text = _CORRECTION_RE.sub(_corrected_value, text)
+    return _SPACE_RE.sub(" ", text).strip()
 
 
 def _ends_with(norm: str, position: int, pattern: re.Pattern[str], window: int = 40) -> bool:
@@ -239,9 +307,9 @@ def interval_mentions(norm: str) -> list[Mention]:
 _VOLUME_RE = re.compile(
     rf"(?:(?<![0-9.])(?P<n>{_NUM})\s*|\b(?P<a>an?|1)\s+)"
     r"(?P<unit>millilit(?:er|re)s?|mls?|cl|lit(?:er|re)s?|ltrs?|lt|l|fl\.?\s?oz|ounces?|oz"
-    r"|glass(?:es)?|cups?|gallons?|pints?)\b"
+    r"|glass(?:es)?|cups?|gallons?|pints?|quarts?|qts?)\b"
 )
-_WORD_VOLUME_UNITS = re.compile(r"lit|glass|cup|gallon|pint|ounce")
+_WORD_VOLUME_UNITS = re.compile(r"lit|glass|cup|gallon|pint|quart|ounce")
 
 
 def _ml_per_unit(unit: str) -> float:
@@ -259,6 +327,8 @@ def _ml_per_unit(unit: str) -> float:
         return CUP_ML
     if unit.startswith("gallon"):
         return US_GALLON_ML
+    if unit.startswith(("quart", "qt")):
+        return US_QUART_ML
     return US_PINT_ML
 
 
@@ -649,7 +719,7 @@ _LIST_SPLIT_RE = re.compile(
     r"|(?<!\w)[-*\u2022](?=\s))\s*"
 )
 _LEADING_FILLER_RE = re.compile(
-    r"^(?:(?:a\s+lot\s+of|a\s+few|a\s+bit\s+of|a\s+little|an|a|the|some|my|our|his|her|their|any|also|just|"
+    r"^(?:(?:actually|well|ok|okay|so|um|uh|hmm|a\s+lot\s+of|a\s+few|a\s+bit\s+of|a\s+little|an|a|the|some|my|our|his|her|their|any|also|just|"
     r"only|maybe|probably|both|either|neither|i'm|im|i've|ive|i'd|i|have|has|had|got|get|own|use|using|with|then|"
     r"so|too|like|e\.?g\.?|pairs?\s+of|sets?\s+of|few|several|lots\s+of|bunch\s+of|little|bit\s+of|"
     r"really|very|am|is|are|there'?s|there\s+is|there\s+are|access\s+to|include|including|which\s+is)\b\s*)+"
@@ -659,12 +729,15 @@ _TRAILING_FILLER_RE = re.compile(
     r"thanks|thank\s+you|though|lol|really))+$"
 )
 _LEADING_COUNT_RE = re.compile(r"^[0-9]{1,3}\s+(?=[a-z])")
+# The user's own framing, not part of the item: "said: full gym", "my answer: none".
+_SPEECH_PREFIX_RE = re.compile(r"^(?:i\s+)?(?:said|say|says|wrote|answer|my\s+answer|reply|response|me)\s*:\s*")
 _ITEM_EDGE_CHARS = " \t.,;:!?\"'()[]{}*-_~"
 # fmt: off
 _JUNK_ITEMS = {
     "", "none", "nothing", "no", "that's it", "thats it", "that's all", "thats all", "all", "everything",
     "anything", "stuff", "things", "etc", "that", "it", "this", "them", "those", "other", "others", "else",
-    "nothing else",
+    "nothing else", "sure", "not sure", "unsure", "no idea", "idk", "dunno", "don't know", "i don't know",
+    "not that i know", "not that i know of", "maybe", "i think so", "not really",
 }
 # fmt: on
 
@@ -672,6 +745,9 @@ _JUNK_ITEMS = {
 def clean_item(item: str) -> str:
     """One list item, short and lower case, without articles or fillers ("a yoga mat too" -> "yoga mat")."""
     item = " ".join(item.lower().split()).strip(_ITEM_EDGE_CHARS)
+    if item in _JUNK_ITEMS:
+        return ""  # "not sure" says nothing, even once "not" would be stripped
+    item = _SPEECH_PREFIX_RE.sub("", item)
     item = _LEADING_FILLER_RE.sub("", item).strip(_ITEM_EDGE_CHARS)
     item = _TRAILING_FILLER_RE.sub("", item).strip(_ITEM_EDGE_CHARS)
     item = _LEADING_COUNT_RE.sub("", item)  # "2 dumbbells" -> "dumbbells"; "5kg dumbbells" stays
