@@ -17,6 +17,9 @@ conversation knows:
   4 meals, sounds good" carries the numbers and ``approved: true`` when every number is in range
   and the three percentages (with the draft's) add up to 100; otherwise only the numbers, for the
   server to check and explain.
+* **Terse answers, one clause per question.** "Shellfish. None. Olives." after "allergies,
+  intolerances or dislikes?" fills those lists in order, when the clauses the step does not
+  recognise match the open lists one to one; "home, 3, 40" gives days, then minutes.
 * **Answers for later steps.** Fields of later steps that a message states clearly (named goals,
   "at the gym", weekday names, "no allergies", a volume of water) are returned in ``later`` by
   step; proposal steps (5, 7) and guesses from bare numbers or a bare "none" are never included.
@@ -37,7 +40,7 @@ from offline_engine.extraction import (
     says_bare_none,
     step2_class,
 )
-from offline_engine.parsing import normalize, parse_approval
+from offline_engine.parsing import clean_item, is_bare_none, normalize, parse_approval
 from onboarding.steps import step_fields_validate
 
 Values = dict[str, Any]
@@ -156,6 +159,45 @@ def _scope_empty_lists(step: int, message: str, values: Values, asked: str, draf
             _drop(values, path)  # "no other injuries" keeps the knee
 
 
+_CLAUSE_RE = re.compile(r"[^,;.\n]+")
+_BARE_NUMBER_RE = re.compile(r"^\s*([0-9]{1,3})\s*$")
+# A terse item: up to three words, no pronoun or verb of a sentence ("which i never eat" is not one).
+_TERSE_ITEM_RE = re.compile(
+    r"^(?!.*\b(?:i|which|that|it|who|when|is|are|was|am|have|has)\b)\s*[a-z'-]+(?:\s+[a-z'-]+){0,2}\s*$"
+)
+
+
+def _terse_lists(step: int, answer: str, values: Values, draft: Mapping[str, Any]) -> None:
+    """ "Shellfish. None. Olives." answers the step's open lists in order, one clause each."""
+    paths = [path for path in list_field_paths(step) if len(path) == 1]
+    clauses = [clause.strip() for clause in _CLAUSE_RE.findall(normalize(answer)) if clause.strip()]
+    if len(paths) < 2 or len(clauses) < 2:
+        return
+    slots: list[list[str]] = []
+    named: set[str] = set()
+    for clause in clauses:
+        alone = extract(step, clause)
+        if is_bare_none(clause):
+            slots.append([])
+        elif any(path[0] in alone for path in paths):
+            named.update(path[0] for path in paths if path[0] in alone)
+        elif not alone and _TERSE_ITEM_RE.match(clause) and (item := clean_item(clause)):
+            slots.append([item])
+        elif not alone:
+            return  # a clause that is neither an item nor an answer: do not guess
+    targets = [path[0] for path in paths if path[0] not in named and not draft.get(path[0])]
+    if len(slots) == len(targets) and any(slots):
+        values.update(zip(targets, slots, strict=True))
+
+
+def _terse_numbers(answer: str, values: Values) -> None:
+    """Step 4: "home, 3, 40": bare numbers answer days a week, then minutes, as the coach asked."""
+    numbers = [int(match.group(1)) for clause in _CLAUSE_RE.findall(answer) if (match := _BARE_NUMBER_RE.match(clause))]
+    open_fields = [name for name in ("days_per_week", "session_minutes") if name not in values]
+    if numbers and len(numbers) == len(open_fields):
+        values.update(zip(open_fields, numbers, strict=True))
+
+
 def _approves_targets(message: str, values: Values, draft: Mapping[str, Any]) -> bool:
     """Step 7: the message accepts and every number it states is a valid target."""
     if parse_approval(message) is not True:
@@ -220,6 +262,10 @@ def understand(step: int, message: str, *, asked: str = "", draft: Mapping[str, 
     topic, faq_answer = faq_match(step, questions[0]) if questions else ("", "")
     values = extract(step, answer) if answer else {}
     _scope_empty_lists(step, answer, values, asked, draft)
+    if step in (2, 6) and answer:
+        _terse_lists(step, answer, values, draft)
+    if step == 4 and answer:
+        _terse_numbers(normalize(answer), values)
     if step == 7 and values and "approved" not in values and _approves_targets(answer, values, draft):
         values["approved"] = True
     return Understanding(

@@ -54,6 +54,7 @@ from onboarding.steps import WORKOUT_FOCUSES, Group, TextList, step_get
 Values = dict[str, Any]
 
 _SENTENCE_END_RE = re.compile(r"[.;!?\n]+")
+_CLAUSE_END_RE = re.compile(r"[,;.!?\n]+")
 _RANGE_BEFORE_RE = re.compile(r"[0-9]\s*(?:-|to|or)\s*$")
 # "I don't want to lose weight", "not very fit": a cue up to three words before a phrase.
 _NEGATION_BEFORE_RE = re.compile(
@@ -293,7 +294,7 @@ _PUSHUPS_ZERO_RE = re.compile(
 )
 _PER_WEEK_RE = re.compile(
     r"(?<![0-9.\-/])([0-9]{1,2})\s*(?:x|times|days?|sessions?|workouts?|trainings?)\s*"
-    r"(?:(?:a|per|each|every|/|in\s+a)\s*)?(?:week|wk)\b"
+    r"(?:(?:a|per|each|every|/|in\s+a|in\s+the)\s*)?(?:week|wk)\b"
     r"|(?<![0-9.\-/])([0-9]{1,2})\s*(?:x|times)\s*weekly\b"
 )
 _DAILY_WORKOUT_RE = re.compile(
@@ -431,7 +432,7 @@ _LIMITATION_RE = re.compile(
 )
 _STEP2_KEYWORDS = _none_keywords(
     {
-        "equipment": r"equipment|gear|kit|weights|machines",
+        "equipment": r"equipments?|gear|kit|weights|machines|material",
         "injuries": r"injur(?:y|ies)|pain|problems\s+with\s+my\s+joints",
         "limitations": r"limitations?|limits|restrictions?|(?:medical|health)\s+(?:conditions?|issues|problems)|"
         r"conditions?",
@@ -444,12 +445,13 @@ _STEP2_LABEL_RE = re.compile(
 _STEP2_SPLIT_RE = re.compile(
     r"\s*(?:[,;\n]|\s/\s|&|\+|\band\b|\bplus\b|\bas\s+well\s+as\b|\balong\s+with\b|\bso\b|\bbecause(?:\s+of)?\b|"
     r"\bdue\s+to\b|\bbut\b|\bexcept(?:\s+for)?\b|\bapart\s+from\b|\bother\s+than\b|\bbesides\b|"
-    r"\bhowever\b|\bwhich\s+means\b|\bthough\b|\balthough\b|\bwhile\b|\balso\b)\s*"
+    r"\bhowever\b|\bwhich\s+means\b|\bthough\b|\balthough\b|\bwhile\b|\balso\b|(?=\bno\s))\s*"
 )
 _STEP2_NEGATIVE_ITEM_RE = re.compile(
     r"^(?:no|not|none|nothing|never|zero|without|don'?t|do\s+not|haven'?t|have\s+not|free\s+of|doesn'?t|does\s+not|"
     r"isn'?t|is\s+not|it'?s\s+fine|remove|delete|drop|forget|scratch)\b"
 )
+_STEP2_NONE_AFTER_RE = re.compile(r"\b(?:no|none|nothing|nope)$")
 # "my knee clicks but doesn't hurt": a joint named with no pain is not an injury.
 _NO_PAIN_RE = re.compile(
     r"\b(?:doesn'?t|does\s+not|don'?t|do\s+not|never|not|no|without)\s+(?:really\s+|ever\s+)?(?:hurt\w*|pain\w*|"
@@ -509,6 +511,8 @@ def _step2_items(norm: str) -> dict[str, list[str]]:
             if not item or _BARE_FIELD_WORDS.match(item):
                 continue
             item_class = step2_class(item)
+            if _STEP2_NONE_AFTER_RE.search(item):
+                continue  # "other limitation no": a none, not an item
             if _STEP2_NEGATIVE_ITEM_RE.match(item) and not _LIMITATION_CUE_RE.search(item):
                 continue  # "no injuries": an answer for the none-detection, not an item ("no jumping" is one)
             if item_class == "injuries" and painless and not _INJURY_WORD_RE.search(item):
@@ -546,7 +550,7 @@ def _step_limitations(norm: str) -> Values:
 _GOALS = _table(
     (
         "fat_loss",
-        r"lose\s+(?:[\w.]+\s+){0,3}?(?:weight|fat|pounds|kilos?|kgs?|lbs?|belly|inches|the\s+gut)|"
+        r"los(?:e|ing)\s+(?:[\w.]+\s+){0,3}?(?:weight|fat|pounds|kilos?|kgs?|lbs?|belly|inches|the\s+gut)|"
         r"lose\s+[0-9.]+\s*(?:kg|kgs|kilos?|lbs?|pounds?)|weight\s*loss|fat\s*loss|losing\s+(?:weight|fat)|"
         r"burn(?:ing)?\s+(?:\w+\s+){0,2}?fat|fat\s+burn\w*|slim(?:ming)?\s+down|slimmer|get\s+(?:lean|leaner|"
         r"thinner|shredded|toned|ripped|trim|trimmer)|lean(?:er)?\s+out|shed\s+(?:\w+\s+){0,2}?(?:weight|fat|pounds|"
@@ -558,7 +562,8 @@ _GOALS = _table(
         "muscle_gain",
         r"(?:build(?:ing)?|gain(?:ing)?|put(?:ting)?\s+on|add|grow|increase|build\s+up)\s+(?:\w+\s+){0,2}?(?:muscles?|mass|size|strength|"
         r"weight)|bulk(?:ing)?(?:\s+up)?|get\s+(?:bigger|stronger|jacked|swole|buff|huge|big)|muscle\s*(?:gain|"
-        r"growth|building|mass)|hypertrophy|strength|stronger|bigger\s+(?:arms|chest|legs|muscles)|make\s+gains",
+        r"growth|building|mass)|hypertrophy|strength|stronger|bigger\s+(?:arms|chest|legs|muscles)|make\s+gains|"
+        r"(?:also|and|plus)\s+(?:some\s+|more\s+|a\s+bit\s+of\s+)?muscles?",
     ),
     (
         "general_fitness",
@@ -570,7 +575,10 @@ _GOALS = _table(
     ),
 )
 # Words that name a goal only when nothing stronger does ("for health reasons I want to lose weight").
-_WEAK_GOALS = _table(("general_fitness", r"health|healthy|cardio|mobility|flexibility|energy|fitness"))
+_WEAK_GOALS = _table(
+    ("general_fitness", r"health|healthy|cardio|mobility|flexibility|energy|fitness"),
+    ("muscle_gain", r"muscles?|mass|gains"),
+)
 _GOAL_NEGATION_RE = re.compile(
     r"(?:^|[^\w'])(?:don'?t|dont|do\s+not|doesn'?t|not(?!\s+(?:only|just))|no\s+need\s+to|never\s+want)"
     r"(?:\s+[\w']+){0,2}\s*$"
@@ -1184,9 +1192,11 @@ def _current_supplements(norm: str) -> list[str] | None:
 
 
 def _interested(norm: str) -> bool | None:
-    if _BARE_NO_RE.match(norm):
+    # The step's one yes/no question, answered alone or as a clause of its own ("2 litres. No.").
+    last = ([clause for clause in _CLAUSE_END_RE.split(norm) if clause.strip()] or [norm])[-1]
+    if _BARE_NO_RE.match(last):
         return False
-    if _BARE_YES_RE.match(norm):
+    if _BARE_YES_RE.match(last):
         return True
     if _NOT_INTERESTED_RE.search(norm):
         return False
@@ -1218,9 +1228,6 @@ STEP_EXTRACTORS: dict[int, Callable[[str], Values]] = {
     8: _step_schedule,
     9: _step_hydration_supplements,
 }
-
-
-_CLAUSE_END_RE = re.compile(r"[,;.!?\n]+")
 
 
 def says_bare_none(norm: str) -> bool:

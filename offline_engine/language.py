@@ -130,7 +130,8 @@ _SPANISH: dict[str, str] = {
     # yes / no / none
     "si": "yes", "claro": "sure", "vale": "ok", "de acuerdo": "agreed", "perfecto": "perfect",
     "me parece bien": "sounds good", "suena bien": "sounds good", "esta bien": "fine", "me gusta": "i like it",
-    "no me gusta": "i don't like it", "ninguno": "none", "ninguna": "none", "ningun": "no", "nada": "nothing",
+    "no me gusta": "i don't like it", "ninguno": "no", "ninguna": "no", "ningun": "no", "nada": "nothing",
+    "nada mas": "nothing else",
     "no tengo": "i don't have", "tengo": "i have", "sin": "no", "tampoco": "neither",
     # level
     "principiante": "beginner", "novato": "beginner", "novata": "beginner", "intermedio": "intermediate",
@@ -187,15 +188,17 @@ _SPANISH: dict[str, str] = {
     # small words
     "y": "and", "o": "or", "con": "with", "mi": "my", "pero": "but", "excepto": "except", "salvo": "except",
     "soy": "i'm", "estoy": "i'm", "el": "the", "la": "the", "los": "the", "las": "the", "en": "in", "de": "of",
-    "un": "a", "una": "a", "muy": "very", "mas": "more", "para": "for", "como": "i eat",
+    "un": "a", "una": "a", "unos": "some", "unas": "some", "algunos": "some", "algunas": "some",
+    "muy": "very", "mas": "more", "para": "for", "como": "i eat",
 }
 # fmt: on
-_FUNCTION_WORDS = _words("y o con mi pero el la los las en de un una muy mas para como")
+_FUNCTION_WORDS = _words("y o con mi pero el la los las en de un una unos unas muy mas para como")
 # Words that are also English ("material", "principal", "sin", "soy") do not make a message Spanish.
 _SPANISH_MARKERS = (
     frozenset(word for phrase in _SPANISH for word in phrase.split())
     - _FUNCTION_WORDS
-    - {"no", "material", "principal", "sin", "a", "me", "dolor", "soy", "mi", "dos", "uno"}
+    - {"no", "material", "principal", "sin", "a", "me", "dolor", "soy", "mi", "dos", "uno", "vale", "peso", "nada"}
+    - {"cena", "salud", "banco", "barra", "tomo", "parque", "fuera", "casa", "bici", "hora", "claro", "mas", "muy"}
 )
 _SPANISH_RE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _SPANISH), key=len, reverse=True)) + r")\b")
 # "7 y media" / "7 y cuarto": half and quarter past, before "y" becomes "and".
@@ -215,11 +218,9 @@ def strip_accents(text: str) -> str:
 
 
 def looks_spanish(text: str) -> bool:
-    """At least one Spanish content word, or two Spanish small words ("sí", "en el gimnasio")."""
+    """At least one Spanish content word that is not also English ("sí", "gimnasio", "alergias")."""
     tokens = _TOKEN_RE.findall(text)
-    strong = sum(token in _SPANISH_MARKERS for token in tokens)
-    weak = sum(token in _FUNCTION_WORDS for token in tokens)
-    return strong >= 1 and (strong + weak >= 2 or len(tokens) <= 3)
+    return any(token in _SPANISH_MARKERS for token in tokens)
 
 
 def from_spanish(text: str) -> str:

@@ -192,7 +192,7 @@ _H_TIME_RE = re.compile(
 
 def _h_time(match: re.Match[str]) -> str:
     hour = int(match.group("h"))
-    if hour < 13 and not (match.group("at") and hour >= 5):
+    if hour < 13 and not ((match.group("at") or match.group("m")) and hour >= 5):
         return match.group()
     return f"{match.group('at') or ''}{hour}:{match.group('m') or '00'}"
 
@@ -719,7 +719,7 @@ _LIST_SPLIT_RE = re.compile(
     r"|(?<!\w)[-*\u2022](?=\s))\s*"
 )
 _LEADING_FILLER_RE = re.compile(
-    r"^(?:(?:actually|well|ok|okay|so|um|uh|hmm|a\s+lot\s+of|a\s+few|a\s+bit\s+of|a\s+little|an|a|the|some|my|our|his|her|their|any|also|just|"
+    r"^(?:(?:actually|well|ok|okay|so|um|uh|hmm|nah|nope|a\s+lot\s+of|a\s+few|a\s+bit\s+of|a\s+little|an|a|the|some|my|our|his|her|their|any|also|just|"
     r"only|maybe|probably|both|either|neither|i'm|im|i've|ive|i'd|i|have|has|had|got|get|own|use|using|with|then|"
     r"so|too|like|e\.?g\.?|pairs?\s+of|sets?\s+of|few|several|lots\s+of|bunch\s+of|little|bit\s+of|"
     r"really|very|am|is|are|there'?s|there\s+is|there\s+are|access\s+to|include|including|which\s+is)\b\s*)+"
@@ -737,7 +737,8 @@ _JUNK_ITEMS = {
     "", "none", "nothing", "no", "that's it", "thats it", "that's all", "thats all", "all", "everything",
     "anything", "stuff", "things", "etc", "that", "it", "this", "them", "those", "other", "others", "else",
     "nothing else", "sure", "not sure", "unsure", "no idea", "idk", "dunno", "don't know", "i don't know",
-    "not that i know", "not that i know of", "maybe", "i think so", "not really",
+    "not that i know", "not that i know of", "maybe", "i think so", "not really", "more", "no more",
+    "nothing more", "nothing in particular", "nothing really", "nothing limits me", "nothing special",
 }
 # fmt: on
 

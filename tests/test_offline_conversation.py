@@ -434,3 +434,34 @@ def test_http_spanish_workout_preferences(started: APIClient) -> None:
 
     state = OnboardingState.objects.get()
     assert state.step_data["4"] == {"location": "gym", "days_per_week": 4, "session_minutes": 60}
+
+
+# --- terse answers -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("step", "message", "expected"),
+    [
+        (
+            6,
+            "Pescatarian. Shellfish. None. Olives.",
+            {"diet_type": "pescatarian", "allergies": ["shellfish"], "intolerances": [], "dislikes": ["olives"]},
+        ),
+        (
+            6,
+            "vegan, no, no, mushrooms",
+            {"diet_type": "vegan", "allergies": [], "intolerances": [], "dislikes": ["mushrooms"]},
+        ),
+        (2, "Dumbbells. Bad knee. None.", {"equipment": ["dumbbells"], "injuries": ["bad knee"], "limitations": []}),
+        (4, "home, 3, 40", {"location": "home", "days_per_week": 3, "session_minutes": 40}),
+        (3, "Muscle.", {"primary_goal": "muscle_gain"}),
+        (9, "2 litres. No.", {"daily_water_ml": 2000, "interested_in_supplements": False, "current_supplements": []}),
+    ],
+)
+def test_terse_answers_fill_the_asked_fields_in_order(step: int, message: str, expected: dict[str, Any]) -> None:
+    assert understand(step, message).values == expected
+
+
+def test_terse_clauses_that_do_not_match_the_open_lists_are_not_guessed() -> None:
+    # Two unknown clauses for three open lists: which is which is unknown, so nothing is stored.
+    assert understand(6, "Shellfish. Olives.").values == {}
