@@ -62,6 +62,8 @@ _REMOVAL_RE = re.compile(
     r"wrong|mistake|i\s+was\s+wrong|take\s+(?:out|off)|clear|healed|recovered|gone)\b"
 )
 _OTHER_RE = re.compile(r"\b(?:other|else|more|further|additional|new|another)\b")
+# "That's all, nothing else" means "as I said": with nothing said yet for the step, it answers nothing.
+_AS_I_SAID_RE = re.compile(r"\b(?:nothing\s+else|none\s+else|that'?s\s+(?:it|all))\b")
 # How the coach names a list field in a question.
 _FIELD_CUES: dict[str, re.Pattern[str]] = {
     "equipment": re.compile(r"\b(?:equipment|gear)\b"),
@@ -149,6 +151,8 @@ def _scope_empty_lists(step: int, message: str, values: Values, asked: str, draf
     bare = says_bare_none(norm)
     missing = [path for path in paths if not _get(draft, path)]
     scope = [path for path in missing if path in named] if named else missing
+    if bare and len(missing) == len(paths) and _AS_I_SAID_RE.search(norm):
+        scope = []
     for path in paths:
         if _get(values, path) != []:
             continue

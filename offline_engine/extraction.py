@@ -510,7 +510,8 @@ def _step2_items(norm: str) -> dict[str, list[str]]:
                 item = clean_item(item[labelled.end() :])
             if not item or _BARE_FIELD_WORDS.match(item):
                 continue
-            item_class = step2_class(item)
+            # "limitations: back": the user's own label beats the vocabulary for the item right after it.
+            item_class = label if labelled and labelled.end() > 0 else step2_class(item)
             if _STEP2_NONE_AFTER_RE.search(item):
                 continue  # "other limitation no": a none, not an item
             if _STEP2_NEGATIVE_ITEM_RE.match(item) and not _LIMITATION_CUE_RE.search(item):
@@ -1139,7 +1140,7 @@ _NO_CURRENT_SUPPLEMENTS_RE = re.compile(
 )
 _NOT_INTERESTED_RE = re.compile(
     r"\b(?:not\s+(?:really\s+)?(?:interested|into|keen|bothered)|no\s+(?:interest|thanks|thank\s+you|need)|"
-    r"(?:don'?t|do\s+not)\s+(?:want|need|care\s+about|like)\s+(?:any\s+)?(?:supplements?|advice|"
+    r"(?:don'?t|do\s+not)\s+(?:really\s+)?(?:want|need|care\s+about|like)\s+(?:any\s+)?(?:supplements?\s+)?(?:supplements?|advice|"
     r"recommendations?|suggestions?|pills)|no\s+supplements?(?!\s+(?:currently|right\s+now|at\s+the\s+moment|yet|"
     r"so\s+far))|skip\s+(?:the\s+)?supplements?|rather\s+not|not\s+for\s+me|without\s+supplements?)\b"
 )

@@ -15,6 +15,7 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from offline_engine.language import correct_typos, from_spanish, looks_spanish, numbers_to_digits, strip_accents
 
@@ -209,9 +210,12 @@ _INFORMAL: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+@lru_cache(maxsize=512)
 def normalize(text: str) -> str:
     """Lower case, plain quotes and dashes, single spaces, no accents, Spanish read as English, misspelt
     vocabulary corrected, number words as digits ("twenty five" -> "25"); see ``offline_engine.language``.
+
+    Cached: one turn normalizes the message and its clauses for several steps.
     """
     text = text.lower()
     if not text.isascii():
@@ -702,7 +706,8 @@ _BARE_NONE_RE = re.compile(
     r"^\W*(?:(?:no|none|nope|nah|nothing|nil|zero|neither|n/?a|not\s+really|not\s+at\s+all|"
     r"no\s+thanks|none\s+at\s+all|nothing\s+at\s+all|none\s+of\s+(?:them|those|that|these)|no\s+to\s+all|"
     r"nothing\s+to\s+(?:report|mention|add)|i\s+(?:don'?t|do\s+not)\s+have\s+any(?:\s+of\s+(?:them|those|that))?|"
-    r"i\s+have\s+none|i'?ve\s+got\s+none|not\s+that\s+i\s+know\s+of|all\s+good|i'?m\s+good)\W*)+$"
+    r"i\s+have\s+none|i'?ve\s+got\s+none|not\s+that\s+i\s+know\s+of|all\s+good|i'?m\s+good|nothing\s+else|"
+    r"none\s+else|that'?s\s+(?:it|all))\W*)+$"
 )
 
 

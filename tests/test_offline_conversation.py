@@ -465,3 +465,17 @@ def test_terse_answers_fill_the_asked_fields_in_order(step: int, message: str, e
 def test_terse_clauses_that_do_not_match_the_open_lists_are_not_guessed() -> None:
     # Two unknown clauses for three open lists: which is which is unknown, so nothing is stored.
     assert understand(6, "Shellfish. Olives.").values == {}
+
+
+def test_nothing_else_with_nothing_said_yet_empties_nothing() -> None:
+    # The user believes an earlier message answered ("I only have a yoga mat"): "else" has nothing to refer to.
+    assert understand(2, "that's all, nothing else").values == {}
+    assert understand(2, "nothing else", draft={"equipment": ["mat"]}).values == {"injuries": [], "limitations": []}
+
+
+def test_a_label_beats_the_vocabulary() -> None:
+    assert extract(2, "equipment: none. injuries: none. limitations: back") == {
+        "limitations": ["back"],
+        "equipment": [],
+        "injuries": [],
+    }
