@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from agents import wording
+from agents.faq import faq_prompt
 from agents.prompts import BASE_PROMPT, STEP_GUIDES
 from onboarding.agent_memory import agent_memory_key
 from onboarding.steps import (
@@ -149,15 +150,19 @@ class BaseAgent:
     def system_static(self, step: int) -> str:
         """The part of the system prompt that is the same for every user of this step (cached)."""
         definition = step_get(step)
-        return BASE_PROMPT.format(
-            agent_name=self.name,
-            mission=self.mission,
-            tool_name=self.tool_name(step),
-            step=step,
-            step_title=definition.title,
-            field_lines="\n".join(_describe_spec(spec) for spec in self.tool_fields(step)),
-            guidance=self.guidance.get(step, ""),
-            step_guide=STEP_GUIDES[step].format(tool_name=self.tool_name(step)),
+        return (
+            BASE_PROMPT.format(
+                agent_name=self.name,
+                mission=self.mission,
+                tool_name=self.tool_name(step),
+                step=step,
+                step_title=definition.title,
+                field_lines="\n".join(_describe_spec(spec) for spec in self.tool_fields(step)),
+                guidance=self.guidance.get(step, ""),
+                step_guide=STEP_GUIDES[step].format(tool_name=self.tool_name(step)),
+            )
+            + "\n\n"
+            + faq_prompt(step)
         )
 
     def system_dynamic(self, step: int, steps_data: AllStepData, draft: StepData) -> str:

@@ -68,6 +68,11 @@ def reply_onboarding_complete() -> str:
     return _("That's everything - your onboarding is complete! Your plan is ready in the app.")
 
 
+def reply_approved(title: str) -> str:
+    """A proposal (the workout plan, the meal targets) was approved."""
+    return _("Your %(title)s is approved.") % {"title": title.lower()}
+
+
 def reply_removed(label: str, items: Sequence[str]) -> str:
     """Items the user explicitly removed from a list ("I've taken bad knee off your injuries.")."""
     return _("I've taken %(items)s off your %(label)s.") % {"items": ", ".join(items), "label": label}

@@ -14,26 +14,25 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agents.llm.offline.extraction import extract
-from agents.llm.offline.parsing import (
+from offline_engine.extraction import extract
+from offline_engine.parsing import (
     MAX_ITEM_LENGTH,
     MAX_LIST_ITEMS,
+    Mention,
+    calorie_mentions,
+    duration_mentions,
     format_time,
+    interval_mentions,
     is_bare_none,
     normalize,
+    number_mentions,
     parse_approval,
-    parse_calories,
-    parse_interval_minutes,
     parse_list_items,
     parse_macros,
-    parse_minutes,
-    parse_number,
-    parse_numbers,
-    parse_time,
-    parse_times,
-    parse_volume_ml,
     parse_weekdays,
-    parse_weight_kg,
+    time_mentions,
+    volume_mentions,
+    weight_mentions,
 )
 from onboarding.steps import (
     TIME_PATTERN,
@@ -55,6 +54,49 @@ from onboarding.steps import (
 
 def _words(text: str) -> list[str]:
     return text.split()
+
+
+def _first(mentions: list[Mention]) -> float | None:
+    """The first value a ``*_mentions`` parser found, as the extraction layer reads it."""
+    return mentions[0].value if mentions else None
+
+
+def parse_numbers(text: str) -> list[float]:
+    return [mention.value for mention in number_mentions(normalize(text))]
+
+
+def parse_number(text: str) -> float | None:
+    return _first(number_mentions(normalize(text)))
+
+
+def parse_minutes(text: str) -> float | None:
+    return _first(duration_mentions(normalize(text)))
+
+
+def parse_interval_minutes(text: str) -> float | None:
+    return _first(interval_mentions(normalize(text)))
+
+
+def parse_volume_ml(text: str) -> float | None:
+    return _first(volume_mentions(normalize(text)))
+
+
+def parse_weight_kg(text: str) -> float | None:
+    return _first(weight_mentions(normalize(text)))
+
+
+def parse_calories(text: str) -> float | None:
+    return _first(calorie_mentions(normalize(text)))
+
+
+def parse_times(text: str) -> list[str]:
+    """Clock times only: a bare hour ("at 7") is ambiguous without a meal or workout word."""
+    return [mention.text for mention in time_mentions(normalize(text)) if mention.clock]
+
+
+def parse_time(text: str) -> str | None:
+    times = parse_times(text)
+    return times[0] if times else None
 
 
 # Words the parsers look for, so generated text reaches deep into them rather than
@@ -257,7 +299,7 @@ def test_hours_and_minutes_round_trip(hours: int, minutes: int) -> None:
 @given(messages)
 def test_quantities_are_never_negative(text: str) -> None:
     for value in (parse_minutes(text), parse_volume_ml(text), parse_calories(text), parse_interval_minutes(text)):
-        assert value is None or (isinstance(value, int) and value >= 0)
+        assert value is None or (float(value).is_integer() and value >= 0)
     weight = parse_weight_kg(text)
     assert weight is None or (weight >= 0 and round(weight, 1) == weight)
 

@@ -1,7 +1,11 @@
 """The LLM layer. ``llm_provider_get()`` returns this process's provider, chosen by ``LLM_PROVIDER``.
 
 ``anthropic_provider`` is the only module that talks to Anthropic; the offline
-engine answers deterministically with no network and is the embedded default.
+engine (the top-level ``offline_engine`` package) answers deterministically with
+no network and is the embedded default. Providers are loaded by dotted path from
+``PROVIDER_CLASSES`` (or ``settings.LLM_PROVIDER_CLASSES``), so nothing in
+``agents`` imports the offline engine: each class offers ``from_settings(settings)``
+and may say ``response_cache = False`` when caching its answers is pointless.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ import logging
 import threading
 
 from django.conf import settings
+from django.utils.module_loading import import_string
 
 from agents.llm.types import LLMProvider, LLMRequest, LLMResponse, LLMUnavailableError, ToolCall, Usage
 
@@ -26,6 +31,11 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+# LLM_PROVIDER -> the provider class's dotted path.
+PROVIDER_CLASSES = {
+    "offline": "offline_engine.OfflineProvider",
+    "anthropic": "agents.llm.anthropic_provider.AnthropicProvider",
+}
 _lock = threading.Lock()
 _provider: LLMProvider | None = None
 
@@ -33,26 +43,11 @@ _provider: LLMProvider | None = None
 def _build() -> LLMProvider:
     from agents.llm.observed import ObservedProvider
 
-    if settings.LLM_PROVIDER == "anthropic":
-        from agents.llm.anthropic_provider import AnthropicProvider
-
-        anthropic_provider = AnthropicProvider(
-            api_key=settings.ANTHROPIC_API_KEY,
-            base_url=settings.ANTHROPIC_BASE_URL,
-            model=settings.LLM_MODEL,
-            temperature=settings.LLM_TEMPERATURE,
-            max_tokens=settings.LLM_MAX_TOKENS,
-            timeout=settings.LLM_TIMEOUT_SECONDS,
-            connect_timeout=settings.LLM_CONNECT_TIMEOUT_SECONDS,
-            max_retries=settings.LLM_MAX_RETRIES,
-            deadline=settings.LLM_DEADLINE_SECONDS,
-            retry_after_default=settings.LLM_RETRY_AFTER_SECONDS,
-        )
-        return ObservedProvider(anthropic_provider, cache_enabled=settings.LLM_RESPONSE_CACHE_ENABLED)
-    from agents.llm.offline.engine import OfflineProvider
-
-    # The offline engine is deterministic and free: caching its answers would only cost memory.
-    return ObservedProvider(OfflineProvider(), cache_enabled=False)
+    table = getattr(settings, "LLM_PROVIDER_CLASSES", None) or PROVIDER_CLASSES
+    provider_class = import_string(table[settings.LLM_PROVIDER])
+    provider = provider_class.from_settings(settings)
+    cache_enabled = settings.LLM_RESPONSE_CACHE_ENABLED and getattr(provider, "response_cache", True)
+    return ObservedProvider(provider, cache_enabled=cache_enabled)
 
 
 def llm_provider_get() -> LLMProvider:

@@ -91,6 +91,22 @@ class AnthropicProvider:
 
     # --- request building -----------------------------------------------------
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> AnthropicProvider:
+        """The provider factory's entry point: the ``ANTHROPIC_*`` and ``LLM_*`` settings."""
+        return cls(
+            api_key=settings.ANTHROPIC_API_KEY,
+            base_url=settings.ANTHROPIC_BASE_URL,
+            model=settings.LLM_MODEL,
+            temperature=settings.LLM_TEMPERATURE,
+            max_tokens=settings.LLM_MAX_TOKENS,
+            timeout=settings.LLM_TIMEOUT_SECONDS,
+            connect_timeout=settings.LLM_CONNECT_TIMEOUT_SECONDS,
+            max_retries=settings.LLM_MAX_RETRIES,
+            deadline=settings.LLM_DEADLINE_SECONDS,
+            retry_after_default=settings.LLM_RETRY_AFTER_SECONDS,
+        )
+
     def _params(self, request: LLMRequest) -> dict[str, Any]:
         system: list[dict[str, Any]] = [
             # The static prefix (persona, rules, the step's fields and guide) is the same for every user

@@ -67,10 +67,15 @@ class LLMResponse:
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     model: str = ""
-    # True when the text is only a placeholder and the agent should compose the reply.
+    # True when the agent should compose the reply. With ``compose_reply`` the ``text`` is empty, or
+    # (the offline engine) the answer to the user's question, to be said before the composed reply.
     compose_reply: bool = False
     # Calls of the request's ``lookahead_tools``: values the message stated for later steps.
     lookahead_calls: list[ToolCall] = field(default_factory=list)
+    # The user's message (or part of it) asked for information instead of answering: the question,
+    # and the ``agents.faq`` topic it matched ("" when none did). Nothing in it was saved.
+    question: str = ""
+    faq_topic: str = ""
 
 
 class LLMUnavailableError(Exception):

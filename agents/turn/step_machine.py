@@ -88,13 +88,19 @@ def reply_parts(
     """
     agent, step = plan.agent, plan.step
     composed = response.compose_reply or not response.text.strip()
+    # With a composed reply, a text is the engine's answer to a question the message asked (the FAQ's).
+    answered = response.text.strip() if response.compose_reply else ""
     parts: list[str] = []
     if not composed:
         parts.append(response.text)
-    elif not extracted and not outcome.errors:
-        parts.append(agent.no_answer(plan.message))
-    else:
+    elif answered:
+        parts.append(answered)
+    if composed and (extracted or outcome.errors):
         parts.append(agent.acknowledge(step, outcome.accepted))
+    elif composed and not answered:
+        parts.append(agent.no_answer(plan.message))
+    if outcome.complete_data is not None and outcome.complete_data.get("approved") is True:
+        parts.append(wording.reply_approved(step_get(step).title))
     for name, items in guarded.removed.items():
         parts.append(wording.reply_removed(step_get(step).spec(name).label(), items))
     if outcome.errors:

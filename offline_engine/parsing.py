@@ -1,14 +1,12 @@
 """Small pure parsers for the offline engine: numbers, durations, volumes, weights, calories,
 macros, weekdays, clock times, approvals and lists.
 
-Every ``parse_*`` function takes what the user typed, never raises, and returns ``None``
-(or an empty list or dict) when the text does not state the thing: it never guesses.
-All of them work on ``normalize``'d text (lower case, number words as digits, "twice" as
-"2 times"); ``normalize`` is idempotent, so normalized text may be passed again.
-
-The ``*_mentions`` functions take text that is *already normalized* and also say where
-each value was found, so the extraction layer can keep "10 push-ups" apart from
-"twice a week" in one message.
+``normalize`` comes first (lower case, number words as digits, "twice" as "2 times"); it is
+idempotent, so normalized text may be passed again. The ``*_mentions`` functions take text that
+is *already normalized* and say where each value was found, so the extraction layer can keep
+"10 push-ups" apart from "twice a week" in one message. The ``parse_*`` functions answer one
+question about a whole text. None of them raises, and each returns ``None`` (or an empty list
+or dict) when the text does not state the thing: it never guesses.
 """
 
 from __future__ import annotations
@@ -17,6 +15,9 @@ import itertools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+
+from offline_engine.language import correct_typos, from_spanish, looks_spanish, numbers_to_digits, strip_accents
 
 MINUTES_PER_DAY = 24 * 60
 MAX_LIST_ITEMS = 20
@@ -27,6 +28,7 @@ CUP_ML = 250
 US_FL_OZ_ML = 29.5735
 US_PINT_ML = 473.176
 US_GALLON_ML = 3785.41
+US_QUART_ML = 946.353
 LB_KG = 0.45359237
 STONE_KG = 6.35029318
 ALL_WEEKDAYS = (0, 1, 2, 3, 4, 5, 6)
@@ -88,140 +90,8 @@ _CHAR_MAP = str.maketrans(
     }
 )
 _SPACE_RE = re.compile(r"[^\S\n]+")
-_WORD_RE = re.compile(r"[a-z]+")
-_NUMBER_JOIN_RE = re.compile(r"[ -]+")
 
-_UNIT_WORDS = {
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-}
-_TEEN_WORDS = {
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "thirteen": 13,
-    "fourteen": 14,
-    "fifteen": 15,
-    "sixteen": 16,
-    "seventeen": 17,
-    "eighteen": 18,
-    "nineteen": 19,
-}
-_TENS_WORDS = {
-    "twenty": 20,
-    "thirty": 30,
-    "forty": 40,
-    "fourty": 40,
-    "fifty": 50,
-    "sixty": 60,
-    "seventy": 70,
-    "eighty": 80,
-    "ninety": 90,
-}
-# Which kind of number word may follow which: "twenty five", "one hundred and twenty",
-# "two thousand five hundred"; "five two" is two numbers.
-_NEXT_KIND = {
-    "": {"zero", "unit", "teen", "tens"},
-    "a": {"hundred", "thousand"},
-    "unit": {"hundred", "thousand"},
-    "teen": {"hundred", "thousand"},
-    "tens": {"unit", "thousand"},
-    "hundred": {"unit", "teen", "tens", "thousand"},
-    "thousand": {"unit", "teen", "tens"},
-    "zero": set(),
-}
-# "no one", "this one": "one" as a pronoun is not a number.
-_ONE_AS_PRONOUN_AFTER = {"no", "any", "some", "every", "this", "that", "the", "which", "each", "another", "other"}
-_UNIT_AFTER_HALF = r"(?:hours?|hrs?|lit(?:er|re)s?|gallons?|pints?|glass(?:es)?|cups?|kilos?|kgs?|pounds?|lbs?)"
-
-
-def _word_kind(word: str) -> str | None:
-    if word == "zero":
-        return "zero"
-    if word in _UNIT_WORDS:
-        return "unit"
-    if word in _TEEN_WORDS:
-        return "teen"
-    if word in _TENS_WORDS:
-        return "tens"
-    if word in ("hundred", "thousand"):
-        return word
-    return None
-
-
-def _word_value(word: str) -> int:
-    return _UNIT_WORDS.get(word) or _TEEN_WORDS.get(word) or _TENS_WORDS.get(word) or 0
-
-
-def _number_words_at(text: str, tokens: list[tuple[int, int, str]], first: int) -> tuple[int, int]:
-    """(index after the number's last word, its value); index == first when no number starts here."""
-    total = current = 0
-    last_kind = ""
-    end = index = first
-
-    def joined(left: int) -> bool:
-        return left + 1 < len(tokens) and bool(_NUMBER_JOIN_RE.fullmatch(text[tokens[left][1] : tokens[left + 1][0]]))
-
-    while index < len(tokens):
-        if index > first and not joined(index - 1):
-            break
-        word = tokens[index][2]
-        following = tokens[index + 1][2] if joined(index) else ""
-        if word in ("a", "an"):
-            if last_kind == "" and following in ("hundred", "thousand"):
-                current, last_kind, index = 1, "a", index + 1
-                continue
-            break
-        if word == "and":
-            if last_kind in ("hundred", "thousand") and _word_kind(following) in ("unit", "teen", "tens"):
-                index += 1
-                continue
-            break
-        kind = _word_kind(word)
-        if kind is None or kind not in _NEXT_KIND[last_kind]:
-            break
-        if kind == "hundred":
-            current = (current or 1) * 100
-        elif kind == "thousand":
-            total += (current or 1) * 1000
-            current = 0
-        else:
-            current += _word_value(word)
-        last_kind = kind
-        index += 1
-        end = index
-    return end, total + current
-
-
-def _number_words_to_digits(text: str) -> str:
-    tokens = [(match.start(), match.end(), match.group()) for match in _WORD_RE.finditer(text)]
-    pieces: list[str] = []
-    copied = 0
-    index = 0
-    while index < len(tokens):
-        end, value = _number_words_at(text, tokens, index)
-        is_pronoun = (
-            end == index + 1
-            and tokens[index][2] == "one"
-            and index > 0
-            and tokens[index - 1][2] in _ONE_AS_PRONOUN_AFTER
-        )
-        if end > index and not is_pronoun:
-            pieces.append(text[copied : tokens[index][0]])
-            pieces.append(str(value))
-            copied = tokens[end - 1][1]
-            index = end
-        else:
-            index += 1
-    pieces.append(text[copied:])
-    return "".join(pieces)
+_UNIT_AFTER_HALF = r"(?:hours?|hrs?|lit(?:er|re)s?|gallons?|pints?|quarts?|glass(?:es)?|cups?|kilos?|kgs?|pounds?|lbs?)"
 
 
 def _number_text(value: float) -> str:
@@ -277,13 +147,90 @@ _REWRITES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], .
 )
 
 
+# A number's unit, for a correction or a choice that leaves it out ("70 kg... no wait, 72").
+_UNIT = (
+    r"kg|kgs|kilos?|kilograms?|lbs?|pounds?|stones?|st|ml|l|lit(?:er|re)s?|glass(?:es)?|cups?|oz|ounces?|quarts?"
+    r"|gallons?|pints?|min|mins|minutes?|h|hrs?|hours?|kcal|cal|calories|days?|times|meals?|%|percent|push[\s-]?ups?"
+)
+_CORRECTION_RE = re.compile(
+    rf"(?<![0-9.:])(?:{_NUM}\s*(?:-|to)\s*)?{_NUM}\s*(?P<unit>{_UNIT})?\b(?P<gap>[^0-9.;!?\n]{{0,12}}?|\.{{1,3}}\s*)"
+    r",?\s*(?:no+\s*,?\s*)?(?:wait|sorry|actually|i\s+mean|i\s+meant|correction|make\s+(?:it|that)|or\s+rather"
+    r"|scratch\s+that|let'?s\s+(?:say|do|go\s+with|make\s+it)|say|go\s+with|call\s+it)\b[\s,:]*"
+    rf"(?P<new>{_NUM})(?![0-9.:])\s*(?P<new_unit>{_UNIT})?\b"
+)
+
+
+_UNIT_KINDS = (
+    ("weight", ("kg", "kilo", "lb", "pound", "stone", "st")),
+    ("volume", ("ml", "l", "glass", "cup", "oz", "ounce", "quart", "gallon", "pint")),
+    ("duration", ("min", "h")),
+    ("energy", ("kcal", "cal")),
+    ("count", ("day", "time")),
+    ("meals", ("meal",)),
+    ("percent", ("%", "percent")),
+    ("reps", ("push",)),
+)
+
+
+def _unit_kind(unit: str) -> str:
+    return next((kind for kind, prefixes in _UNIT_KINDS if unit.startswith(prefixes)), unit)
+
+
+def _corrected_value(match: re.Match[str]) -> str:
+    """ "70 kg... no wait, 72" -> "72 kg": the last value wins and keeps the unit it was said with."""
+    unit, new_unit = match.group("unit"), match.group("new_unit")
+    if unit and new_unit and _unit_kind(unit) != _unit_kind(new_unit):
+        return match.group()  # "70 kg, actually 3 days": two things, not a correction
+    return f"{match.group('new')} {new_unit or unit or ''}".rstrip()
+
+
+# Clock times the continental way: "19h", "20h30", "at 7h" (a bare "1h" stays a duration).
+_H_TIME_RE = re.compile(
+    r"(?:(?P<at>\b(?:at|around|by|from|until|till|@)\s*)|(?<![0-9.:]))(?P<h>[01]?[0-9]|2[0-3])h(?P<m>[0-5][0-9])?\b"
+    r"(?!\s*(?:and\s+)?[0-9]{1,3}\s*(?:m\b|mins?\b|minutes?))"
+)
+
+
+def _h_time(match: re.Match[str]) -> str:
+    hour = int(match.group("h"))
+    if hour < 13 and not ((match.group("at") or match.group("m")) and hour >= 5):
+        return match.group()
+    return f"{match.group('at') or ''}{hour}:{match.group('m') or '00'}"
+
+
+# Informal and non-native phrasing: "I no have equipment", "meat I not eat".
+_INFORMAL: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"\bi\s+(?:no|not)\s+(have|eat|like|do|want|take|use|own|drink|know)\b"), r"i don't \1"),
+    (re.compile(r"\b(?:no|not)\s+have\b"), "don't have"),
+    (
+        re.compile(r"(?:^|(?<=[,.;]))\s*([a-z]+(?:\s+[a-z]+)?)\s+i\s+(?:not|no|don'?t|do\s+not|never)\s+(eat|like)\b"),
+        r" i don't \2 \1",
+    ),
+    (re.compile(r"(?<![0-9.])([0-9]{1,5})\s*\+(?=\s*(?:[a-z,.;!?]|$))"), r"\1 "),  # "40+ push-ups"
+)
+
+
+@lru_cache(maxsize=512)
 def normalize(text: str) -> str:
-    """Lower case, plain quotes and dashes, single spaces, number words as digits ("twenty five" -> "25")."""
-    text = _SPACE_RE.sub(" ", text.lower().translate(_CHAR_MAP))
-    text = _number_words_to_digits(text)
+    """Lower case, plain quotes and dashes, single spaces, no accents, Spanish read as English, misspelt
+    vocabulary corrected, number words as digits ("twenty five" -> "25"); see ``offline_engine.language``.
+
+    Cached: one turn normalizes the message and its clauses for several steps.
+    """
+    text = text.lower()
+    if not text.isascii():
+        text = strip_accents(text).lower()
+    text = _SPACE_RE.sub(" ", text.translate(_CHAR_MAP))
+    if looks_spanish(text):
+        text = from_spanish(text)
+    text = numbers_to_digits(correct_typos(text))
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
-    return text.strip()
+    for informal, plain in _INFORMAL:
+        text = informal.sub(plain, text)
+    text = _H_TIME_RE.sub(_h_time, text)
+    text = _CORRECTION_RE.sub(_corrected_value, text)
+    return _SPACE_RE.sub(" ", text).strip()
 
 
 def _ends_with(norm: str, position: int, pattern: re.Pattern[str], window: int = 40) -> bool:
@@ -296,17 +243,6 @@ def _ends_with(norm: str, position: int, pattern: re.Pattern[str], window: int =
 def number_mentions(norm: str) -> list[Mention]:
     """Every number in normalized text, in order."""
     return [Mention(match.start(), match.end(), float(match.group(1))) for match in _NUMBER_RE.finditer(norm)]
-
-
-def parse_numbers(text: str) -> list[float]:
-    """Every number the text states, in digits or words, in order ("five and 2.5" -> [5.0, 2.5])."""
-    return [mention.value for mention in number_mentions(normalize(text))]
-
-
-def parse_number(text: str) -> float | None:
-    """The first number the text states ("twenty-five" -> 25.0, "1,500" -> 1500.0, "a dozen" -> 12.0)."""
-    numbers = parse_numbers(text)
-    return numbers[0] if numbers else None
 
 
 # --- durations and intervals -------------------------------------------------------------
@@ -347,12 +283,6 @@ def duration_mentions(norm: str) -> list[Mention]:
     return found
 
 
-def parse_minutes(text: str) -> int | None:
-    """The first duration, in whole minutes ("an hour and a half" -> 90, "45 min" -> 45, "1h 15m" -> 75)."""
-    found = duration_mentions(normalize(text))
-    return int(found[0].value) if found else None
-
-
 def interval_mentions(norm: str) -> list[Mention]:
     """Repeat intervals in normalized text, in minutes ("every 2 hours" -> 120, "hourly" -> 60)."""
     found: list[Mention] = []
@@ -376,20 +306,14 @@ def interval_mentions(norm: str) -> list[Mention]:
     return sorted(found, key=lambda mention: mention.start)
 
 
-def parse_interval_minutes(text: str) -> int | None:
-    """A reminder interval in minutes ("every 30 minutes" -> 30, "every hour" -> 60, "every 2 hours" -> 120)."""
-    found = interval_mentions(normalize(text))
-    return int(found[0].value) if found else None
-
-
 # --- volumes, weights, calories ------------------------------------------------------------
 
 _VOLUME_RE = re.compile(
     rf"(?:(?<![0-9.])(?P<n>{_NUM})\s*|\b(?P<a>an?|1)\s+)"
     r"(?P<unit>millilit(?:er|re)s?|mls?|cl|lit(?:er|re)s?|ltrs?|lt|l|fl\.?\s?oz|ounces?|oz"
-    r"|glass(?:es)?|cups?|gallons?|pints?)\b"
+    r"|glass(?:es)?|cups?|gallons?|pints?|quarts?|qts?)\b"
 )
-_WORD_VOLUME_UNITS = re.compile(r"lit|glass|cup|gallon|pint|ounce")
+_WORD_VOLUME_UNITS = re.compile(r"lit|glass|cup|gallon|pint|quart|ounce")
 
 
 def _ml_per_unit(unit: str) -> float:
@@ -407,6 +331,8 @@ def _ml_per_unit(unit: str) -> float:
         return CUP_ML
     if unit.startswith("gallon"):
         return US_GALLON_ML
+    if unit.startswith(("quart", "qt")):
+        return US_QUART_ML
     return US_PINT_ML
 
 
@@ -422,12 +348,6 @@ def volume_mentions(norm: str) -> list[Mention]:
     return found
 
 
-def parse_volume_ml(text: str) -> int | None:
-    """The first volume, in whole millilitres ("3 litres" -> 3000, "2500 ml" -> 2500)."""
-    found = volume_mentions(normalize(text))
-    return int(found[0].value) if found else None
-
-
 _WEIGHT_RE = re.compile(rf"(?<![0-9.])(?P<n>{_NUM})\s*(?P<unit>kilogram(?:me)?s?|kilos?|kgs?|pounds?|lbs?|stones?)\b")
 
 
@@ -439,12 +359,6 @@ def weight_mentions(norm: str) -> list[Mention]:
         factor = 1.0 if unit.startswith("k") else STONE_KG if unit.startswith("stone") else LB_KG
         found.append(Mention(match.start(), match.end(), round(float(match.group("n")) * factor, 1)))
     return found
-
-
-def parse_weight_kg(text: str) -> float | None:
-    """The first weight, in kg rounded to 0.1 ("70 kg" -> 70.0, "154 pounds" -> 69.9)."""
-    found = weight_mentions(normalize(text))
-    return found[0].value if found else None
 
 
 _CALORIES_RE = re.compile(
@@ -465,12 +379,6 @@ def calorie_mentions(norm: str) -> list[Mention]:
             value, thousands = float(match.group("ln")), match.group("lk")
         found.append(Mention(match.start(), match.end(), float(round(value * (1000 if thousands else 1)))))
     return found
-
-
-def parse_calories(text: str) -> int | None:
-    """The first calorie amount ("2,000 calories" -> 2000, "1800 kcal" -> 1800)."""
-    found = calorie_mentions(normalize(text))
-    return int(found[0].value) if found else None
 
 
 # --- macros --------------------------------------------------------------------------------
@@ -738,21 +646,6 @@ def time_mentions(norm: str) -> list[TimeMention]:
     return sorted(found, key=lambda mention: mention.start)
 
 
-def parse_times(text: str) -> list[str]:
-    """Clock times the text states, as ``HH:MM`` in order ("6:30 pm" -> "18:30", "noon" -> "12:00").
-
-    A bare hour ("at 7") is ambiguous and is not returned; "7am", "7:00", "7 o'clock" and
-    "7 in the evening" are.
-    """
-    return [mention.text for mention in time_mentions(normalize(text)) if mention.clock]
-
-
-def parse_time(text: str) -> str | None:
-    """The first clock time the text states, as ``HH:MM``."""
-    times = parse_times(text)
-    return times[0] if times else None
-
-
 # --- approvals -----------------------------------------------------------------------------
 
 # Negations that approve: "no changes", "nothing to change", "not bad".
@@ -813,7 +706,8 @@ _BARE_NONE_RE = re.compile(
     r"^\W*(?:(?:no|none|nope|nah|nothing|nil|zero|neither|n/?a|not\s+really|not\s+at\s+all|"
     r"no\s+thanks|none\s+at\s+all|nothing\s+at\s+all|none\s+of\s+(?:them|those|that|these)|no\s+to\s+all|"
     r"nothing\s+to\s+(?:report|mention|add)|i\s+(?:don'?t|do\s+not)\s+have\s+any(?:\s+of\s+(?:them|those|that))?|"
-    r"i\s+have\s+none|i'?ve\s+got\s+none|not\s+that\s+i\s+know\s+of|all\s+good|i'?m\s+good)\W*)+$"
+    r"i\s+have\s+none|i'?ve\s+got\s+none|not\s+that\s+i\s+know\s+of|all\s+good|i'?m\s+good|nothing\s+else|"
+    r"none\s+else|that'?s\s+(?:it|all))\W*)+$"
 )
 
 
@@ -830,7 +724,7 @@ _LIST_SPLIT_RE = re.compile(
     r"|(?<!\w)[-*\u2022](?=\s))\s*"
 )
 _LEADING_FILLER_RE = re.compile(
-    r"^(?:(?:a\s+lot\s+of|a\s+few|a\s+bit\s+of|a\s+little|an|a|the|some|my|our|his|her|their|any|also|just|"
+    r"^(?:(?:actually|well|ok|okay|so|um|uh|hmm|nah|nope|a\s+lot\s+of|a\s+few|a\s+bit\s+of|a\s+little|an|a|the|some|my|our|his|her|their|any|also|just|"
     r"only|maybe|probably|both|either|neither|i'm|im|i've|ive|i'd|i|have|has|had|got|get|own|use|using|with|then|"
     r"so|too|like|e\.?g\.?|pairs?\s+of|sets?\s+of|few|several|lots\s+of|bunch\s+of|little|bit\s+of|"
     r"really|very|am|is|are|there'?s|there\s+is|there\s+are|access\s+to|include|including|which\s+is)\b\s*)+"
@@ -840,12 +734,16 @@ _TRAILING_FILLER_RE = re.compile(
     r"thanks|thank\s+you|though|lol|really))+$"
 )
 _LEADING_COUNT_RE = re.compile(r"^[0-9]{1,3}\s+(?=[a-z])")
+# The user's own framing, not part of the item: "said: full gym", "my answer: none".
+_SPEECH_PREFIX_RE = re.compile(r"^(?:i\s+)?(?:said|say|says|wrote|answer|my\s+answer|reply|response|me)\s*:\s*")
 _ITEM_EDGE_CHARS = " \t.,;:!?\"'()[]{}*-_~"
 # fmt: off
 _JUNK_ITEMS = {
     "", "none", "nothing", "no", "that's it", "thats it", "that's all", "thats all", "all", "everything",
     "anything", "stuff", "things", "etc", "that", "it", "this", "them", "those", "other", "others", "else",
-    "nothing else",
+    "nothing else", "sure", "not sure", "unsure", "no idea", "idk", "dunno", "don't know", "i don't know",
+    "not that i know", "not that i know of", "maybe", "i think so", "not really", "more", "no more",
+    "nothing more", "nothing in particular", "nothing really", "nothing limits me", "nothing special",
 }
 # fmt: on
 
@@ -853,6 +751,9 @@ _JUNK_ITEMS = {
 def clean_item(item: str) -> str:
     """One list item, short and lower case, without articles or fillers ("a yoga mat too" -> "yoga mat")."""
     item = " ".join(item.lower().split()).strip(_ITEM_EDGE_CHARS)
+    if item in _JUNK_ITEMS:
+        return ""  # "not sure" says nothing, even once "not" would be stripped
+    item = _SPEECH_PREFIX_RE.sub("", item)
     item = _LEADING_FILLER_RE.sub("", item).strip(_ITEM_EDGE_CHARS)
     item = _TRAILING_FILLER_RE.sub("", item).strip(_ITEM_EDGE_CHARS)
     item = _LEADING_COUNT_RE.sub("", item)  # "2 dumbbells" -> "dumbbells"; "5kg dumbbells" stays

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from agents.llm.offline.parsing import (
+from offline_engine.parsing import (
     TimeMention,
     calorie_mentions,
     clean_item,
@@ -54,6 +54,7 @@ from onboarding.steps import WORKOUT_FOCUSES, Group, TextList, step_get
 Values = dict[str, Any]
 
 _SENTENCE_END_RE = re.compile(r"[.;!?\n]+")
+_CLAUSE_END_RE = re.compile(r"[,;.!?\n]+")
 _RANGE_BEFORE_RE = re.compile(r"[0-9]\s*(?:-|to|or)\s*$")
 # "I don't want to lose weight", "not very fit": a cue up to three words before a phrase.
 _NEGATION_BEFORE_RE = re.compile(
@@ -168,7 +169,33 @@ def _none_fields(norm: str, keywords: tuple[_NoneKeyword, ...], *, also: Iterabl
     return [keyword.name for keyword in keywords if keyword.name in fields]
 
 
-def _list_fields(step: int) -> list[tuple[str, ...]]:
+_NONE_EXCEPT_RE = re.compile(
+    r"\b(?:no|zero|without|not\s+any|(?:don'?t|do\s+not)\s+have\s+any)\s+(?:other\s+|known\s+|food\s+)?"
+    r"(?P<kw>allerg\w*|intoleran\w*|sensitivit\w*|injur\w*|limitations?|equipment|dislikes?)\s*,?\s*"
+    r"(?:except(?:\s+for)?|apart\s+from|other\s+than|besides|aside\s+from|but|save\s+for|only)\s+(?:an?\s+|my\s+)?"
+)
+_KEYWORD_FIELDS = (
+    ("allerg", "allergies"),
+    ("intoleran", "intolerances"),
+    ("sensitiv", "intolerances"),
+    ("injur", "injuries"),
+    ("limitation", "limitations"),
+    ("equipment", "equipment"),
+    ("dislike", "dislikes"),
+)
+
+
+def _none_exceptions(norm: str) -> dict[str, list[str]]:
+    """ "No allergies apart from shellfish" -> {"allergies": ["shellfish"]}: the exception is the answer."""
+    found: dict[str, list[str]] = {}
+    for match in _NONE_EXCEPT_RE.finditer(norm):
+        name = next(field for prefix, field in _KEYWORD_FIELDS if match.group("kw").startswith(prefix))
+        items = [_food_words(_CONDITION_SUFFIX_RE.sub("", item)) for item in _object_items(norm, match.end(), [])]
+        _merge_items(found, name, items)
+    return {name: items for name, items in found.items() if items}
+
+
+def list_field_paths(step: int) -> list[tuple[str, ...]]:
     """Paths of the step's list fields: ("equipment",), ("experience", "activities")."""
     paths: list[tuple[str, ...]] = []
     for spec in step_get(step).fields:
@@ -182,7 +209,7 @@ def _list_fields(step: int) -> list[tuple[str, ...]]:
 
 
 def _fill_bare_none(step: int, values: Values) -> None:
-    for path in _list_fields(step):
+    for path in list_field_paths(step):
         target = values
         for key in path[:-1]:
             target = target.setdefault(key, {})
@@ -267,7 +294,7 @@ _PUSHUPS_ZERO_RE = re.compile(
 )
 _PER_WEEK_RE = re.compile(
     r"(?<![0-9.\-/])([0-9]{1,2})\s*(?:x|times|days?|sessions?|workouts?|trainings?)\s*"
-    r"(?:(?:a|per|each|every|/|in\s+a)\s*)?(?:week|wk)\b"
+    r"(?:(?:a|per|each|every|/|in\s+a|in\s+the)\s*)?(?:week|wk)\b"
     r"|(?<![0-9.\-/])([0-9]{1,2})\s*(?:x|times)\s*weekly\b"
 )
 _DAILY_WORKOUT_RE = re.compile(
@@ -405,7 +432,7 @@ _LIMITATION_RE = re.compile(
 )
 _STEP2_KEYWORDS = _none_keywords(
     {
-        "equipment": r"equipment|gear|kit|weights|machines",
+        "equipment": r"equipments?|gear|kit|weights|machines|material",
         "injuries": r"injur(?:y|ies)|pain|problems\s+with\s+my\s+joints",
         "limitations": r"limitations?|limits|restrictions?|(?:medical|health)\s+(?:conditions?|issues|problems)|"
         r"conditions?",
@@ -418,10 +445,27 @@ _STEP2_LABEL_RE = re.compile(
 _STEP2_SPLIT_RE = re.compile(
     r"\s*(?:[,;\n]|\s/\s|&|\+|\band\b|\bplus\b|\bas\s+well\s+as\b|\balong\s+with\b|\bso\b|\bbecause(?:\s+of)?\b|"
     r"\bdue\s+to\b|\bbut\b|\bexcept(?:\s+for)?\b|\bapart\s+from\b|\bother\s+than\b|\bbesides\b|"
-    r"\bhowever\b|\bwhich\s+means\b|\bthough\b|\balthough\b|\bwhile\b|\balso\b)\s*"
+    r"\bhowever\b|\bwhich\s+means\b|\bthough\b|\balthough\b|\bwhile\b|\balso\b|(?=\bno\s))\s*"
 )
 _STEP2_NEGATIVE_ITEM_RE = re.compile(
-    r"^(?:no|not|none|nothing|never|zero|without|don'?t|do\s+not|haven'?t|have\s+not|free\s+of)\b"
+    r"^(?:no|not|none|nothing|never|zero|without|don'?t|do\s+not|haven'?t|have\s+not|free\s+of|doesn'?t|does\s+not|"
+    r"isn'?t|is\s+not|it'?s\s+fine|remove|delete|drop|forget|scratch)\b"
+)
+_STEP2_NONE_AFTER_RE = re.compile(r"\b(?:no|none|nothing|nope)$")
+# "my knee clicks but doesn't hurt": a joint named with no pain is not an injury.
+_NO_PAIN_RE = re.compile(
+    r"\b(?:doesn'?t|does\s+not|don'?t|do\s+not|never|not|no|without)\s+(?:really\s+|ever\s+)?(?:hurt\w*|pain\w*|"
+    r"bother\w*|an?\s+(?:issue|problem))|\bpain[\s-]?free\b|\b(?:healed|recovered|fine\s+now|better\s+now)\b"
+)
+_INJURY_WORD_RE = re.compile(
+    r"\b(?:injur\w*|pain\w*|ache?s?|aching|sore|torn|tear|broke|broken|fractur\w*|sprain\w*|strain\w*|surger\w*|"
+    r"operation|replacement|tendin\w*|herniat\w*|slipped|acl|mcl|pcl|meniscus|sciatica|whiplash|dislocat\w*|bad|weak|"
+    r"dodgy|bum|trick|gammy|problem\w*|issues?)\b"
+)
+# Other steps' answers in a step-2 message ("... and I want to lose weight"): not equipment.
+_OTHER_STEP_ITEM_RE = re.compile(
+    r"\b(?:want|wanna|goals?|lose|losing|gain|gaining|build|building|days?\s+a\s+week|times\s+a\s+week|per\s+week|"
+    r"vegetarian|vegan|diet|allerg\w*|beginner|intermediate|advanced)\b"
 )
 _OWNING_RE = re.compile(r"\b(?:have|has|got|own|use|access\s+to|there'?s|there\s+is|there\s+are|with)\b")
 _BODYWEIGHT_ONLY_RE = re.compile(
@@ -431,7 +475,7 @@ _BODYWEIGHT_ONLY_RE = re.compile(
 _INJURY_FREE_RE = re.compile(r"\b(?:injury|pain)[\s-]free\b|\bhealthy\s+as\s+a\s+horse\b")
 
 
-def _step2_class(item: str) -> str | None:
+def step2_class(item: str) -> str | None:
     if _LIMITATION_CUE_RE.search(item):
         return "limitations"
     if _INJURY_RE.search(item):
@@ -455,6 +499,7 @@ def _step2_items(norm: str) -> dict[str, list[str]]:
     for sentence in _sentences(norm):
         parts: list[tuple[str | None, str, bool]] = []  # (field, item, said with "have"/"own")
         label: str | None = None
+        painless = bool(_NO_PAIN_RE.search(sentence))
         for raw in _STEP2_SPLIT_RE.split(sentence):
             item = clean_item(raw)
             if _INJURY_FREE_RE.search(item):
@@ -465,9 +510,16 @@ def _step2_items(norm: str) -> dict[str, list[str]]:
                 item = clean_item(item[labelled.end() :])
             if not item or _BARE_FIELD_WORDS.match(item):
                 continue
-            item_class = _step2_class(item)
+            # "limitations: back": the user's own label beats the vocabulary for the item right after it.
+            item_class = label if labelled and labelled.end() > 0 else step2_class(item)
+            if _STEP2_NONE_AFTER_RE.search(item):
+                continue  # "other limitation no": a none, not an item
             if _STEP2_NEGATIVE_ITEM_RE.match(item) and not _LIMITATION_CUE_RE.search(item):
                 continue  # "no injuries": an answer for the none-detection, not an item ("no jumping" is one)
+            if item_class == "injuries" and painless and not _INJURY_WORD_RE.search(item):
+                continue  # "my knee clicks but doesn't hurt"
+            if _OTHER_STEP_ITEM_RE.search(item) and item_class != "limitations" and not _INJURY_WORD_RE.search(item):
+                continue
             parts.append((item_class or label, item, bool(_OWNING_RE.search(raw))))
         for index, (item_class, item, owned) in enumerate(parts):
             resolved = item_class or _neighbour_class(parts, index) or ("equipment" if owned else None)
@@ -499,7 +551,7 @@ def _step_limitations(norm: str) -> Values:
 _GOALS = _table(
     (
         "fat_loss",
-        r"lose\s+(?:[\w.]+\s+){0,3}?(?:weight|fat|pounds|kilos?|kgs?|lbs?|belly|inches|the\s+gut)|"
+        r"los(?:e|ing)\s+(?:[\w.]+\s+){0,3}?(?:weight|fat|pounds|kilos?|kgs?|lbs?|belly|inches|the\s+gut)|"
         r"lose\s+[0-9.]+\s*(?:kg|kgs|kilos?|lbs?|pounds?)|weight\s*loss|fat\s*loss|losing\s+(?:weight|fat)|"
         r"burn(?:ing)?\s+(?:\w+\s+){0,2}?fat|fat\s+burn\w*|slim(?:ming)?\s+down|slimmer|get\s+(?:lean|leaner|"
         r"thinner|shredded|toned|ripped|trim|trimmer)|lean(?:er)?\s+out|shed\s+(?:\w+\s+){0,2}?(?:weight|fat|pounds|"
@@ -509,9 +561,10 @@ _GOALS = _table(
     ),
     (
         "muscle_gain",
-        r"(?:build|gain|put\s+on|add|grow|increase|build\s+up)\s+(?:\w+\s+){0,2}?(?:muscles?|mass|size|strength|"
+        r"(?:build(?:ing)?|gain(?:ing)?|put(?:ting)?\s+on|add|grow|increase|build\s+up)\s+(?:\w+\s+){0,2}?(?:muscles?|mass|size|strength|"
         r"weight)|bulk(?:ing)?(?:\s+up)?|get\s+(?:bigger|stronger|jacked|swole|buff|huge|big)|muscle\s*(?:gain|"
-        r"growth|building|mass)|hypertrophy|strength|stronger|bigger\s+(?:arms|chest|legs|muscles)|make\s+gains",
+        r"growth|building|mass)|hypertrophy|strength|stronger|bigger\s+(?:arms|chest|legs|muscles)|make\s+gains|"
+        r"(?:also|and|plus)\s+(?:some\s+|more\s+|a\s+bit\s+of\s+)?muscles?",
     ),
     (
         "general_fitness",
@@ -523,7 +576,10 @@ _GOALS = _table(
     ),
 )
 # Words that name a goal only when nothing stronger does ("for health reasons I want to lose weight").
-_WEAK_GOALS = _table(("general_fitness", r"health|healthy|cardio|mobility|flexibility|energy|fitness"))
+_WEAK_GOALS = _table(
+    ("general_fitness", r"health|healthy|cardio|mobility|flexibility|energy|fitness"),
+    ("muscle_gain", r"muscles?|mass|gains"),
+)
 _GOAL_NEGATION_RE = re.compile(
     r"(?:^|[^\w'])(?:don'?t|dont|do\s+not|doesn'?t|not(?!\s+(?:only|just))|no\s+need\s+to|never\s+want)"
     r"(?:\s+[\w']+){0,2}\s*$"
@@ -804,6 +860,7 @@ _DISAGREES_RE = re.compile(
     r"|\b([a-z']+(?:\s+[a-z']+)?)\s+(?:makes?|gives?)\s+me\s+(?:bloated|gassy|sick|ill|cramps|a\s+stomach\s*ache)\b"
 )
 _NOT_BEFORE_RE = re.compile(r"\b(?:not|don'?t)\s+$")
+_EXCEPT_CUE_RE = re.compile(r"\b(?:except|but|apart\s+from|other\s+than)\b")
 _CONDITION_SUFFIX_RE = re.compile(r"\s+(?:allerg\w*|intoleran\w*)$")
 _CELIAC_RE = re.compile(r"\b(?:celiac|coeliac)\b")
 _DISLIKE_RE = re.compile(
@@ -870,7 +927,7 @@ def _step_diet_preferences(norm: str) -> Values:
     ]
     for name, cue in cues:
         items = _object_items(norm, cue.end(), stops)
-        if name == "dislikes" and "eat" in cue.group():
+        if name == "dislikes" and "eat" in cue.group() and not _EXCEPT_CUE_RE.search(cue.group()):
             # "I don't eat meat" describes the diet; "I don't like fish" is a dislike.
             items = [item for item in items if item not in _DIET_WORDS]
         items = [_food_words(_CONDITION_SUFFIX_RE.sub("", item)) for item in items]
@@ -890,6 +947,10 @@ def _step_diet_preferences(norm: str) -> Values:
     also = ["dislikes"] if _NO_DISLIKES_RE.search(norm) else []
     for name in _none_fields(norm, _STEP6_KEYWORDS, also=also):
         values.setdefault(name, [])
+    for name, items in _none_exceptions(norm).items():
+        if name in ("allergies", "intolerances", "dislikes"):
+            values[name] = [item for item in values.get(name, []) if item] or []
+            _merge_items(values, name, items)
     return values
 
 
@@ -1079,7 +1140,7 @@ _NO_CURRENT_SUPPLEMENTS_RE = re.compile(
 )
 _NOT_INTERESTED_RE = re.compile(
     r"\b(?:not\s+(?:really\s+)?(?:interested|into|keen|bothered)|no\s+(?:interest|thanks|thank\s+you|need)|"
-    r"(?:don'?t|do\s+not)\s+(?:want|need|care\s+about|like)\s+(?:any\s+)?(?:supplements?|advice|"
+    r"(?:don'?t|do\s+not)\s+(?:really\s+)?(?:want|need|care\s+about|like)\s+(?:any\s+)?(?:supplements?\s+)?(?:supplements?|advice|"
     r"recommendations?|suggestions?|pills)|no\s+supplements?(?!\s+(?:currently|right\s+now|at\s+the\s+moment|yet|"
     r"so\s+far))|skip\s+(?:the\s+)?supplements?|rather\s+not|not\s+for\s+me|without\s+supplements?)\b"
 )
@@ -1132,9 +1193,11 @@ def _current_supplements(norm: str) -> list[str] | None:
 
 
 def _interested(norm: str) -> bool | None:
-    if _BARE_NO_RE.match(norm):
+    # The step's one yes/no question, answered alone or as a clause of its own ("2 litres. No.").
+    last = ([clause for clause in _CLAUSE_END_RE.split(norm) if clause.strip()] or [norm])[-1]
+    if _BARE_NO_RE.match(last):
         return False
-    if _BARE_YES_RE.match(norm):
+    if _BARE_YES_RE.match(last):
         return True
     if _NOT_INTERESTED_RE.search(norm):
         return False
@@ -1155,7 +1218,7 @@ def _step_hydration_supplements(norm: str) -> Values:
 
 # --- entry point ----------------------------------------------------------------------------------------------
 
-_STEP_EXTRACTORS: dict[int, Callable[[str], Values]] = {
+STEP_EXTRACTORS: dict[int, Callable[[str], Values]] = {
     1: _step_fitness_level,
     2: _step_limitations,
     3: _step_goals,
@@ -1168,11 +1231,16 @@ _STEP_EXTRACTORS: dict[int, Callable[[str], Values]] = {
 }
 
 
+def says_bare_none(norm: str) -> bool:
+    """The answer, or one of its clauses, is a plain "none" ("none", "I eat everything, none")."""
+    return is_bare_none(norm) or any(is_bare_none(clause) for clause in _CLAUSE_END_RE.split(norm) if clause.strip())
+
+
 def extract(step: int, message: str) -> dict[str, Any]:
     """The values ``message`` states for ``step``'s fields; ``ValueError`` for a step outside 1..9."""
     step_get(step)
     norm = normalize(message)
-    values = _STEP_EXTRACTORS[step](norm)
-    if is_bare_none(norm):
+    values = STEP_EXTRACTORS[step](norm)
+    if says_bare_none(norm):
         _fill_bare_none(step, values)
     return values
