@@ -157,10 +157,13 @@ def _scope_empty_lists(step: int, message: str, values: Values, asked: str, draf
         if _get(values, path) != []:
             continue
         had_items = bool(_get(draft, path))
+        # What the message says of this field: the clauses that name it, else the whole message.
+        cue = _FIELD_CUES.get(path[-1])
+        own = " ".join(clause for clause in _CLAUSE_RE.findall(norm) if cue and cue.search(clause)) or norm
         if bare and path not in scope:
             _drop(values, path)
-        elif had_items and (_OTHER_RE.search(norm) or not _REMOVAL_RE.search(norm)):
-            _drop(values, path)  # "no other injuries" keeps the knee
+        elif had_items and (_OTHER_RE.search(own) or not _REMOVAL_RE.search(own)):
+            _drop(values, path)  # "no other injuries" keeps the knee; "actually no injuries, no other ..." clears
 
 
 _CLAUSE_RE = re.compile(r"[^,;.\n]+")

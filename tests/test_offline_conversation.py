@@ -340,8 +340,11 @@ def test_later_steps_skip_proposals_and_guesses() -> None:
     assert later_steps(8, "yes I'd like supplements") == {}
 
 
-def _request(step: int, message: str, *, asked: str = "", draft: dict[str, Any] | None = None) -> LLMRequest:
+def _request(
+    step: int, message: str, *, asked: str = "", draft: dict[str, Any] | None = None, ahead: bool = False
+) -> LLMRequest:
     history = [{"role": "assistant", "content": asked}] if asked else []
+    later = [{"name": f"record_{step_get(number).name}"} for number in range(step + 1, 10)] if ahead else []
     return LLMRequest(
         system_static="",
         system_dynamic="",
@@ -349,17 +352,24 @@ def _request(step: int, message: str, *, asked: str = "", draft: dict[str, Any] 
         messages=[{"role": "user", "content": "hi"}, *history, {"role": "user", "content": message}],
         step=step,
         draft=draft or {},
+        lookahead_tools=later,
     )
 
 
-def test_the_provider_sends_one_tool_call_per_step_the_current_first() -> None:
-    response = OfflineProvider().complete(_request(3, "lose weight; I'm vegan and allergic to soy"))
+def test_the_provider_calls_the_steps_tool_and_the_later_steps_tools_it_was_offered() -> None:
+    response = OfflineProvider().complete(_request(3, "lose weight; I'm vegan and allergic to soy", ahead=True))
 
-    assert [(call.name, call.input) for call in response.tool_calls] == [
-        ("record_goals", {"primary_goal": "fat_loss"}),
+    assert [(call.name, call.input) for call in response.tool_calls] == [("record_goals", {"primary_goal": "fat_loss"})]
+    assert [(call.name, call.input) for call in response.lookahead_calls] == [
         ("record_diet_preferences", {"diet_type": "vegan", "allergies": ["soy"]}),
     ]
     assert response.compose_reply is True
+
+
+def test_the_provider_calls_no_later_step_tool_it_was_not_offered() -> None:
+    response = OfflineProvider().complete(_request(3, "lose weight; I'm vegan and allergic to soy"))
+
+    assert response.lookahead_calls == []
 
 
 def test_the_provider_reads_the_coachs_last_question_and_the_draft() -> None:
