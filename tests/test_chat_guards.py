@@ -51,6 +51,8 @@ def memory(agent: str) -> dict[str, Any]:
         ("¿Qué significa limitaciones?", True),
         ("I'm a beginner. Is that ok?", False),
         ("Can you put me down as a beginner?", False),
+        ("can we do 2800 calories and 3 meals instead?", False),
+        ("what about 4 days a week?", False),
         ("can do 10 pushups", False),
         ("beginner", False),
     ],

@@ -59,7 +59,11 @@ _NOT_AN_ITEM = re.compile(
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 _WH_START = re.compile(r"^(what|whats|how|why|which|who|where|when|que|como|por que|cual|cuanto|cuantos|cuantas)\b")
-_REQUEST = re.compile(r"\b(can|could|would|will) you\b|\bplease\b|\bpuedes\b|\bpodrias\b|\bpor favor\b")
+# A change asked for as a question ("can we do 2800 calories instead?") is a request, not a question.
+_REQUEST = re.compile(
+    r"\b(can|could|would|will) (you|we)\b|\b(please|instead|how about|what about|lets|make it)\b|"
+    r"\b(puedes|podrias|podemos|por favor|en vez|en lugar)\b"
+)
 _STOPWORDS = frozenset({"the", "and", "with", "from", "some", "have", "left", "right", "mild", "slight", "very"})
 
 
