@@ -136,7 +136,7 @@ proc_name = "shuren"
 
 # --- Logging ---------------------------------------------------------------------------
 # Access log to stdout, one line a request, for the container's log collector.
-# The request id is the X-Request-ID response header that shuren.request_id sets, so
+# The request id is the X-Request-ID response header that core.request_id sets, so
 # an access line joins the application's log lines for the same request. %(U)s is
 # the path without the query string (which may carry tokens or personal data);
 # %(M)s is the duration in milliseconds.

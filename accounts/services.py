@@ -17,8 +17,8 @@ from rest_framework_simplejwt.utils import datetime_from_epoch
 
 from accounts.models import User
 from accounts.selectors import token_user_get
+from core.errors import ConflictError, NotFoundError, UnprocessableError
 from onboarding.services import onboarding_erase
-from shuren.errors import ConflictError, NotFoundError, UnprocessableError
 
 logger = logging.getLogger(__name__)
 

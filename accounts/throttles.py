@@ -7,7 +7,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from shuren.degraded_cache import FailOpenThrottleMixin
+from core.degraded_cache import FailOpenThrottleMixin
 
 
 class AuthRateThrottle(FailOpenThrottleMixin, SimpleRateThrottle):

@@ -18,7 +18,7 @@ from rest_framework_simplejwt import views as jwt_views
 from accounts.selectors import token_verified_user_get
 from accounts.services import token_refresh, user_delete_confirmed, user_logout, user_register
 from accounts.throttles import AuthRateThrottle
-from shuren.schema import ErrorSerializer
+from core.schema import ErrorSerializer
 
 
 class RegisterSerializer(serializers.Serializer):

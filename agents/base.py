@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from agents import wording
 from agents.faq import faq_prompt
 from agents.prompts import BASE_PROMPT, STEP_GUIDES
+from core.errors import FieldErrors, UnprocessableError
 from onboarding.agent_memory import agent_memory_key
 from onboarding.steps import (
     AllStepData,
@@ -38,7 +39,6 @@ from onboarding.steps import (
     step_rule_errors,
     step_validate,
 )
-from shuren.errors import FieldErrors, UnprocessableError
 
 CONTEXT_PROMPT = """About this user so far (already validated and saved):
 {known}

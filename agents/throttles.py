@@ -3,7 +3,7 @@
 from django.conf import settings
 from rest_framework.throttling import UserRateThrottle
 
-from shuren.degraded_cache import FailOpenThrottleMixin
+from core.degraded_cache import FailOpenThrottleMixin
 
 
 class ChatRateThrottle(FailOpenThrottleMixin, UserRateThrottle):

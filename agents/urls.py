@@ -1,7 +1,7 @@
 """Chat routes: ``onboarding/chat``, ``onboarding/chat/stream``, ``onboarding/current-agent``."""
 
 from agents.views import ChatViewSet
-from shuren.routers import OwnResourceRouter
+from core.routers import OwnResourceRouter
 
 router = OwnResourceRouter()
 router.register("onboarding", ChatViewSet, basename="onboarding")

@@ -18,8 +18,8 @@ from rest_framework.viewsets import ViewSet
 from agents import selectors, services
 from agents.serializers import ChatRequestSerializer, ChatResponseSerializer, CurrentAgentSerializer
 from agents.throttles import ChatRateThrottle
-from shuren.errors import UnprocessableError
-from shuren.schema import ErrorSerializer
+from core.errors import UnprocessableError
+from core.schema import ErrorSerializer
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _KEY_PARAMETER = OpenApiParameter(

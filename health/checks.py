@@ -18,8 +18,8 @@ from jsonschema import Draft202012Validator
 from agents.llm import LLMUnavailableError, llm_provider_get
 from agents.llm.anthropic_provider import model_deprecation
 from agents.registry import agent_for_step
+from core.degraded_cache import CACHE_ERRORS, cache_degraded
 from onboarding.steps import STEPS
-from shuren.degraded_cache import CACHE_ERRORS, cache_degraded
 
 logger = logging.getLogger(__name__)
 _ANTHROPIC_HEALTH_KEY = "health:anthropic"

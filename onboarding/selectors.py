@@ -9,11 +9,11 @@ from typing import Any
 
 from django.utils import timezone
 
+from core.errors import NotFoundError
 from onboarding.extensions import onboarding_dependents
 from onboarding.models import OnboardingState
 from onboarding.plans import step_suggestion
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
-from shuren.errors import NotFoundError
 
 STATE_NOT_FOUND = "Onboarding state not found"
 

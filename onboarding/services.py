@@ -14,14 +14,14 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from core.errors import ConflictError, NotFoundError
+from core.metrics import STEP_COMPLETIONS
 from onboarding.agent_memory import agent_memory_without
 from onboarding.extensions import onboarding_dependents
 from onboarding.models import OnboardingState
 from onboarding.selectors import STATE_NOT_FOUND, onboarding_completed_steps
 from onboarding.state_writer import onboarding_state_create, onboarding_state_delete, onboarding_state_save
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_get, step_validate
-from shuren.errors import ConflictError, NotFoundError
-from shuren.metrics import STEP_COMPLETIONS
 
 logger = logging.getLogger(__name__)
 

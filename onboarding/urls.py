@@ -1,7 +1,7 @@
 """Onboarding routes: ``onboarding`` and ``onboarding/<action>`` (the chat's are beside them, in agents.urls)."""
 
+from core.routers import OwnResourceRouter
 from onboarding.views import OnboardingViewSet
-from shuren.routers import OwnResourceRouter
 
 router = OwnResourceRouter()
 router.register("onboarding", OnboardingViewSet, basename="onboarding")

@@ -9,6 +9,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
+from core.schema import ErrorSerializer
 from onboarding import selectors, services
 from onboarding.serializers import (
     STEP_DATA_SCHEMA,
@@ -17,7 +18,6 @@ from onboarding.serializers import (
     ProgressSerializer,
     StepSubmitSerializer,
 )
-from shuren.schema import ErrorSerializer
 
 _ERRORS = {401: ErrorSerializer, 404: ErrorSerializer}
 _STEP_REQUEST = inline_serializer(
@@ -28,7 +28,7 @@ _STEP_REQUEST = inline_serializer(
 
 @extend_schema(tags=["onboarding"])
 class OnboardingViewSet(ViewSet):
-    """The caller's own onboarding, by form (routed by ``shuren.routers.OwnResourceRouter``: no pk in URLs).
+    """The caller's own onboarding, by form (routed by ``core.routers.OwnResourceRouter``: no pk in URLs).
 
     Each action's ``name`` and docstring are what OPTIONS and the browsable API show.
     """

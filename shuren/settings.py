@@ -75,8 +75,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "shuren.request_id.RequestIdMiddleware",
-    "shuren.body.ChunkedBodyMiddleware",
+    "core.request_id.RequestIdMiddleware",
+    "core.body.ChunkedBodyMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -87,7 +87,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
-    "shuren.metrics.DbQueryTimingMiddleware",
+    "core.metrics.DbQueryTimingMiddleware",
     # Turns a locked-out admin login into axes' 429 page; last, as axes asks.
     "axes.middleware.AxesMiddleware",
     "django_prometheus.middleware.PrometheusAfterMiddleware",
@@ -149,7 +149,7 @@ MIGRATION_MODULES: dict[str, str] = {}
 
 # --- Cache ------------------------------------------------------------------
 # The cache is an accelerator (throttle counters, LLM replies, the LLM health check): every
-# use of it goes on without it when Redis is down (shuren/degraded_cache.py). The socket
+# use of it goes on without it when Redis is down (core/degraded_cache.py). The socket
 # timeouts bound how long a hanging Redis can hold a request: each call waits at most this.
 CACHE_SOCKET_CONNECT_TIMEOUT = env.float("CACHE_SOCKET_CONNECT_TIMEOUT", default=0.3)
 CACHE_SOCKET_TIMEOUT = env.float("CACHE_SOCKET_TIMEOUT", default=0.3)
@@ -196,7 +196,7 @@ AXES_RESET_ON_SUCCESS = True
 # instance, and still enforced while the cache is down.
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # The client address as the throttles see it (NUM_PROXIES), not the proxy's.
-AXES_CLIENT_IP_CALLABLE = "shuren.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -234,8 +234,8 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["accounts.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["shuren.parsers.JSONParser"],
-    "EXCEPTION_HANDLER": "shuren.errors.api_exception_handler",
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.JSONParser"],
+    "EXCEPTION_HANDLER": "core.errors.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_RATES": {
         "chat": env.str("THROTTLE_CHAT_RATE", default="30/minute"),
@@ -268,7 +268,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"GoalEnum": "onboarding.steps.GOALS"},
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "shuren.schema.error_responses_document",
+        "core.schema.error_responses_document",
     ],
 }
 
@@ -302,7 +302,7 @@ CHAT_TURN_LOCK_SECONDS = env.int("CHAT_TURN_LOCK_SECONDS", default=75)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 CONVERSATION_RETENTION_DAYS = env.int("CONVERSATION_RETENTION_DAYS", default=365)
 DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=64 * 1024)
-# Deeper JSON bodies are a 400 (shuren/parsers.py): unbounded nesting crashed the parser.
+# Deeper JSON bodies are a 400 (core/parsers.py): unbounded nesting crashed the parser.
 JSON_MAX_DEPTH = env.int("JSON_MAX_DEPTH", default=32)
 
 # --- Internationalisation, static -------------------------------------------------
@@ -364,10 +364,10 @@ LOG_FORMAT = env.str("LOG_FORMAT", default="text")
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"request_id": {"()": "shuren.request_id.RequestIdLogFilter"}},
+    "filters": {"request_id": {"()": "core.request_id.RequestIdLogFilter"}},
     "formatters": {
         "text": {"format": "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"},
-        "json": {"()": "shuren.logging.JsonFormatter"},
+        "json": {"()": "core.logging.JsonFormatter"},
     },
     "handlers": {
         "console": {

@@ -29,5 +29,5 @@ urlpatterns = [
     path("", include("django_prometheus.urls")),
 ]
 
-handler404 = "shuren.errors.json_not_found"
-handler500 = "shuren.errors.json_server_error"
+handler404 = "core.errors.json_not_found"
+handler500 = "core.errors.json_server_error"

@@ -21,9 +21,9 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from agents.llm import llm_provider_reset
+from core.degraded_cache import cache_warnings_reset
 from devtools.fake_anthropic import FakeAnthropicServer
 from onboarding.models import OnboardingState
-from shuren.degraded_cache import cache_warnings_reset
 from shuren.settings import cache_settings
 from tests.conftest import PASSWORD, client_for
 
@@ -136,7 +136,7 @@ def test_an_outage_logs_one_warning_per_kind_and_counts_every_failure(
         statuses = [started.post(CHAT, {"message": "hi"}, format="json").status_code for _ in range(3)]
 
     # Then all three are answered; each skipped throttle is counted, one WARNING says so, no traceback
-    cache_warnings = [r for r in caplog.records if r.name == "shuren.degraded_cache"]
+    cache_warnings = [r for r in caplog.records if r.name == "core.degraded_cache"]
     assert statuses == [200, 200, 200]
     assert metric("onboarding_cache_degraded_total", operation="throttle_chat") == before + 3
     assert len(cache_warnings) == 1
@@ -172,4 +172,4 @@ def test_erasure_goes_ahead_with_redis_down(redis_down: str, started: APIClient,
     # Then the database part is done and the skipped cache clean-up is reported, not hidden
     assert response.status_code == 204
     assert not OnboardingState.objects.exists()
-    assert any(r.name == "shuren.degraded_cache" and "forget" in r.getMessage() for r in caplog.records)
+    assert any(r.name == "core.degraded_cache" and "forget" in r.getMessage() for r in caplog.records)

@@ -363,8 +363,8 @@ def test_a_full_turn_logs_no_message_text_or_secrets_at_info(
 
 
 def test_json_log_lines_carry_the_request_id() -> None:
-    from shuren.logging import JsonFormatter
-    from shuren.request_id import RequestIdLogFilter, _request_id
+    from core.logging import JsonFormatter
+    from core.request_id import RequestIdLogFilter, _request_id
 
     token = _request_id.set("req-42")
     try:
@@ -382,7 +382,7 @@ def test_json_log_lines_carry_the_request_id() -> None:
 
 
 def test_json_log_lines_include_tracebacks() -> None:
-    from shuren.logging import JsonFormatter
+    from core.logging import JsonFormatter
 
     try:
         raise ValueError("boom")

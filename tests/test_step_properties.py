@@ -32,9 +32,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from jsonschema.exceptions import ValidationError as SchemaError
 
+from core.errors import UnprocessableError
 from onboarding.plans import workout_plan_generate
 from onboarding.steps import step_fields_validate, step_get, step_json_schema, step_validate
-from shuren.errors import UnprocessableError
 from tests.conftest import valid_answers
 
 PROPERTIES = settings(max_examples=30, deadline=None)

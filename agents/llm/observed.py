@@ -13,7 +13,7 @@ before the mark, and the erase that follows finds the reply in the user's
 index, or the store sees the mark.
 
 The cache only saves calls: when it is down or hangs, the reply comes from the
-provider and is not stored (``shuren/degraded_cache.py``).
+provider and is not stored (``core/degraded_cache.py``).
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ from agents.llm.types import (
     ToolCall,
     Usage,
 )
-from shuren.degraded_cache import CACHE_ERRORS, cache_degraded
-from shuren.metrics import LLM_LATENCY, RESPONSE_CACHE, tokens_count
+from core.degraded_cache import CACHE_ERRORS, cache_degraded
+from core.metrics import LLM_LATENCY, RESPONSE_CACHE, tokens_count
 
 logger = logging.getLogger(__name__)
 _KEY_PREFIX = "llm-reply:"

@@ -12,9 +12,9 @@ from agents.models import ChatIdempotencyRecord, ChatTurnLock
 from agents.registry import agent_for_step
 from agents.tests.conftest import ScriptedProvider
 from agents.turn import ChatReply, NextAction, chat_turn_process, chat_turn_stream
+from core.errors import ConflictError, ServiceUnavailableError
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_step_submit
-from shuren.errors import ConflictError, ServiceUnavailableError
 
 pytestmark = pytest.mark.django_db
 

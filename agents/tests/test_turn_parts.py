@@ -15,8 +15,8 @@ from agents.turn.memory import (
     memory_update,
 )
 from agents.turn.reply import ChatReply, NextAction
+from core.errors import UnprocessableError
 from onboarding.models import OnboardingState
-from shuren.errors import UnprocessableError
 
 FITNESS = agent_for_step(1)
 

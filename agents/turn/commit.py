@@ -18,9 +18,9 @@ from agents.turn.metrics import step_completed_count
 from agents.turn.prepare import TurnPlan
 from agents.turn.reply import ChatReply
 from agents.turn.step_machine import steps_advance
+from core.errors import ServiceError
 from onboarding.models import OnboardingState
 from onboarding.state_writer import onboarding_state_save
-from shuren.errors import ServiceError
 
 logger = logging.getLogger(__name__)
 

@@ -22,8 +22,8 @@ from django.utils import timezone
 from agents import wording
 from agents.models import ChatIdempotencyRecord, ChatTurnLock
 from agents.turn.reply import ChatReply
+from core.errors import ConflictError, UnprocessableError
 from onboarding.models import OnboardingState
-from shuren.errors import ConflictError, UnprocessableError
 
 logger = logging.getLogger(__name__)
 

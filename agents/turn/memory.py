@@ -18,9 +18,9 @@ from django.utils import timezone
 from agents import wording
 from agents.base import BaseAgent
 from agents.registry import agent_for_step
+from core.errors import UnprocessableError
 from onboarding.models import OnboardingState
 from onboarding.steps import AllStepData, StepData, step_data_by_number, step_get, step_missing_fields
-from shuren.errors import UnprocessableError
 
 logger = logging.getLogger(__name__)
 

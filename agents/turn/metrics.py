@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from shuren.metrics import AGENT_ERRORS, AGENT_REQUESTS, AGENT_RESPONSE_TIME, STEP_COMPLETIONS
+from core.metrics import AGENT_ERRORS, AGENT_REQUESTS, AGENT_RESPONSE_TIME, STEP_COMPLETIONS
 
 logger = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from agents.turn import locks
 from agents.turn.memory import draft_get, draft_with_proposal, history_window
 from agents.turn.reply import ChatReply
 from agents.turn.review import review_step_for
+from core.errors import NotFoundError
 from onboarding.models import OnboardingState
 from onboarding.selectors import (
     STATE_NOT_FOUND,
@@ -24,7 +25,6 @@ from onboarding.selectors import (
 )
 from onboarding.services import onboarding_ensure_open, onboarding_ensure_reachable
 from onboarding.steps import LAST_STEP, StepData, step_data_by_number, step_get
-from shuren.errors import NotFoundError
 
 
 @dataclass

@@ -39,8 +39,8 @@ from agents.turn.commit import turn_commit
 from agents.turn.metrics import turn_count
 from agents.turn.prepare import TurnPlan, turn_prepare
 from agents.turn.reply import ChatReply
-from shuren.errors import BadGatewayError, ServiceError, ServiceUnavailableError
-from shuren.metrics import db_queries_timed
+from core.errors import BadGatewayError, ServiceError, ServiceUnavailableError
+from core.metrics import db_queries_timed
 
 logger = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from core.errors import FieldErrors
 from onboarding.steps import StepData
-from shuren.errors import FieldErrors
 
 
 class NextAction(StrEnum):

@@ -15,9 +15,9 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from core.errors import FieldErrors
 from onboarding.steps.specs import AllStepData, StepData
 from onboarding.steps.strict import TIME_PATTERN
-from shuren.errors import FieldErrors
 
 CrossStepRule = Callable[[StepData, AllStepData], FieldErrors]
 

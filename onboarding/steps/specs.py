@@ -15,6 +15,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.errors import FieldErrors, flatten_errors
 from onboarding.steps.strict import (
     NOT_BLANK_PATTERN,
     PLAN_BASIS_PATTERN,
@@ -30,7 +31,6 @@ from onboarding.steps.strict import (
     not_blank,
     plan_basis,
 )
-from shuren.errors import FieldErrors, flatten_errors
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from rest_framework import serializers
 
+from core.errors import FieldErrors, UnprocessableError, flatten_errors
 from onboarding.steps.catalogue import StepDefinition, step_get
 from onboarding.steps.specs import (
     AllStepData,
@@ -22,7 +23,6 @@ from onboarding.steps.specs import (
     serializer_class,
     specs_validate,
 )
-from shuren.errors import FieldErrors, UnprocessableError, flatten_errors
 
 
 @cache

@@ -24,9 +24,9 @@ from rich.markup import escape
 from accounts.models import User
 from agents.selectors import current_agent_get, pending_question_get
 from agents.services import chat_turn_process
+from core.errors import ServiceError
 from onboarding.services import onboarding_start
 from onboarding.steps import LAST_STEP, step_get
-from shuren.errors import ServiceError
 
 QUIT_WORDS = {"quit", "exit", ":q"}
 MESSAGE_MAX_LENGTH = 2000

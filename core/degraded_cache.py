@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
-from shuren.metrics import CACHE_DEGRADED
+from core.metrics import CACHE_DEGRADED
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from shuren.errors import error_body
+from core.errors import error_body
 
 
 class ChunkedBodyMiddleware:
