@@ -157,7 +157,7 @@ def test_a_value_that_breaks_a_rule_across_steps_is_not_kept() -> None:
     # when the schedule names 2 workout days
     outcome = _apply(SchedulingAgent(), 8, {"workout_days": [0, 3], "workout_time": "07:00"})
     # then the workout days are refused with the reason, and the time kept
-    assert outcome.errors["workout_days"] == ["Choose exactly 3 days (days_per_week in step 4), not 2."]
+    assert outcome.errors["workout_days"] == ["Choose exactly 3 days, as many as your training days per week, not 2."]
     assert outcome.draft == {"workout_time": "07:00"}
 
 

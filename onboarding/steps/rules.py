@@ -67,7 +67,8 @@ def workout_days_match_days_per_week(data: StepData, other: AllStepData) -> Fiel
     owner = _step_of_field("days_per_week")
     wanted = other.get(owner, {}).get("days_per_week")
     if isinstance(days, list) and isinstance(wanted, int) and len(days) != wanted:
-        return {"workout_days": [f"Choose exactly {wanted} days (days_per_week in step {owner}), not {len(days)}."]}
+        message = f"Choose exactly {wanted} days, as many as your training days per week, not {len(days)}."
+        return {"workout_days": [message]}
     return {}
 
 
@@ -85,7 +86,7 @@ def meal_times_fit(data: StepData, other: AllStepData) -> FieldErrors:
     owner = _step_of_field("meals_per_day")
     meals = other.get(owner, {}).get("meals_per_day")
     if isinstance(meals, int) and len(times) != meals:
-        errors.append(f"Give one time per meal: {meals} (meals_per_day in step {owner}), not {len(times)}.")
+        errors.append(f"Give one time per meal: {meals} meals a day, not {len(times)} times.")
     minutes = [_minutes(t) for t in times]
     if any(later - earlier < MEAL_GAP_MINUTES for earlier, later in itertools.pairwise(minutes)):
         errors.append("Meal times must be in ascending order and at least 2 hours apart.")

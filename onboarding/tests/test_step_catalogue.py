@@ -178,7 +178,7 @@ def test_workout_days_must_match_days_per_week_and_say_where_that_was_set() -> N
     # when 2 workout days are chosen
     errors = step_rule_errors(8, {"workout_days": [0, 3]}, other_steps=answers)
     # then the error names the count and the step where days per week was answered
-    assert errors == {"workout_days": ["Choose exactly 3 days (days_per_week in step 4), not 2."]}
+    assert errors == {"workout_days": ["Choose exactly 3 days, as many as your training days per week, not 2."]}
 
 
 def test_meal_times_must_match_meals_per_day_and_say_where_that_was_set() -> None:
@@ -187,7 +187,7 @@ def test_meal_times_must_match_meals_per_day_and_say_where_that_was_set() -> Non
     # when 2 meal times are given
     errors = step_rule_errors(8, {"meal_times": ["08:00", "13:00"]}, other_steps=answers)
     # then the error names the count and the step where meals per day was answered
-    assert errors == {"meal_times": ["Give one time per meal: 4 (meals_per_day in step 7), not 2."]}
+    assert errors == {"meal_times": ["Give one time per meal: 4 meals a day, not 2 times."]}
 
 
 def test_a_plan_built_for_other_answers_is_refused() -> None:
