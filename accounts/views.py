@@ -157,6 +157,8 @@ class AccountView(APIView):
     throttle_classes = (AuthRateThrottle,)  # per client IP, like login: the password can be guessed here too
 
     @extend_schema(
+        operation_id="auth_account_delete",
+        tags=["auth"],
         description=(
             'Delete your account, confirmed with your password: JSON body `{"password": "..."}`. '
             "Erases the onboarding (answers, history, agent memory, idempotency records, cached replies), "
