@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.apps import apps
 from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
@@ -95,6 +96,8 @@ def test_non_staff_cannot_open_the_admin(make_user: Any) -> None:
 @pytest.fixture
 def chatted(claude: FakeAnthropicServer, make_user: Any) -> tuple[User, list[str]]:
     """A user who chatted with Claude: their reply is in the response cache; returns them and its keys."""
+    if not apps.is_installed("agents"):
+        pytest.skip("the chat (agents app) fills the reply cache; the form-flow run leaves it out")
     user = make_user("erin@example.com")
     client = client_for(user)
     client.post("/api/v1/onboarding/start")
