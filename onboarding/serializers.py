@@ -33,7 +33,8 @@ class StepNumberField(serializers.IntegerField):
     """A step number (1-9) in a request's envelope: a JSON integer only, never ``"1"``, ``1.0`` or ``true``.
 
     Stricter than a step's own integer fields, which take ``1.0`` because the JSON Schema the
-    LLM is given counts it as an integer; the envelope is the client's, and DESIGN.md types it.
+    LLM is given counts it as an integer; the envelope is the client's, and the README types it
+    (values have their JSON types).
     """
 
     def __init__(self, **kwargs: Any) -> None:
