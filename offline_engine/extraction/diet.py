@@ -1,0 +1,230 @@
+"""Steps 6 and 7: diet type, allergies, intolerances and dislikes, then the meal plan's calories, meals
+a day and approval.
+"""
+
+from __future__ import annotations
+
+import re
+
+from offline_engine.extraction.common import (
+    _RANGE_BEFORE_RE,
+    Values,
+    _hits,
+    _merge_items,
+    _negated,
+    _none_fields,
+    _none_keywords,
+    _object_items,
+    _preceded_by,
+    _stated,
+    _table,
+)
+from offline_engine.parsing import (
+    calorie_mentions,
+    clean_item,
+    parse_approval,
+    parse_macros,
+)
+
+# --- step 6: diet preferences ------------------------------------------------------------------------------
+
+_DIETS = _table(
+    (
+        "pescatarian",
+        r"pesc[ae]tarian|pesco|(?:vegetarian|veggie)\s+(?:who|that|but|and|plus|except)\s+(?:\w+\s+){0,3}?"
+        r"(?:fish|seafood)|(?:no|don'?t\s+eat|do\s+not\s+eat|without)\s+meat\s*,?\s*(?:but|except|though|however|"
+        r"apart\s+from|besides|just|only)\s+(?:\w+\s+){0,3}?(?:fish|seafood)|(?:fish|seafood)\s+(?:but|and)\s+no\s+"
+        r"meat|only\s+(?:eat\s+)?(?:fish|seafood)",
+    ),
+    (
+        "vegan",
+        r"vegan|plant[\s-]?based|no\s+animal\s+products|(?:don'?t|do\s+not)\s+eat\s+(?:any\s+)?animal\s+products",
+    ),
+    (
+        "vegetarian",
+        r"vegetarian|veggie|no\s+meat|(?:don'?t|do\s+not|never)\s+eat\s+(?:any\s+)?meat|meat[\s-]?free|meatless|"
+        r"lacto[\s-]?ovo",
+    ),
+    ("keto", r"keto|ketogenic|low[\s-]?carb,?\s+(?:and\s+)?high[\s-]?fat|lchf"),
+    ("paleo", r"paleo|caveman|primal"),
+    (
+        "omnivore",
+        r"omnivor\w*|eat\s+(?:pretty\s+much\s+|basically\s+|just\s+about\s+)?(?:everything|anything)|no\s+(?:dietary\s+|"
+        r"food\s+|special\s+)?restrictions|no\s+special\s+diet|(?:normal|regular|standard|balanced)\s+diet|eat\s+meat|"
+        r"meat[\s-]eater|nothing\s+special|a\s+bit\s+of\s+everything",
+    ),
+)
+_DIET_PRIORITY = ("pescatarian", "vegan", "vegetarian", "keto", "paleo", "omnivore")
+_EATS_FISH_RE = re.compile(
+    r"\b(?:eat|eats|have|include|do\s+eat|fine\s+with|ok\s+with)\s+(?:\w+\s+){0,2}?(?:fish|seafood)\b"
+)
+_ALLERGY_AFTER_RE = re.compile(
+    r"\ballerg(?:ic|y|ies)\s*(?:to\b|:|-|=|\bare\b|\bis\b|\binclude\b|\bincludes\b|\bincluding\b|\blike\b)\s*"
+)
+_ALLERGY_BEFORE_RE = re.compile(r"\b([a-z']+(?:[\s-][a-z']+)?)[\s-]+allerg(?:y|ies)\b")
+_INTOLERANCE_AFTER_RE = re.compile(
+    r"\b(?:intoleran(?:t|ce|ces)|sensitiv(?:e|ity|ities))\s*(?:to\b|of\b|:|-|=|\bare\b|\bis\b)\s*"
+    r"|\b(?:can'?t|cannot|can\s+not)\s+(?:digest|tolerate|handle|process)\s+"
+)
+_INTOLERANCE_BEFORE_RE = re.compile(r"\b([a-z']+(?:[\s-][a-z']+)?)[\s-]+(?:intoleran(?:t|ce|ces)|sensitiv(?:e|ity))\b")
+_DISAGREES_RE = re.compile(
+    r"\b([a-z']+(?:\s+[a-z']+)?)\s+(?:doesn'?t|does\s+not|don'?t|do\s+not)\s+agree\s+with\s+me\b"
+    r"|\b([a-z']+(?:\s+[a-z']+)?)\s+(?:makes?|gives?)\s+me\s+(?:bloated|gassy|sick|ill|cramps|a\s+stomach\s*ache)\b"
+)
+_NOT_BEFORE_RE = re.compile(r"\b(?:not|don'?t)\s+$")
+_EXCEPT_CUE_RE = re.compile(r"\b(?:except|but|apart\s+from|other\s+than)\b")
+_CONDITION_SUFFIX_RE = re.compile(r"\s+(?:allerg\w*|intoleran\w*)$")
+_CELIAC_RE = re.compile(r"\b(?:celiac|coeliac)\b")
+_DISLIKE_RE = re.compile(
+    r"\b(?:hate|hates|dislike|dislikes|detest|loathe|can'?t\s+stand|cannot\s+stand|(?:don'?t|do\s+not)\s+"
+    r"(?:really\s+|much\s+)?(?:like|enjoy|eat|care\s+for)|won'?t\s+eat|will\s+not\s+eat|not\s+(?:a\s+)?"
+    r"(?:big\s+|huge\s+)?fan\s+of|rather\s+not\s+eat|not\s+into|(?:eat|like)\s+(?:everything|anything)\s+"
+    r"(?:except|but|apart\s+from|other\s+than))\b\s*:?\s*"
+)
+# fmt: off
+_FOOD_STOP_WORDS = {
+    "a", "an", "i", "i'm", "im", "am", "my", "have", "has", "severe", "severely", "mild", "mildly", "slight",
+    "slightly", "bad", "serious", "minor", "food", "some", "no", "any", "known", "little", "small", "big", "very",
+    "quite", "really", "also", "and", "but", "so", "bit", "kind", "of", "the", "m", "s", "got", "with", "to",
+    "life", "threatening", "true", "real", "dietary", "or", "nor", "other", "allergy", "allergies", "intolerance",
+    "intolerances", "not",
+}
+# fmt: on
+# Said with "I don't eat ..." these describe the diet type, not a dislike.
+# fmt: off
+_DIET_WORDS = {
+    "meat", "any meat", "fish", "meat or fish", "meat and fish", "animal products", "seafood", "red meat or fish",
+}
+# fmt: on
+_STEP6_KEYWORDS = _none_keywords(
+    {
+        "allergies": r"allerg(?:y|ies|ic)",
+        "intolerances": r"intoleran(?:ce|ces|t)|sensitivit(?:y|ies)",
+        "dislikes": r"dislikes?|foods?\s+i\s+(?:don'?t|do\s+not)\s+like|(?:food\s+)?aversions?",
+    }
+)
+_NO_DISLIKES_RE = re.compile(
+    r"\b(?:i\s+like\s+(?:everything|all\s+food|all\s+foods|it\s+all)|not\s+(?:a\s+)?picky(?:\s+eater)?|"
+    r"nothing\s+i\s+(?:don'?t\s+like|dislike|hate|won'?t\s+eat)|no\s+foods?\s+i\s+(?:dislike|hate|don'?t\s+like))\b"
+)
+
+
+def _diet_type(norm: str) -> str | None:
+    labels = {hit.label for hit in _hits(norm, _DIETS)}
+    if labels & {"vegetarian"} and not labels & {"vegan"} and _EATS_FISH_RE.search(norm):
+        labels.add("pescatarian")
+    return next((diet for diet in _DIET_PRIORITY if diet in labels), None)
+
+
+def _food_words(phrase: str) -> str:
+    words = [word for word in phrase.split() if word not in _FOOD_STOP_WORDS]
+    return clean_item(" ".join(words))
+
+
+_NONE_EXCEPT_RE = re.compile(
+    r"\b(?:no|zero|without|not\s+any|(?:don'?t|do\s+not)\s+have\s+any)\s+(?:other\s+|known\s+|food\s+)?"
+    r"(?P<kw>allerg\w*|intoleran\w*|sensitivit\w*|injur\w*|limitations?|equipment|dislikes?)\s*,?\s*"
+    r"(?:except(?:\s+for)?|apart\s+from|other\s+than|besides|aside\s+from|but|save\s+for|only)\s+(?:an?\s+|my\s+)?"
+)
+_KEYWORD_FIELDS = (
+    ("allerg", "allergies"),
+    ("intoleran", "intolerances"),
+    ("sensitiv", "intolerances"),
+    ("injur", "injuries"),
+    ("limitation", "limitations"),
+    ("equipment", "equipment"),
+    ("dislike", "dislikes"),
+)
+
+
+def _none_exceptions(norm: str) -> dict[str, list[str]]:
+    """ "No allergies apart from shellfish" -> {"allergies": ["shellfish"]}: the exception is the answer."""
+    found: dict[str, list[str]] = {}
+    for match in _NONE_EXCEPT_RE.finditer(norm):
+        name = next(field for prefix, field in _KEYWORD_FIELDS if match.group("kw").startswith(prefix))
+        items = [_food_words(_CONDITION_SUFFIX_RE.sub("", item)) for item in _object_items(norm, match.end(), [])]
+        _merge_items(found, name, items)
+    return {name: items for name, items in found.items() if items}
+
+
+def _step_diet_preferences(norm: str) -> Values:
+    values: Values = {}
+    diet = _diet_type(norm)
+    if diet:
+        values["diet_type"] = diet
+    cues = [("allergies", match) for match in _ALLERGY_AFTER_RE.finditer(norm)]
+    cues += [("intolerances", match) for match in _INTOLERANCE_AFTER_RE.finditer(norm)]
+    cues += [
+        ("dislikes", match)
+        for match in _DISLIKE_RE.finditer(norm)
+        if not _preceded_by(norm, match.start(), _NOT_BEFORE_RE)
+    ]
+    # A list runs up to the next cue, including where a "... allergy" / "... intolerant" phrase starts.
+    stops = [cue.start() for _, cue in cues] + [
+        match.start() for pattern in (_ALLERGY_BEFORE_RE, _INTOLERANCE_BEFORE_RE) for match in pattern.finditer(norm)
+    ]
+    for name, cue in cues:
+        items = _object_items(norm, cue.end(), stops)
+        if name == "dislikes" and "eat" in cue.group() and not _EXCEPT_CUE_RE.search(cue.group()):
+            # "I don't eat meat" describes the diet; "I don't like fish" is a dislike.
+            items = [item for item in items if item not in _DIET_WORDS]
+        items = [_food_words(_CONDITION_SUFFIX_RE.sub("", item)) for item in items]
+        _merge_items(values, name, items)
+    for name, pattern in (("allergies", _ALLERGY_BEFORE_RE), ("intolerances", _INTOLERANCE_BEFORE_RE)):
+        for match in pattern.finditer(norm):
+            if _negated(norm, match.start()):
+                continue
+            _merge_items(values, name, [_food_words(match.group(1))])
+    for match in _DISAGREES_RE.finditer(norm):
+        _merge_items(values, "intolerances", [_food_words(match.group(1) or match.group(2))])
+    if _CELIAC_RE.search(norm):
+        _merge_items(values, "intolerances", ["gluten"])
+    for name in ("allergies", "intolerances", "dislikes"):
+        if name in values and not values[name]:
+            del values[name]  # a cue with nothing after it ("my allergies are...") says nothing yet
+    also = ["dislikes"] if _NO_DISLIKES_RE.search(norm) else []
+    for name in _none_fields(norm, _STEP6_KEYWORDS, also=also):
+        values.setdefault(name, [])
+    for name, items in _none_exceptions(norm).items():
+        if name in ("allergies", "intolerances", "dislikes"):
+            values[name] = [item for item in values.get(name, []) if item] or []
+            _merge_items(values, name, items)
+    return values
+
+
+# --- step 7: meal plan ------------------------------------------------------------------------------------
+
+_MEALS_RE = re.compile(
+    r"(?<![0-9.\-/])([0-9]{1,2})\s*(?:(?:main|big|square|small|smaller|full|proper)\s+)?meals?\b"
+    r"|\b(?:eat|eating)\s+([0-9]{1,2})\s*(?:times|x)\s*(?:a|per)\s*day\b"
+    r"|\bmeals?\s*(?:per\s+day|a\s+day)?\s*(?::|=|-)\s*([0-9]{1,2})\b"
+)
+_BARE_CALORIES_RE = re.compile(r"(?<![0-9.:/])([0-9]{3,5})(?![0-9.:/])(?!\s*(?:%|percent|g\b|grams?|kg|lbs?|ml|steps))")
+
+
+def _daily_calories(norm: str) -> int | None:
+    mentions = calorie_mentions(norm)
+    if mentions:
+        return int(mentions[0].value)
+    # The meal step's one large number is its calorie target ("let's do 1800").
+    bare = [int(match.group(1)) for match in _BARE_CALORIES_RE.finditer(norm) if int(match.group(1)) >= 500]
+    return bare[0] if len(bare) == 1 else None
+
+
+def _meals_per_day(norm: str) -> int | None:
+    for match in _MEALS_RE.finditer(norm):
+        if not _preceded_by(norm, match.start(), _RANGE_BEFORE_RE):
+            return int(next(group for group in match.groups() if group is not None))
+    return None
+
+
+def _step_meal_plan(norm: str) -> Values:
+    macros = parse_macros(norm)
+    changes = _stated(
+        daily_calories=_daily_calories(norm),
+        protein_pct=macros.get("protein"),
+        carbs_pct=macros.get("carbs"),
+        fats_pct=macros.get("fats"),
+        meals_per_day=_meals_per_day(norm),
+    )
+    return changes or _stated(approved=parse_approval(norm))
