@@ -14,7 +14,6 @@ from accounts.models import User
 from onboarding.extensions import onboarding_dependent_register, onboarding_dependent_unregister
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_start
-from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -47,9 +46,9 @@ def erased() -> Iterator[ErasedUsers]:
 
 @pytest.fixture
 def admin_client(make_user: Any) -> Client:
-    make_user("root@example.com", is_staff=True, is_superuser=True)
     client = Client()
-    assert client.login(email="root@example.com", password=PASSWORD)
+    # force_login: django-axes needs the request that Client.login does not pass to authenticate()
+    client.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
     return client
 
 
