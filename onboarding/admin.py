@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_erase, onboarding_reset
 from onboarding.state_writer import onboarding_state_save
-from onboarding.steps import LAST_STEP, STEPS, WEEKDAY_NAMES, FieldSpec, step_get
+from onboarding.steps import STEPS, WEEKDAY_NAMES, FieldSpec, step_get
 from onboarding.steps.specs import plain_text
 
 # "2 Dec 2026, 14:05": a person's time, without seconds or microseconds.
@@ -31,7 +31,7 @@ ERASE_LOSES = ("the whole onboarding record", *RESET_LOSES)
 
 def state_title(state: OnboardingState) -> str:
     """The state as ops name it: the user's email and the step they are on."""
-    return f"{state.user.email} - step {state.current_step} of {LAST_STEP}: {step_get(state.current_step).title}"
+    return str(state)
 
 
 def _plan_display(plan: Any) -> SafeString:

@@ -252,3 +252,7 @@ def test_deleting_an_onboarding_in_the_admin_is_an_erase(
 
     assert not OnboardingState.objects.exists()
     assert _cached_replies_gone(user, keys)
+
+
+def test_a_state_is_named_by_email_and_step(state: OnboardingState) -> None:
+    assert str(state) == "carol@example.com - step 4 of 9: Workout preferences"
