@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
 
-from onboarding.steps import FIRST_STEP, LAST_STEP
+from onboarding.steps import FIRST_STEP, LAST_STEP, step_get
 
 
 class OnboardingStateQuerySet(models.QuerySet["OnboardingState"]):
@@ -57,4 +57,5 @@ class OnboardingState(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Onboarding of user {self.user_id} at step {self.current_step}"
+        # How ops name a state (admin titles, breadcrumbs, delete pages): whose it is and where they stand.
+        return f"{self.user.email} - step {self.current_step} of {LAST_STEP}: {step_get(self.current_step).title}"

@@ -35,14 +35,51 @@ def state(make_user: Any) -> OnboardingState:
     user = make_user("carol@example.com")
     return OnboardingState.objects.create(
         user=user,
-        current_step=2,
-        current_agent="FITNESS_ASSESSMENT",
-        step_data={"1": {"fitness_level": "beginner"}},
+        current_step=4,
+        current_agent="WORKOUT_PLANNING",
+        step_data={
+            "1": {"fitness_level": "beginner"},
+            "4": {"location": "home", "days_per_week": 3, "session_minutes": 45},
+            "5": {
+                "plan": {
+                    "sessions": [
+                        {"weekday": 0, "focus": "full_body", "minutes": 45, "exercises": [{"name": "Squat"}]},
+                        {"weekday": 3, "focus": "upper_body", "minutes": 40, "exercises": [{"name": "Push-up"}]},
+                    ],
+                    "notes": ["No jumping for the knee"],
+                    "basis": "abc",
+                },
+                "approved": True,
+            },
+            "8": {"workout_days": [0, 3], "workout_time": "07:30", "meal_times": ["08:00", "13:00"]},
+        },
+        agent_context={
+            "fitness_assessment": {"fitness_level": "beginner"},
+            "workout_planning": {"session_minutes": 45, "disliked_exercises": ["burpees"]},
+        },
         conversation_history=[
-            {"role": "user", "content": "I am <b>new</b> to this", "step": 1, "agent_type": "FITNESS_ASSESSMENT"},
-            {"role": "assistant", "content": "Welcome aboard!", "step": 1, "agent_type": "FITNESS_ASSESSMENT"},
+            {
+                "role": "user",
+                "content": "I am <b>new</b> to this",
+                "timestamp": "2026-12-02T14:05:33.123456+00:00",
+                "step": 1,
+                "agent_type": "FITNESS_ASSESSMENT",
+            },
+            {
+                "role": "assistant",
+                "content": "Welcome aboard!\nFirst question",
+                "step": 1,
+                "agent_type": "FITNESS_ASSESSMENT",
+            },
         ],
     )
+
+
+def _confirm(admin_client: Client, action: str, pks: list[int]) -> Any:
+    """Runs an action the way a person does: the first POST asks, the second (confirm=yes) acts."""
+    asked = admin_client.post(ADMIN, {"action": action, "_selected_action": pks})
+    assert asked.status_code == 200
+    return admin_client.post(ADMIN, {"action": action, "_selected_action": pks, "confirm": "yes"})
 
 
 def test_list_search_and_filter(admin_client: Client, state: OnboardingState, make_user: Any) -> None:
@@ -61,25 +98,84 @@ def test_list_search_and_filter(admin_client: Client, state: OnboardingState, ma
     assert b"carol@example.com" not in filtered.content
 
 
-def test_change_page_shows_pretty_json_and_an_escaped_transcript(admin_client: Client, state: OnboardingState) -> None:
+def test_change_page_shows_answers_by_step_in_words_and_an_escaped_transcript(
+    admin_client: Client, state: OnboardingState
+) -> None:
     page = admin_client.get(f"{ADMIN}{state.pk}/change/")
+    html = page.content.decode()
 
     assert page.status_code == 200
-    assert b"&quot;fitness_level&quot;: &quot;beginner&quot;" in page.content
-    assert b"Welcome aboard!" in page.content
-    assert b"I am &lt;b&gt;new&lt;/b&gt; to this" in page.content
+    assert "<title>carol@example.com - step 4 of 9: " in html
+    assert "Step 1: Fitness level" in html
+    assert "Step 4: Workout preferences" in html
+    assert "45 minutes" in html
+    assert "Monday, Thursday" in html
+    assert "<li>Monday: full body, 45 min</li>" in html
+    assert "<li>Thursday: upper body, 40 min</li>" in html
+    assert "&quot;fitness_level&quot;" not in html
+    # Memory that repeats an answer is left out; what only the agent holds is shown
+    assert "disliked exercises (workout planning)" in html
+    assert "session minutes (workout planning)" not in html
+    assert "Welcome aboard!\nFirst question" in html
+    assert "white-space: pre-wrap" in html
+    assert "2 Dec 2026, 14:05" in html
+    assert ".123456" not in html
+    assert "I am &lt;b&gt;new&lt;/b&gt; to this" in html
 
 
-def test_reset_action_starts_over(admin_client: Client, state: OnboardingState) -> None:
-    admin_client.post(ADMIN, {"action": "reset_onboarding", "_selected_action": [state.pk]})
+def test_the_read_only_change_page_has_no_save_or_delete_buttons(admin_client: Client, state: OnboardingState) -> None:
+    html = admin_client.get(f"{ADMIN}{state.pk}/change/").content.decode()
 
+    assert 'name="_save"' not in html
+    assert 'name="_continue"' not in html
+    assert "deletelink" not in html
+
+
+def test_agent_memory_is_collapsed_when_it_adds_nothing(admin_client: Client, make_user: Any) -> None:
+    state = OnboardingState.objects.create(
+        user=make_user("dan@example.com"),
+        step_data={"1": {"fitness_level": "beginner"}},
+        agent_context={"fitness_assessment": {"fitness_level": "beginner"}},
+    )
+
+    html = admin_client.get(f"{ADMIN}{state.pk}/change/").content.decode()
+
+    assert "Nothing beyond the saved answers." in html
+    assert "collapse" in html
+
+
+@pytest.mark.parametrize(
+    ("action", "undo"), [("reset_onboarding", "start again"), ("erase_onboarding", "cannot be undone")]
+)
+def test_an_action_first_asks_and_says_what_goes(
+    admin_client: Client, state: OnboardingState, action: str, undo: str
+) -> None:
+    page = admin_client.post(ADMIN, {"action": action, "_selected_action": [state.pk]})
+    html = page.content.decode()
+
+    assert page.status_code == 200
+    assert "carol@example.com - step 4 of 9" in html
+    for lost in ("answers", "conversation", "memory", "cached coach replies"):
+        assert lost in html
+    assert undo in html
+    assert 'name="confirm" value="yes"' in html
+    state.refresh_from_db()
+    assert state.current_step == 4
+    assert state.conversation_history
+
+
+def test_reset_action_starts_over_once_confirmed(admin_client: Client, state: OnboardingState) -> None:
+    response = _confirm(admin_client, "reset_onboarding", [state.pk])
+
+    assert response.status_code == 302
     state.refresh_from_db()
     assert (state.current_step, state.step_data, state.conversation_history) == (1, {}, [])
 
 
-def test_erase_action_deletes(admin_client: Client, state: OnboardingState) -> None:
-    admin_client.post(ADMIN, {"action": "erase_onboarding", "_selected_action": [state.pk]})
+def test_erase_action_deletes_once_confirmed(admin_client: Client, state: OnboardingState) -> None:
+    response = _confirm(admin_client, "erase_onboarding", [state.pk])
 
+    assert response.status_code == 302
     assert not OnboardingState.objects.exists()
 
 
@@ -119,7 +215,7 @@ def test_the_reset_action_drops_the_users_cached_replies(
     user, keys = chatted
     state = OnboardingState.objects.get(user=user)
 
-    admin_client.post(ADMIN, {"action": "reset_onboarding", "_selected_action": [state.pk]})
+    _confirm(admin_client, "reset_onboarding", [state.pk])
 
     # The same first message after the reset is Claude's to answer again, not the cache's
     assert _cached_replies_gone(user, keys)
@@ -159,3 +255,7 @@ def test_deleting_an_onboarding_in_the_admin_is_an_erase(
 
     assert not OnboardingState.objects.exists()
     assert _cached_replies_gone(user, keys)
+
+
+def test_a_state_is_named_by_email_and_step(state: OnboardingState) -> None:
+    assert str(state) == "carol@example.com - step 4 of 9: Workout preferences"

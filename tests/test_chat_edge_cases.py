@@ -309,7 +309,10 @@ def test_admin_erase_also_drops_cached_replies(make_user: Any, started: APIClien
     cache.set("llm-reply:abc", {"text": "cached"})
     cache.set(f"llm-reply-keys:{state.user_id}", ["llm-reply:abc"])
 
-    admin.post("/admin/onboarding/onboardingstate/", {"action": "erase_onboarding", "_selected_action": [state.pk]})
+    admin.post(
+        "/admin/onboarding/onboardingstate/",
+        {"action": "erase_onboarding", "_selected_action": [state.pk], "confirm": "yes"},
+    )
 
     assert not OnboardingState.objects.exists()
     assert cache.get("llm-reply:abc") is None
