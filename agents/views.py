@@ -40,26 +40,23 @@ _ERRORS = {
 }
 
 
-def _sse_event_schema(event: str, data: dict[str, Any]) -> dict[str, Any]:
-    """One Server-Sent Event as OpenAPI tools read it: ``event`` names it, ``data`` is JSON of the given shape."""
-    return {
-        "type": "object",
-        "required": ["event", "data"],
-        "properties": {
-            "event": {"type": "string", "enum": [event]},
-            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
-        },
-    }
+def _component(name: str) -> str:
+    return f"`#/components/schemas/{name}`"
 
 
-_SSE_DELTA = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}
-_SSE_ERROR = _sse_event_schema("error", {"$ref": "#/components/schemas/Error"})
+# OpenAPI 3.0 has no way to type the JSON inside one line of a text body (``contentSchema`` is 3.1), and
+# generated clients parse any object schema as JSON: the stream is text, and the ``data`` of each event is a
+# named component the description points to (``ChatStreamDelta`` is appended in SPECTACULAR_SETTINGS).
 _SSE_STREAM = {
-    "oneOf": [
-        _sse_event_schema("delta", _SSE_DELTA),
-        _sse_event_schema("done", {"$ref": "#/components/schemas/ChatResponse"}),
-        _SSE_ERROR,
-    ]
+    "type": "string",
+    "description": "Server-Sent Events, each `event: <name>` then `data: <one line of JSON>` and a blank line:"
+    f" `delta` events ({_component('ChatStreamDelta')}) as the reply is written, then one `done`"
+    f" ({_component('ChatResponse')}, the body of POST onboarding/chat), or one `error` ({_component('Error')})"
+    " if the LLM fails (nothing saved).",
+}
+_SSE_ERROR = {
+    "type": "string",
+    "description": f"One Server-Sent Event `error` whose `data` is an {_component('Error')} as JSON.",
 }
 # Errors answered before the stream starts come as JSON, or as one ``error`` event to an
 # ``Accept: text/event-stream`` (or ``?format=sse``) request.

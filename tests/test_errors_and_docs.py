@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from onboarding.steps import STEPS
@@ -165,6 +166,27 @@ def test_every_operation_has_its_areas_tag_and_a_unique_meaningful_id(schema: di
         assert not GENERATED_ID.search(operation_id), operation_id
         area = "onboarding" if OPERATION_TAGS[method, path] == "chat" else OPERATION_TAGS[method, path]
         assert operation_id.startswith(f"{area}_"), operation_id
+
+
+def test_served_schema_passes_the_openapi_spec_validator(schema: dict) -> None:
+    # given the schema as /api/schema/ serves it (JSON)
+    # when a strict validator that client generators trust reads it
+    # then it raises nothing: no keyword from another OpenAPI version, no broken reference
+    validate(schema)
+
+
+def test_the_sse_stream_is_a_string_whose_event_shapes_are_named_components(schema: dict) -> None:
+    # given the 200 of the stream, as generated clients see it
+    stream = schema["paths"]["/api/v1/onboarding/chat/stream"]["post"]["responses"]["200"]["content"]
+    body = stream["text/event-stream"]["schema"]
+
+    # then it is text (no client parses it as JSON), and each event's data has a component the text names
+    assert body["type"] == "string"
+    components = schema["components"]["schemas"]
+    for component in ("ChatStreamDelta", "ChatResponse", "Error"):
+        assert component in components
+        assert f"#/components/schemas/{component}" in body["description"]
+    assert components["ChatStreamDelta"]["properties"]["text"]["type"] == "string"
 
 
 def test_swagger_ui_is_served_with_bundled_assets(db: None) -> None:
