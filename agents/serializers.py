@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from agents.turn.reply import NextAction
@@ -20,6 +21,8 @@ class MessageField(serializers.CharField):
         return str(super().to_internal_value(data))
 
 
+# COMPONENT_SPLIT_REQUEST adds "Request" to request components: this one is published as ``ChatRequest``.
+@extend_schema_serializer(component_name="Chat")
 class ChatRequestSerializer(serializers.Serializer):
     """``POST onboarding/chat``: a message (1..2000 characters after trimming) and optionally the step."""
 

@@ -20,8 +20,9 @@ from onboarding.serializers import (
 )
 
 _ERRORS = {401: ErrorSerializer, 404: ErrorSerializer}
+# COMPONENT_SPLIT_REQUEST adds "Request" to request components: this one is published as ``StepSubmitRequest``.
 _STEP_REQUEST = inline_serializer(
-    "StepSubmitRequest",
+    "StepSubmit",
     fields={"step": serializers.IntegerField(min_value=1, max_value=9), "data": STEP_DATA_SCHEMA},
 )
 
