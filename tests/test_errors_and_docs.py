@@ -10,7 +10,7 @@ from django.test import Client
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
-from onboarding.steps import STEPS
+from onboarding.steps import STEPS, AgentType
 
 
 def test_malformed_json_is_a_clean_400(started: APIClient) -> None:
@@ -196,6 +196,41 @@ def test_component_names_say_request_once(schema: dict) -> None:
     # then none doubles the suffix COMPONENT_SPLIT_REQUEST adds, and the two request bodies read plainly
     assert not [name for name in names if name.endswith("RequestRequest")]
     assert {"StepSubmitRequest", "ChatRequest"} <= names
+
+
+def _enum_of(schema: dict, field: dict) -> tuple[set[Any], bool]:
+    """The values a property allows and whether it may be null, following ``$ref``/``allOf``/``oneOf``."""
+    components = schema["components"]["schemas"]
+    values: set[Any] = set()
+    refs = [field, *field.get("allOf", []), *field.get("oneOf", [])]
+    for ref in refs:
+        target = components[ref["$ref"].rsplit("/", 1)[-1]] if "$ref" in ref else ref
+        values |= set(target.get("enum", []))
+    return values - {None}, bool(field.get("nullable")) or None in values
+
+
+@pytest.mark.parametrize(
+    ("component", "field", "nullable"),
+    [
+        ("OnboardingState", "current_agent", True),
+        ("CurrentAgent", "agent_type", True),
+        ("ChatResponse", "agent_type", False),
+        ("ChatResponse", "next_agent_type", True),
+        ("NextStep", "agent_type", False),
+    ],
+)
+def test_agent_types_are_an_enum_of_the_five_agents(schema: dict, component: str, field: str, nullable: bool) -> None:
+    # given a property that names an agent
+    properties = schema["components"]["schemas"][component]["properties"]
+
+    # then it allows exactly the five agent types, and null only where the API can answer null
+    assert _enum_of(schema, properties[field]) == (set(AgentType.ALL), nullable)
+
+
+def test_next_action_is_an_enum(schema: dict) -> None:
+    properties = schema["components"]["schemas"]["ChatResponse"]["properties"]
+
+    assert _enum_of(schema, properties["next_action"]) == ({"continue", "advance_step", "complete_onboarding"}, False)
 
 
 def test_swagger_ui_is_served_with_bundled_assets(db: None) -> None:
