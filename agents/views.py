@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -29,6 +29,10 @@ _KEY_PARAMETER = OpenApiParameter(
     required=False,
     description="Resending a message with the same key returns the first reply and never calls the LLM again.",
 )
+# A message Swagger UI's "Try it out" can send as is on a freshly started onboarding (it answers step 1).
+_CHAT_EXAMPLES = [
+    OpenApiExample("A first answer", value={"message": "I'm a beginner, I train twice a week."}, request_only=True)
+]
 _ERRORS = {
     401: ErrorSerializer,
     404: ErrorSerializer,
@@ -104,6 +108,7 @@ class ChatViewSet(ViewSet):
     @extend_schema(
         operation_id="onboarding_chat",
         request=ChatRequestSerializer,
+        examples=_CHAT_EXAMPLES,
         parameters=[_KEY_PARAMETER],
         responses={200: ChatResponseSerializer, **_ERRORS},
     )
@@ -115,6 +120,7 @@ class ChatViewSet(ViewSet):
     @extend_schema(
         operation_id="onboarding_chat_stream",
         request=ChatRequestSerializer,
+        examples=_CHAT_EXAMPLES,
         parameters=[_KEY_PARAMETER],
         responses={
             (200, "text/event-stream"): OpenApiResponse(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
 from onboarding.steps import STEPS, AgentType
+from tests.conftest import client_for
 
 
 def test_malformed_json_is_a_clean_400(started: APIClient) -> None:
@@ -231,6 +233,24 @@ def test_next_action_is_an_enum(schema: dict) -> None:
     properties = schema["components"]["schemas"]["ChatResponse"]["properties"]
 
     assert _enum_of(schema, properties["next_action"]) == ({"continue", "advance_step", "complete_onboarding"}, False)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/onboarding/step", "/api/v1/onboarding/chat"])
+def test_request_examples_succeed_on_a_freshly_started_onboarding(
+    schema: dict, make_user: Callable[..., Any], path: str
+) -> None:
+    # given the request examples Swagger UI offers for the operation
+    examples = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"].get("examples", {})
+    assert examples, f"{path} documents no request example"
+
+    for name, example in examples.items():
+        # when each is sent as is by a user who has just started onboarding
+        client = client_for(make_user())
+        assert client.post("/api/v1/onboarding/start").status_code == 201
+        response = client.post(path, example["value"], format="json")
+
+        # then it succeeds, as "Try it out" would
+        assert 200 <= response.status_code < 300, (name, response.status_code, response.content)
 
 
 def test_swagger_ui_is_served_with_bundled_assets(db: None) -> None:
