@@ -49,19 +49,17 @@ def _component(name: str) -> str:
 
 
 # OpenAPI 3.0 has no way to type the JSON inside one line of a text body (``contentSchema`` is 3.1), and
-# generated clients parse any object schema as JSON: the stream is text, and the ``data`` of each event is a
-# named component the description points to (``ChatStreamDelta`` is appended in SPECTACULAR_SETTINGS).
+# generated clients parse an object schema as JSON. The stream's schema is therefore only a description: the
+# ``data`` of each event is a named component it points to (``ChatStreamDelta`` is appended in
+# SPECTACULAR_SETTINGS). No ``type: string`` either: schemathesis reads a ``text/event-stream`` schema as the
+# shape of each parsed event (an object), so any ``type`` would fail it or mislead clients.
 _SSE_STREAM = {
-    "type": "string",
     "description": "Server-Sent Events, each `event: <name>` then `data: <one line of JSON>` and a blank line:"
     f" `delta` events ({_component('ChatStreamDelta')}) as the reply is written, then one `done`"
     f" ({_component('ChatResponse')}, the body of POST onboarding/chat), or one `error` ({_component('Error')})"
     " if the LLM fails (nothing saved).",
 }
-_SSE_ERROR = {
-    "type": "string",
-    "description": f"One Server-Sent Event `error` whose `data` is an {_component('Error')} as JSON.",
-}
+_SSE_ERROR = {"description": f"One Server-Sent Event `error` whose `data` is an {_component('Error')} as JSON."}
 # Errors answered before the stream starts come as JSON, or as one ``error`` event to an
 # ``Accept: text/event-stream`` (or ``?format=sse``) request.
 _STREAM_ERRORS: dict[Any, Any] = {}
