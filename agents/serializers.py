@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from agents.turn.reply import NextAction
 from onboarding.serializers import StepNumberField
+from onboarding.steps import AgentType
 
 
 class MessageField(serializers.CharField):
@@ -20,6 +22,8 @@ class MessageField(serializers.CharField):
         return str(super().to_internal_value(data))
 
 
+# COMPONENT_SPLIT_REQUEST adds "Request" to request components: this one is published as ``ChatRequest``.
+@extend_schema_serializer(component_name="Chat")
 class ChatRequestSerializer(serializers.Serializer):
     """``POST onboarding/chat``: a message (1..2000 characters after trimming) and optionally the step."""
 
@@ -35,12 +39,16 @@ class ChatResponseSerializer(serializers.Serializer):
     """The agent's reply to one message."""
 
     message = serializers.CharField()
-    agent_type = serializers.CharField(help_text="The agent that handled this message.")
+    agent_type = serializers.ChoiceField(choices=AgentType.ALL, help_text="The agent that handled this message.")
     current_step = serializers.IntegerField(help_text="The step this message was handled at.")
     step_complete = serializers.BooleanField()
     next_action = serializers.ChoiceField(choices=[action.value for action in NextAction])
     next_step = serializers.IntegerField(allow_null=True, help_text="Where the user is now (null when complete).")
-    next_agent_type = serializers.CharField(allow_null=True)
+    next_agent_type = serializers.ChoiceField(
+        choices=AgentType.ALL,
+        allow_null=True,
+        help_text="The agent of the step the user is at now (null when complete).",
+    )
     is_complete = serializers.BooleanField()
     awaiting_confirmation = serializers.BooleanField(
         help_text="Every step is answered and the message shows a summary of them: the onboarding completes when "
@@ -56,7 +64,7 @@ class ChatResponseSerializer(serializers.Serializer):
 class CurrentAgentSerializer(serializers.Serializer):
     """``GET onboarding/current-agent``."""
 
-    agent_type = serializers.CharField(allow_null=True)
+    agent_type = serializers.ChoiceField(choices=AgentType.ALL, allow_null=True)
     current_step = serializers.IntegerField()
     agent_description = serializers.CharField(allow_null=True)
     context_summary = serializers.DictField()

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
@@ -29,6 +29,10 @@ _KEY_PARAMETER = OpenApiParameter(
     required=False,
     description="Resending a message with the same key returns the first reply and never calls the LLM again.",
 )
+# A message Swagger UI's "Try it out" can send as is on a freshly started onboarding (it answers step 1).
+_CHAT_EXAMPLES = [
+    OpenApiExample("A first answer", value={"message": "I'm a beginner, I train twice a week."}, request_only=True)
+]
 _ERRORS = {
     401: ErrorSerializer,
     404: ErrorSerializer,
@@ -40,27 +44,22 @@ _ERRORS = {
 }
 
 
-def _sse_event_schema(event: str, data: dict[str, Any]) -> dict[str, Any]:
-    """One Server-Sent Event as OpenAPI tools read it: ``event`` names it, ``data`` is JSON of the given shape."""
-    return {
-        "type": "object",
-        "required": ["event", "data"],
-        "properties": {
-            "event": {"type": "string", "enum": [event]},
-            "data": {"type": "string", "contentMediaType": "application/json", "contentSchema": data},
-        },
-    }
+def _component(name: str) -> str:
+    return f"`#/components/schemas/{name}`"
 
 
-_SSE_DELTA = {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}}
-_SSE_ERROR = _sse_event_schema("error", {"$ref": "#/components/schemas/Error"})
+# OpenAPI 3.0 has no way to type the JSON inside one line of a text body (``contentSchema`` is 3.1), and
+# generated clients parse an object schema as JSON. The stream's schema is therefore only a description: the
+# ``data`` of each event is a named component it points to (``ChatStreamDelta`` is appended in
+# SPECTACULAR_SETTINGS). No ``type: string`` either: schemathesis reads a ``text/event-stream`` schema as the
+# shape of each parsed event (an object), so any ``type`` would fail it or mislead clients.
 _SSE_STREAM = {
-    "oneOf": [
-        _sse_event_schema("delta", _SSE_DELTA),
-        _sse_event_schema("done", {"$ref": "#/components/schemas/ChatResponse"}),
-        _SSE_ERROR,
-    ]
+    "description": "Server-Sent Events, each `event: <name>` then `data: <one line of JSON>` and a blank line:"
+    f" `delta` events ({_component('ChatStreamDelta')}) as the reply is written, then one `done`"
+    f" ({_component('ChatResponse')}, the body of POST onboarding/chat), or one `error` ({_component('Error')})"
+    " if the LLM fails (nothing saved).",
 }
+_SSE_ERROR = {"description": f"One Server-Sent Event `error` whose `data` is an {_component('Error')} as JSON."}
 # Errors answered before the stream starts come as JSON, or as one ``error`` event to an
 # ``Accept: text/event-stream`` (or ``?format=sse``) request.
 _STREAM_ERRORS: dict[Any, Any] = {}
@@ -107,6 +106,7 @@ class ChatViewSet(ViewSet):
     @extend_schema(
         operation_id="onboarding_chat",
         request=ChatRequestSerializer,
+        examples=_CHAT_EXAMPLES,
         parameters=[_KEY_PARAMETER],
         responses={200: ChatResponseSerializer, **_ERRORS},
     )
@@ -118,6 +118,7 @@ class ChatViewSet(ViewSet):
     @extend_schema(
         operation_id="onboarding_chat_stream",
         request=ChatRequestSerializer,
+        examples=_CHAT_EXAMPLES,
         parameters=[_KEY_PARAMETER],
         responses={
             (200, "text/event-stream"): OpenApiResponse(

@@ -8,11 +8,15 @@ from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
 from onboarding.models import OnboardingState
-from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_serializer_class
+from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, AgentType, step_serializer_class
 
 
 class OnboardingStateSerializer(serializers.ModelSerializer):
     """The user's onboarding state as the form flow sees it."""
+
+    current_agent = serializers.ChoiceField(
+        choices=AgentType.ALL, allow_null=True, read_only=True, help_text="The agent of the current step."
+    )
 
     class Meta:
         model = OnboardingState
@@ -65,7 +69,7 @@ class NextStepSerializer(serializers.Serializer):
     step = serializers.IntegerField()
     name = serializers.CharField()
     title = serializers.CharField()
-    agent_type = serializers.CharField()
+    agent_type = serializers.ChoiceField(choices=AgentType.ALL)
     # A field named like Serializer.fields: the response's shape is the contract.
     fields = serializers.JSONField(help_text="JSON Schema of the step's fields.")  # type: ignore[assignment]
     suggestion = serializers.JSONField(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.request import Request
@@ -20,8 +20,9 @@ from onboarding.serializers import (
 )
 
 _ERRORS = {401: ErrorSerializer, 404: ErrorSerializer}
+# COMPONENT_SPLIT_REQUEST adds "Request" to request components: this one is published as ``StepSubmitRequest``.
 _STEP_REQUEST = inline_serializer(
-    "StepSubmitRequest",
+    "StepSubmit",
     fields={"step": serializers.IntegerField(min_value=1, max_value=9), "data": STEP_DATA_SCHEMA},
 )
 
@@ -61,6 +62,11 @@ class OnboardingViewSet(ViewSet):
     @extend_schema(
         operation_id="onboarding_step_submit",
         request=_STEP_REQUEST,
+        # A body that Swagger UI's "Try it out" can send as is on a freshly started onboarding (step 1 is
+        # the only step open then; a later step number answers 409).
+        examples=[
+            OpenApiExample("Step 1", value={"step": 1, "data": {"fitness_level": "beginner"}}, request_only=True)
+        ],
         responses={200: OnboardingStateSerializer, 409: ErrorSerializer, 422: ErrorSerializer, **_ERRORS},
     )
     @action(detail=False, methods=["post"], name="Onboarding Step")

@@ -265,7 +265,19 @@ SPECTACULAR_SETTINGS = {
         {"name": "chat", "description": "Onboarding by chatting with the agents."},
         {"name": "health", "description": "Liveness and readiness checks (no token)."},
     ],
-    "ENUM_NAME_OVERRIDES": {"GoalEnum": "onboarding.steps.GOALS"},
+    "ENUM_NAME_OVERRIDES": {"GoalEnum": "onboarding.steps.GOALS", "AgentTypeEnum": "onboarding.steps.AgentType.ALL"},
+    # The ``data`` of a ``delta`` event of chat/stream, which the stream's text description points to
+    # (OpenAPI 3.0 cannot type JSON inside a text body).
+    "APPEND_COMPONENTS": {
+        "schemas": {
+            "ChatStreamDelta": {
+                "type": "object",
+                "description": "The `data` of one `delta` event of chat/stream: the next piece of the reply.",
+                "required": ["text"],
+                "properties": {"text": {"type": "string"}},
+            }
+        }
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "core.schema.error_responses_document",

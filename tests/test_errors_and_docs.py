@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.test import Client
+from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
-from onboarding.steps import STEPS
+from onboarding.steps import STEPS, AgentType
+from tests.conftest import client_for
 
 
 def test_malformed_json_is_a_clean_400(started: APIClient) -> None:
@@ -166,6 +169,89 @@ def test_every_operation_has_its_areas_tag_and_a_unique_meaningful_id(schema: di
         assert not GENERATED_ID.search(operation_id), operation_id
         area = "onboarding" if OPERATION_TAGS[method, path] == "chat" else OPERATION_TAGS[method, path]
         assert operation_id.startswith(f"{area}_"), operation_id
+
+
+def test_served_schema_passes_the_openapi_spec_validator(schema: dict) -> None:
+    # given the schema as /api/schema/ serves it (JSON)
+    # when a strict validator that client generators trust reads it
+    # then it raises nothing: no keyword from another OpenAPI version, no broken reference
+    validate(schema)
+
+
+def test_the_sse_stream_is_described_not_typed_and_its_event_shapes_are_named_components(schema: dict) -> None:
+    # given the 200 of the stream, as generated clients see it
+    stream = schema["paths"]["/api/v1/onboarding/chat/stream"]["post"]["responses"]["200"]["content"]
+    body = stream["text/event-stream"]["schema"]
+
+    # then no client is told to parse it as one JSON value, and each event's data has a component the text names
+    assert not {"type", "properties", "oneOf", "allOf", "anyOf"} & set(body)
+    components = schema["components"]["schemas"]
+    for component in ("ChatStreamDelta", "ChatResponse", "Error"):
+        assert component in components
+        assert f"#/components/schemas/{component}" in body["description"]
+    assert components["ChatStreamDelta"]["properties"]["text"]["type"] == "string"
+
+
+def test_component_names_say_request_once(schema: dict) -> None:
+    # given the component names generated clients turn into class names
+    names = set(schema["components"]["schemas"])
+
+    # then none doubles the suffix COMPONENT_SPLIT_REQUEST adds, and the two request bodies read plainly
+    assert not [name for name in names if name.endswith("RequestRequest")]
+    assert {"StepSubmitRequest", "ChatRequest"} <= names
+
+
+def _enum_of(schema: dict, field: dict) -> tuple[set[Any], bool]:
+    """The values a property allows and whether it may be null, following ``$ref``/``allOf``/``oneOf``."""
+    components = schema["components"]["schemas"]
+    values: set[Any] = set()
+    refs = [field, *field.get("allOf", []), *field.get("oneOf", [])]
+    for ref in refs:
+        target = components[ref["$ref"].rsplit("/", 1)[-1]] if "$ref" in ref else ref
+        values |= set(target.get("enum", []))
+    return values - {None}, bool(field.get("nullable")) or None in values
+
+
+@pytest.mark.parametrize(
+    ("component", "field", "nullable"),
+    [
+        ("OnboardingState", "current_agent", True),
+        ("CurrentAgent", "agent_type", True),
+        ("ChatResponse", "agent_type", False),
+        ("ChatResponse", "next_agent_type", True),
+        ("NextStep", "agent_type", False),
+    ],
+)
+def test_agent_types_are_an_enum_of_the_five_agents(schema: dict, component: str, field: str, nullable: bool) -> None:
+    # given a property that names an agent
+    properties = schema["components"]["schemas"][component]["properties"]
+
+    # then it allows exactly the five agent types, and null only where the API can answer null
+    assert _enum_of(schema, properties[field]) == (set(AgentType.ALL), nullable)
+
+
+def test_next_action_is_an_enum(schema: dict) -> None:
+    properties = schema["components"]["schemas"]["ChatResponse"]["properties"]
+
+    assert _enum_of(schema, properties["next_action"]) == ({"continue", "advance_step", "complete_onboarding"}, False)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/onboarding/step", "/api/v1/onboarding/chat"])
+def test_request_examples_succeed_on_a_freshly_started_onboarding(
+    schema: dict, make_user: Callable[..., Any], path: str
+) -> None:
+    # given the request examples Swagger UI offers for the operation
+    examples = schema["paths"][path]["post"]["requestBody"]["content"]["application/json"].get("examples", {})
+    assert examples, f"{path} documents no request example"
+
+    for name, example in examples.items():
+        # when each is sent as is by a user who has just started onboarding
+        client = client_for(make_user())
+        assert client.post("/api/v1/onboarding/start").status_code == 201
+        response = client.post(path, example["value"], format="json")
+
+        # then it succeeds, as "Try it out" would
+        assert 200 <= response.status_code < 300, (name, response.status_code, response.content)
 
 
 def test_swagger_ui_is_served_with_bundled_assets(db: None) -> None:
