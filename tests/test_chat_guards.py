@@ -16,20 +16,9 @@ from agents.turn.guards import field_cleared, item_removed, message_is_question,
 from agents.turn.review import message_confirms, review_step_for
 from devtools.fake_anthropic import FakeAnthropicServer, Reply, ToolCall
 from onboarding.models import OnboardingState
+from tests.test_chat_edge_cases import chat, fill_by_form
 
 CHAT = "/api/v1/onboarding/chat"
-
-
-def chat(client: APIClient, message: str, **extra: Any) -> dict[str, Any]:
-    response = client.post(CHAT, {"message": message, **extra}, format="json")
-    assert response.status_code == 200, response.json()
-    return response.json()
-
-
-def fill_by_form(client: APIClient, answers: dict[int, dict[str, Any]], steps: range) -> None:
-    for step in steps:
-        response = client.post("/api/v1/onboarding/step", {"step": step, "data": answers[step]}, format="json")
-        assert response.status_code == 200, response.json()
 
 
 def saved(step: int) -> dict[str, Any]:
