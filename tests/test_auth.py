@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import jwt
 import pytest
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connections
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
@@ -19,6 +17,7 @@ from agents.models import ChatIdempotencyRecord
 from devtools.fake_anthropic import FakeAnthropicServer
 from onboarding.models import OnboardingState
 from tests.conftest import PASSWORD
+from tests.test_chat_concurrency import in_threads
 
 AUTH = "/api/v1/auth"
 CHAT = "/api/v1/onboarding/chat"
@@ -142,24 +141,13 @@ def test_a_deactivated_user_is_rejected(api: APIClient, user: Any) -> None:
 
 
 def _refresh_all(token: str, count: int) -> list[Any]:
-    """``count`` threads POST the same refresh token at once; each closes its database connection."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
+    """``count`` threads POST the same refresh token at once (``in_threads`` releases them together)."""
 
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            response = APIClient().post(f"{AUTH}/token/refresh", {"refresh": token}, format="json")
-            results[index] = (response.status_code, response.json())
-        finally:
-            connections.close_all()
+    def refresh(_index: int) -> tuple[int, Any]:
+        response = APIClient().post(f"{AUTH}/token/refresh", {"refresh": token}, format="json")
+        return response.status_code, response.json()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
+    return in_threads(count, refresh)
 
 
 @pytest.mark.postgres
