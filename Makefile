@@ -42,12 +42,12 @@ migrate: $(STAMP)
 rollback: $(STAMP)
 	$(BIN)/python manage.py rollback onboarding
 
-# Load benchmarks (devtools/bench/README.md): the standard scenario (< 3 min) and the full matrix (~15 min).
+# Load benchmarks (bench/README.md): the standard scenario (< 3 min) and the full matrix (~15 min).
 bench: $(STAMP)
-	$(BIN)/python devtools/bench/run.py --retries 0
+	$(BIN)/python bench/run.py --retries 0
 
 bench-full: $(STAMP)
-	$(BIN)/python devtools/bench/run.py --matrix full
+	$(BIN)/python bench/run.py --matrix full
 
 # The persona corpus walked through the chat on the offline engine (docs/conversation-quality.md):
 # figures and targets printed, one transcript per persona in devtools/converse/out/.

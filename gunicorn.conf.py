@@ -70,12 +70,12 @@ worker_class = "gthread"
 # single worker restart never empties the pool, at most 4 so that the default
 # 4 x DB_POOL_MAX_SIZE (20) = 80 connections stays under PostgreSQL's default
 # max_connections of 100. The classic (2 x CPU) + 1 is a rule for sync workers and
-# would overrun PostgreSQL on a big host. Measure with devtools/bench/ and set
+# would overrun PostgreSQL on a big host. Measure with bench/ and set
 # GUNICORN_WORKERS explicitly in production.
 workers = _env_int("GUNICORN_WORKERS", min(max(_usable_cpus(), 2), 4))
 
 # Concurrent requests per worker: each thread carries one chat waiting on the LLM.
-# devtools/bench/RESULTS.md: 500 users with a 5 s LLM keep ~167 turns in flight, and
+# bench/RESULTS.md: 500 users with a 5 s LLM keep ~167 turns in flight, and
 # connections split unevenly across workers (about 2:1), so 4 x 64 queued requests
 # while 4 x 128 met the target. Threads do not hold a database connection while
 # waiting on the LLM, so 128 threads share DB_POOL_MAX_SIZE (20) connections.

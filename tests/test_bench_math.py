@@ -1,4 +1,4 @@
-"""The benchmark report's maths (devtools/bench/report.py): percentiles from samples, Prometheus bucket quantiles."""
+"""The benchmark report's maths (bench/report.py): percentiles from samples, Prometheus bucket quantiles."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from devtools.bench.report import (
+from bench.report import (
     buckets_delta,
     histogram_buckets,
     histogram_quantile,

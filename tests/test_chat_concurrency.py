@@ -259,7 +259,7 @@ def test_while_a_turn_is_in_flight_a_finished_request_resent_is_replayed_and_a_b
 @pytest.mark.django_db
 def test_a_chat_turn_costs_five_statements(claude: FakeAnthropicServer, started: APIClient) -> None:
     # Every message of every user pays for these: user, lock, state; then the state update and the
-    # lock delete together (devtools/bench/RESULTS.md). One more is a regression to justify, not a detail.
+    # lock delete together (bench/RESULTS.md). One more is a regression to justify, not a detail.
     from django.test.utils import CaptureQueriesContext
 
     claude.set_default_responder(echo_responder)

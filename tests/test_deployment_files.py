@@ -338,7 +338,7 @@ def test_cmd_serves_the_wsgi_app_through_gunicorn_conf() -> None:
 
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image() -> None:
     patterns = {line.strip().rstrip("/") for line in DOCKERIGNORE.read_text().splitlines()}
-    for excluded in (".env", ".venv", ".git", "devtools/bench/out", "db.sqlite3*", "**/__pycache__"):
+    for excluded in (".env", ".venv", ".git", "bench/out", "db.sqlite3*", "**/__pycache__"):
         assert excluded in patterns, excluded
     assert "requirements.txt" not in patterns
     assert "gunicorn.conf.py" not in patterns

@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 
 from agents.llm import llm_provider_reset
 from agents.models import ChatIdempotencyRecord
-from devtools.bench.report import metric_total
+from bench.report import metric_total
 from devtools.fake_anthropic import FakeAnthropicServer, Fault, Reply, ToolCall
 from onboarding.models import OnboardingState
 from tests.conftest import PASSWORD, client_for

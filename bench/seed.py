@@ -1,4 +1,4 @@
-"""Create benchmark accounts in bulk and mint access tokens: ``python devtools/bench/seed.py --accounts N --out FILE``.
+"""Create benchmark accounts in bulk and mint access tokens: ``python bench/seed.py --accounts N --out FILE``.
 
 Runs with the server's environment (``DATABASE_URL``, ``SECRET_KEY``...), so the tokens verify on the
 server. Passwords are unusable rather than hashed (a PBKDF2 hash per account would take minutes for
@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BATCH_SIZE = 1000
 
 

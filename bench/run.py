@@ -2,15 +2,15 @@
 
 For each scenario: a fresh ``shuren_bench`` PostgreSQL database (dropped, created, migrated), accounts and
 access tokens created in bulk, the fake Anthropic server and gunicorn (``gunicorn.conf.py``, the production
-config) started as subprocesses, the closed-model load (``devtools/bench/loadgen.py``) run for a warm-up plus a
+config) started as subprocesses, the closed-model load (``bench/loadgen.py``) run for a warm-up plus a
 measured window while PostgreSQL connections and the server's CPU and memory are sampled, ``/metrics``
 scraped at both ends of the window, then everything stopped (also on Ctrl-C or an error).
 
 Each scenario prints a table; the last line of stdout is one JSON document with every figure.
 
-    python devtools/bench/run.py                       # the standard scenario (make bench)
-    python devtools/bench/run.py --matrix full         # the matrix (make bench-full)
-    python devtools/bench/run.py --users 100 --llm-latency 5 --think 10 --duration 30
+    python bench/run.py                       # the standard scenario (make bench)
+    python bench/run.py --matrix full         # the matrix (make bench-full)
+    python bench/run.py --users 100 --llm-latency 5 --think 10 --duration 30
 """
 
 from __future__ import annotations
@@ -38,13 +38,13 @@ from typing import IO, Any
 
 import psycopg
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the project's packages importable
     sys.path.insert(0, str(ROOT))
 
-from devtools.bench import report  # noqa: E402
-from devtools.bench.loadgen import LoadConfig, LoadResult, LoadRun, accounts_needed  # noqa: E402
-from devtools.bench.monitor import (  # noqa: E402
+from bench import report  # noqa: E402
+from bench.loadgen import LoadConfig, LoadResult, LoadRun, accounts_needed  # noqa: E402
+from bench.monitor import (  # noqa: E402
     PgConnectionPoller,
     ProcessSampler,
     ProcInfo,
@@ -53,7 +53,7 @@ from devtools.bench.monitor import (  # noqa: E402
     tree_pids,
 )
 
-BENCH_DIR = ROOT / "devtools" / "bench"
+BENCH_DIR = ROOT / "bench"
 OUT_DIR = BENCH_DIR / "out"
 PG_ADMIN_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 BENCH_DATABASE = "shuren_bench"
@@ -323,7 +323,7 @@ def gunicorn_start(
         "gunicorn.conf.py",
         "--bind",
         f"127.0.0.1:{port}",
-        "devtools.bench.profile_wsgi:application" if profile else "shuren.wsgi:application",
+        "bench.profile_wsgi:application" if profile else "shuren.wsgi:application",
     ]
     process = subprocess.Popen(
         command, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -474,7 +474,7 @@ def scenario_run(
             scenario.users, scenario.think, expected_latency, scenario.warmup + scenario.duration
         )
         tokens_file = run_dir / "tokens.json"
-        seed = [sys.executable, "devtools/bench/seed.py", "--accounts", str(accounts), "--out", str(tokens_file)]
+        seed = [sys.executable, "bench/seed.py", "--accounts", str(accounts), "--out", str(tokens_file)]
         run_checked(seed, setup_env, setup_log, 300)
         tokens = json.loads(tokens_file.read_text())
         print(f"   database migrated, {len(tokens)} accounts in {time.monotonic() - started:.1f}s", flush=True)

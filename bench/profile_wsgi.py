@@ -1,8 +1,8 @@
-"""The service's WSGI application wrapped in a per-thread CPU profiler (``devtools/bench/run.py --profile``).
+"""The service's WSGI application wrapped in a per-thread CPU profiler (``bench/run.py --profile``).
 
 Each request thread gets one ``cProfile.Profile`` timed with ``time.thread_time``, so only CPU time counts
 and the seconds a thread sleeps on the LLM's socket do not. Every thread writes its profile to
-``$BENCH_PROFILE_DIR/<pid>-<thread>.pstats`` at most every few seconds; ``python devtools/bench/profile_wsgi.py DIR``
+``$BENCH_PROFILE_DIR/<pid>-<thread>.pstats`` at most every few seconds; ``python bench/profile_wsgi.py DIR``
 merges them and prints the top functions. Profiling slows the server down severalfold: use it to see
 where the CPU goes, never for the benchmark's figures.
 """
@@ -36,7 +36,7 @@ def _dump_if_due(profile: cProfile.Profile) -> None:
     if time.monotonic() - _local.dumped_at < _DUMP_EVERY_SECONDS:
         return
     _local.dumped_at = time.monotonic()
-    directory = Path(os.environ.get("BENCH_PROFILE_DIR", "devtools/bench/out/profile"))
+    directory = Path(os.environ.get("BENCH_PROFILE_DIR", "bench/out/profile"))
     directory.mkdir(parents=True, exist_ok=True)
     profile.dump_stats(directory / f"{os.getpid()}-{threading.get_ident()}.pstats")
 

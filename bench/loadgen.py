@@ -11,9 +11,9 @@ the load generator must stay cheap (well under a millisecond of CPU per request)
 the server is being measured with. It speaks exactly what this benchmark needs: ``Content-Length`` and
 ``chunked`` bodies, keep-alive, and Server-Sent Events for the streaming endpoint.
 
-Standalone use against a running server (tokens from ``devtools/bench/seed.py``)::
+Standalone use against a running server (tokens from ``bench/seed.py``)::
 
-    python devtools/bench/loadgen.py --port 8000 --tokens tokens.json --users 100 --think 2 --duration 60
+    python bench/loadgen.py --port 8000 --tokens tokens.json --users 100 --think 2 --duration 60
 """
 
 from __future__ import annotations
