@@ -16,6 +16,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
 from agents import selectors, services
+from agents.enabled import agents_ensure_enabled
 from agents.serializers import ChatRequestSerializer, ChatResponseSerializer, CurrentAgentSerializer
 from agents.throttles import ChatRateThrottle
 from core.errors import UnprocessableError
@@ -33,6 +34,11 @@ _KEY_PARAMETER = OpenApiParameter(
 _CHAT_EXAMPLES = [
     OpenApiExample("A first answer", value={"message": "I'm a beginner, I train twice a week."}, request_only=True)
 ]
+_UNAVAILABLE_WHY = (
+    "`llm_unavailable` or `database_unavailable` (with `Retry-After`: nothing was saved, resend), "
+    "or `agents_disabled`: the operator switched the chat off (`AGENTS_ENABLED=false`); use the form flow."
+)
+_UNAVAILABLE = OpenApiResponse(ErrorSerializer, description=_UNAVAILABLE_WHY)
 _ERRORS = {
     401: ErrorSerializer,
     404: ErrorSerializer,
@@ -40,7 +46,7 @@ _ERRORS = {
     422: ErrorSerializer,
     429: ErrorSerializer,
     502: ErrorSerializer,  # llm_request_rejected: the stream sends it as an ``error`` event instead
-    503: ErrorSerializer,
+    503: _UNAVAILABLE,
 }
 
 
@@ -66,6 +72,8 @@ _STREAM_ERRORS: dict[Any, Any] = {}
 for _code in (400, 401, 404, 409, 413, 422, 429, 503):
     _STREAM_ERRORS[(_code, "application/json")] = ErrorSerializer
     _STREAM_ERRORS[(_code, "text/event-stream")] = OpenApiResponse(response=_SSE_ERROR)
+_STREAM_ERRORS[(503, "application/json")] = _UNAVAILABLE
+_STREAM_ERRORS[(503, "text/event-stream")] = OpenApiResponse(response=_SSE_ERROR, description=_UNAVAILABLE_WHY)
 
 
 def _chat_arguments(request: Request) -> dict[str, Any]:
@@ -102,6 +110,11 @@ class ChatViewSet(ViewSet):
 
     Each action's ``name`` and docstring are what OPTIONS and the browsable API show.
     """
+
+    def check_permissions(self, request: Request) -> None:
+        # After authentication (401 first), before the throttle: a switched-off chat costs no quota.
+        super().check_permissions(request)
+        agents_ensure_enabled()
 
     @extend_schema(
         operation_id="onboarding_chat",
@@ -152,7 +165,16 @@ class ChatViewSet(ViewSet):
 
     @extend_schema(
         operation_id="onboarding_current_agent",
-        responses={200: CurrentAgentSerializer, 401: ErrorSerializer, 404: ErrorSerializer},
+        responses={
+            200: CurrentAgentSerializer,
+            401: ErrorSerializer,
+            404: ErrorSerializer,
+            503: OpenApiResponse(
+                ErrorSerializer,
+                description="`agents_disabled`: the operator switched the chat off (`AGENTS_ENABLED=false`), "
+                "or `database_unavailable` (with `Retry-After`).",
+            ),
+        },
     )
     @action(detail=False, methods=["get"], url_path="current-agent", name="Current Agent")
     def current_agent(self, request: Request) -> Response:

@@ -144,6 +144,14 @@ def error_llm_unavailable() -> str:
     return _("The coach is temporarily unavailable. Nothing was saved; please resend your message.")
 
 
+def error_agents_disabled() -> str:
+    """503 ``agents_disabled``: the operator turned the chat off (``AGENTS_ENABLED=false``)."""
+    return _(
+        "The coach chat is switched off for now. Nothing was saved; "
+        "answer your onboarding steps with the form (POST onboarding/step) meanwhile."
+    )
+
+
 def error_llm_request_rejected() -> str:
     """502 ``llm_request_rejected``: the LLM refused our request itself."""
     return _("The coach could not answer this message. Nothing was saved; please rephrase it and try again.")

@@ -87,6 +87,14 @@ class ServiceUnavailableError(ServiceError):
         self.retry_after = retry_after
 
 
+class FeatureDisabledError(ServiceError):
+    """A feature the operator has switched off; no ``Retry-After``: it stays off until they switch it back on."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    code = "feature_disabled"
+    default_detail = "This feature is switched off."
+
+
 class BadGatewayError(ServiceError):
     """A service we depend on refused our request: a fault on our side, not the client's; nothing was saved."""
 

@@ -16,7 +16,7 @@ from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
-from onboarding.models import OnboardingState
+from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use
 from onboarding.services import onboarding_erase, onboarding_reset
 from onboarding.state_writer import onboarding_state_save
 from onboarding.steps import STEPS, WEEKDAY_NAMES, FieldSpec, step_get
@@ -27,6 +27,8 @@ TIME_FORMAT = "j M Y, H:i"
 CONFIRMATION_TEMPLATE = "admin/onboarding/onboardingstate/action_confirmation.html"
 RESET_LOSES = ("their answers to every step", "the conversation", "the agents' memory", "their cached coach replies")
 ERASE_LOSES = ("the whole onboarding record", *RESET_LOSES)
+# What reads the agent columns: left out while AGENTS_ENABLED is off.
+AGENT_DISPLAYS = frozenset({*AGENT_FIELDS, "extra_memory", "transcript"})
 
 
 def state_title(state: OnboardingState) -> str:
@@ -105,7 +107,29 @@ class OnboardingStateAdmin(admin.ModelAdmin):
     )
     exclude = ("step_data", "agent_context", "conversation_history")
 
+    # With AGENTS_ENABLED off the agent columns are never read (they may be rolled back): the pages leave out
+    # the current agent, the agents' memory and the transcript.
+    def get_list_display(self, request: HttpRequest) -> Any:
+        return self._without_agent_fields(super().get_list_display(request))
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        return self._without_agent_fields(super().get_list_filter(request))
+
+    def get_readonly_fields(self, request: HttpRequest, obj: OnboardingState | None = None) -> Any:
+        return self._without_agent_fields(super().get_readonly_fields(request, obj))
+
+    @staticmethod
+    def _without_agent_fields(names: Any) -> Any:
+        if agent_fields_in_use():
+            return names
+        return tuple(name for name in names if name not in AGENT_DISPLAYS)
+
     def get_fieldsets(self, request: HttpRequest, obj: OnboardingState | None = None) -> Any:
+        if not agent_fields_in_use():
+            return (
+                (None, {"fields": (("user", "current_step", "is_complete"), ("created_at", "updated_at"))}),
+                ("Answers", {"fields": ("answers",)}),
+            )
         memory_classes = ("collapse",) if obj is None or not self._extra_memory(obj) else ()
         return (
             (

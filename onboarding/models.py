@@ -3,6 +3,10 @@
 ``current_agent``, ``agent_context`` and ``conversation_history`` arrive in a
 separate, reversible migration (``0002_add_agent_fields_to_onboarding``) with
 database-level defaults, so code from before it can still insert rows.
+
+With ``AGENTS_ENABLED`` off the same release never touches those three columns: every
+query defers them and ``onboarding.state_writer`` leaves them out of its inserts and
+updates, so the migration can be rolled back under the running service.
 """
 
 from __future__ import annotations
@@ -15,6 +19,18 @@ from django.db.models.functions import Now
 
 from onboarding.steps import FIRST_STEP, LAST_STEP, step_get
 
+# The columns of the agent feature and the migration that adds them.
+AGENT_FIELDS = ("current_agent", "agent_context", "conversation_history")
+AGENT_FIELDS_MIGRATION = ("onboarding", "0002_add_agent_fields_to_onboarding")
+
+
+def agent_fields_in_use() -> bool:
+    """False while ``AGENTS_ENABLED`` is off: the agent columns may be gone (rolled back), so nothing touches them.
+
+    Read on every call, not at import, so a test (or a settings override) can switch it.
+    """
+    return bool(settings.AGENTS_ENABLED)
+
 
 class OnboardingStateQuerySet(models.QuerySet["OnboardingState"]):
     """Reusable filters on onboarding states."""
@@ -26,6 +42,26 @@ class OnboardingStateQuerySet(models.QuerySet["OnboardingState"]):
     def with_history_older_than(self, cutoff: Any) -> OnboardingStateQuerySet:
         """States whose conversation was last touched before ``cutoff`` and still hold history."""
         return self.filter(updated_at__lt=cutoff).exclude(conversation_history=[])
+
+
+class OnboardingStateManager(models.Manager["OnboardingState"]):
+    """Every query of the state, without the agent columns while the feature is off: a rolled-back table has none.
+
+    Not the base manager (that would be a migration of its own, which ``rollback`` would undo first): the
+    code reads states through ``objects`` only, never through a related accessor such as ``user.onboarding_state``.
+    """
+
+    def get_queryset(self) -> OnboardingStateQuerySet:
+        queryset = OnboardingStateQuerySet(self.model, using=self._db)
+        return queryset if agent_fields_in_use() else queryset.defer(*AGENT_FIELDS)
+
+    def for_user(self, user: Any) -> OnboardingStateQuerySet:
+        """Only this user's state (there is at most one)."""
+        return self.get_queryset().for_user(user)
+
+    def with_history_older_than(self, cutoff: Any) -> OnboardingStateQuerySet:
+        """States whose conversation was last touched before ``cutoff`` and still hold history."""
+        return self.get_queryset().with_history_older_than(cutoff)
 
 
 class OnboardingState(models.Model):
@@ -45,7 +81,7 @@ class OnboardingState(models.Model):
     agent_context = models.JSONField(default=dict, db_default=models.Value({}, output_field=models.JSONField()))
     conversation_history = models.JSONField(default=list, db_default=models.Value([], output_field=models.JSONField()))
 
-    objects: ClassVar[models.Manager[OnboardingState]] = OnboardingStateQuerySet.as_manager()
+    objects: ClassVar[OnboardingStateManager] = OnboardingStateManager()
 
     class Meta:
         db_table = "onboarding_states"

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from core.errors import NotFoundError
 from onboarding.extensions import onboarding_dependents
-from onboarding.models import OnboardingState
+from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use
 from onboarding.plans import step_suggestion
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
 
@@ -89,21 +89,23 @@ def onboarding_progress_get(*, state: OnboardingState) -> dict[str, Any]:
 
 
 def onboarding_export_get(*, user: Any) -> dict[str, Any]:
-    """Everything stored about the user's onboarding, as one JSON-ready document."""
+    """Everything stored about the user's onboarding, as one JSON-ready document.
+
+    With ``AGENTS_ENABLED`` off it leaves out ``current_agent``, ``agent_context`` and ``conversation_history``.
+    """
     state = onboarding_state_get(user=user)
+    onboarding: dict[str, Any] = {
+        "current_step": state.current_step,
+        "is_complete": state.is_complete,
+        "step_data": state.step_data,
+    }
+    if agent_fields_in_use():  # with the feature off these columns are not read (they may be rolled back)
+        onboarding.update({name: getattr(state, name) for name in AGENT_FIELDS})
+    onboarding.update({"created_at": state.created_at.isoformat(), "updated_at": state.updated_at.isoformat()})
     document: dict[str, Any] = {
         "exported_at": timezone.now().isoformat(),
         "user": {"id": user.pk, "email": user.email},
-        "onboarding": {
-            "current_step": state.current_step,
-            "is_complete": state.is_complete,
-            "step_data": state.step_data,
-            "current_agent": state.current_agent,
-            "agent_context": state.agent_context,
-            "conversation_history": state.conversation_history,
-            "created_at": state.created_at.isoformat(),
-            "updated_at": state.updated_at.isoformat(),
-        },
+        "onboarding": onboarding,
     }
     for dependent in onboarding_dependents():  # what other apps keep about it (the chat's idempotency records)
         document.update(dependent.onboarding_export(state=state))

@@ -7,14 +7,24 @@ from typing import Any
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
-from onboarding.models import OnboardingState
-from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, AgentType, step_serializer_class
+from onboarding.models import OnboardingState, agent_fields_in_use
+from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, AgentType, step_get, step_serializer_class
+
+
+class CurrentAgentField(serializers.ChoiceField):
+    """``current_agent``: the stored one; with ``AGENTS_ENABLED`` off, the current step's agent (what the form
+    flow stores), null once complete, without reading the column (it may be rolled back)."""
+
+    def get_attribute(self, instance: OnboardingState) -> str | None:
+        if agent_fields_in_use():
+            return instance.current_agent
+        return None if instance.is_complete else step_get(instance.current_step).agent_type
 
 
 class OnboardingStateSerializer(serializers.ModelSerializer):
     """The user's onboarding state as the form flow sees it."""
 
-    current_agent = serializers.ChoiceField(
+    current_agent = CurrentAgentField(
         choices=AgentType.ALL, allow_null=True, read_only=True, help_text="The agent of the current step."
     )
 

@@ -18,7 +18,7 @@ from core.errors import ConflictError, NotFoundError
 from core.metrics import STEP_COMPLETIONS
 from onboarding.agent_memory import agent_memory_without
 from onboarding.extensions import onboarding_dependents
-from onboarding.models import OnboardingState
+from onboarding.models import OnboardingState, agent_fields_in_use
 from onboarding.selectors import STATE_NOT_FOUND, onboarding_completed_steps
 from onboarding.state_writer import onboarding_state_create, onboarding_state_delete, onboarding_state_save
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_get, step_validate
@@ -91,11 +91,11 @@ def onboarding_step_submit(*, user: Any, step: int, data: Any) -> OnboardingStat
     onboarding_ensure_reachable(state, step)
     clean = step_validate(step, data, other_steps=step_data_by_number(state.step_data))
     onboarding_step_apply(state=state, step=step, data=clean)
-    # A form answer replaces whatever the chat had half-collected for this step.
-    definition = step_get(step)
-    state.agent_context = agent_memory_without(
-        state.agent_context, agent_type=definition.agent_type, names=definition.field_names()
-    )
+    if agent_fields_in_use():  # a form answer replaces whatever the chat had half-collected for this step
+        definition = step_get(step)
+        state.agent_context = agent_memory_without(
+            state.agent_context, agent_type=definition.agent_type, names=definition.field_names()
+        )
     onboarding_state_save(state=state)
     transaction.on_commit(lambda: STEP_COMPLETIONS.labels(str(step), "form").inc())
     logger.info("User %s submitted step %s by form", user.pk, step)

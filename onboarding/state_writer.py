@@ -5,6 +5,10 @@ saves onto the row it read before its LLM call only while ``updated_at`` is stil
 what it read (``onboarding_state_save(unchanged_since=...)``), so a write that left
 it unchanged would be silently overwritten by that turn. The functions below set it
 themselves; nothing else in the project writes the table.
+
+With ``AGENTS_ENABLED`` off the writes leave the agent columns out (``AGENT_FIELDS``): they
+may have been rolled back, and a row inserted meanwhile gets their database defaults when
+they come back.
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.db import router
+from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
-from onboarding.models import OnboardingState
+from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use
 
 # What a save writes: the whole mutable state, as one UPDATE (the chat turn's budget counts it).
-STATE_FIELDS = ("current_step", "is_complete", "step_data", "current_agent", "agent_context", "conversation_history")
+STATE_FIELDS = ("current_step", "is_complete", "step_data", *AGENT_FIELDS)
+# What it writes with the agent feature off.
+FORM_FIELDS = tuple(name for name in STATE_FIELDS if name not in AGENT_FIELDS)
 
 # The smallest step both PostgreSQL and Django's datetimes represent.
 _TICK = timedelta(microseconds=1)
@@ -30,8 +38,33 @@ def _moved(previous: datetime | None) -> datetime:
 
 
 def onboarding_state_create(*, user: Any, current_step: int, current_agent: str | None) -> OnboardingState:
-    """Insert the user's state row (the caller handles the ``IntegrityError`` of a concurrent start)."""
-    return OnboardingState.objects.create(user=user, current_step=current_step, current_agent=current_agent)
+    """Insert the user's state row (the caller handles the ``IntegrityError`` of a concurrent start).
+
+    With the agent feature off ``current_agent`` is not stored: the row is inserted without the agent columns.
+    """
+    if agent_fields_in_use():
+        return OnboardingState.objects.create(user=user, current_step=current_step, current_agent=current_agent)
+    return _create_without_agent_fields(OnboardingState(user=user, current_step=current_step))
+
+
+def _create_without_agent_fields(state: OnboardingState) -> OnboardingState:
+    # Model.save() names every column in its INSERT (and, for those with a database default, in its
+    # RETURNING); the InsertQuery that save() itself runs takes the column lists explicitly (and sets
+    # the auto_now timestamps as save() does).
+    meta = OnboardingState._meta
+    fields = [field for field in meta.local_concrete_fields if field.name not in AGENT_FIELDS and not field.primary_key]
+    returning = [field for field in meta.db_returning_fields if field.name not in AGENT_FIELDS]
+    database = router.db_for_write(OnboardingState)
+    query = InsertQuery(OnboardingState)
+    query.insert_values(fields, [state])
+    rows = query.get_compiler(using=database).execute_sql(returning)
+    for field, value in zip(returning, rows[0] if rows else (), strict=False):
+        setattr(state, field.attname, value)
+    state._state.adding = False
+    state._state.db = database
+    for name in AGENT_FIELDS:  # deferred, like on a row read with the feature off: never read
+        state.__dict__.pop(name, None)
+    return state
 
 
 def onboarding_state_save(*, state: OnboardingState, unchanged_since: datetime | None = None) -> bool:
@@ -45,7 +78,8 @@ def onboarding_state_save(*, state: OnboardingState, unchanged_since: datetime |
     row = OnboardingState.objects.filter(pk=state.pk)
     if unchanged_since is not None:
         row = row.filter(updated_at=unchanged_since)
-    written = row.update(updated_at=updated_at, **{name: getattr(state, name) for name in STATE_FIELDS})
+    fields = STATE_FIELDS if agent_fields_in_use() else FORM_FIELDS
+    written = row.update(updated_at=updated_at, **{name: getattr(state, name) for name in fields})
     if written:
         state.updated_at = updated_at
     return bool(written)
@@ -55,7 +89,10 @@ def onboarding_histories_clear(*, last_written_before: datetime) -> int:
     """Empty the conversation history of every state not written since ``last_written_before``; returns how many.
 
     Their new ``updated_at`` is at least ``last_written_before``, so it moves past every row it matches.
+    With the agent feature off there is no history to touch: 0.
     """
+    if not agent_fields_in_use():
+        return 0
     states = OnboardingState.objects.with_history_older_than(last_written_before)
     return states.update(conversation_history=[], updated_at=max(timezone.now(), last_written_before))
 

@@ -308,6 +308,10 @@ LLM_RESPONSE_CACHE_ENABLED = env.bool("LLM_RESPONSE_CACHE_ENABLED", default=True
 ANTHROPIC_HEALTH_CACHE_SECONDS = env.int("ANTHROPIC_HEALTH_CACHE_SECONDS", default=60)
 
 # --- Onboarding behaviour ------------------------------------------------------
+# Off: the chat, its stream and current-agent answer 503 ``agents_disabled`` and nothing reads or writes the
+# agent columns of the onboarding state, so `manage.py rollback onboarding` can drop them under a running
+# release (docs/deployment.md, "Roll back").
+AGENTS_ENABLED = env.bool("AGENTS_ENABLED", default=True)
 CHAT_MESSAGE_MAX_CHARS = 2000
 CONVERSATION_HISTORY_MAX_ENTRIES = env.int("CONVERSATION_HISTORY_MAX_ENTRIES", default=400)
 CHAT_TURN_LOCK_SECONDS = env.int("CHAT_TURN_LOCK_SECONDS", default=75)

@@ -45,6 +45,12 @@ def as_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+@pytest.fixture(autouse=True)
+def agents_off(settings: Any) -> None:
+    # The rollback refuses while the agent feature is on (see test_rollback_refuses_while_agents_are_on).
+    settings.AGENTS_ENABLED = False
+
+
 @pytest.fixture
 def back_at_head() -> Iterator[None]:
     yield

@@ -22,6 +22,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from accounts.models import User
+from agents.enabled import agents_ensure_enabled
 from agents.selectors import current_agent_get, pending_question_get
 from agents.services import chat_turn_process
 from core.errors import ServiceError
@@ -64,6 +65,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, email: str, create: bool, verbose: bool, line_editing: str, **options: Any) -> None:
         # rich writes through the command's stdout (an OutputWrapper that proxies the stream), so tests capture it.
         console = Console(file=cast(IO[str], self.stdout), highlight=False, soft_wrap=True)
+        try:
+            agents_ensure_enabled()
+        except ServiceError as exc:
+            raise CommandError(f"[{exc.code}] {exc.detail}") from exc
         with _logs_quiet(verbose):
             user = self._user(console, email, create)
             state, _ = onboarding_start(user=user)
