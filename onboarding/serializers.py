@@ -12,13 +12,15 @@ from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, AgentType, step_get, 
 
 
 class CurrentAgentField(serializers.ChoiceField):
-    """``current_agent``: the stored one; with ``AGENTS_ENABLED`` off, the current step's agent (what the form
-    flow stores), null once complete, without reading the column (it may be rolled back)."""
+    """``current_agent``: the stored one. With ``AGENTS_ENABLED`` off the column is not read (it may be rolled
+    back), and a row that has none stored (written while it was rolled back) has the current step's agent, as
+    the form flow stores it; null once complete."""
 
     def get_attribute(self, instance: OnboardingState) -> str | None:
-        if agent_fields_in_use():
-            return instance.current_agent
-        return None if instance.is_complete else step_get(instance.current_step).agent_type
+        if instance.is_complete:
+            return None
+        stored = instance.current_agent if agent_fields_in_use() else None
+        return stored or step_get(instance.current_step).agent_type
 
 
 class OnboardingStateSerializer(serializers.ModelSerializer):

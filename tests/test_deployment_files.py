@@ -139,7 +139,10 @@ def _compose() -> dict[str, Any]:
 
 
 def _compose_variables() -> set[str]:
-    return {match["name"] for match in _COMPOSE_VARIABLE.finditer(COMPOSE.read_text()) if match["name"]}
+    """The ``${NAME}`` compose interpolates and the ``$${NAME}`` a service's command reads in its container."""
+    text = COMPOSE.read_text()
+    interpolated = {match["name"] for match in _COMPOSE_VARIABLE.finditer(text) if match["name"]}
+    return interpolated | set(re.findall(r"\$\$\{([A-Za-z_][A-Za-z0-9_]*)", text))
 
 
 def _interpolate(value: str, env: Mapping[str, str]) -> str:
@@ -369,17 +372,37 @@ def test_api_starts_after_healthy_dependencies_and_a_successful_migration() -> N
     }
 
 
-def test_migrate_is_a_one_shot_migration_with_the_api_image() -> None:
+def _migrate_service_runs(tmp_path: Path, **env: str) -> list[str]:
+    """The ``python`` command lines the migrate service's command runs in its container, with ``env`` set."""
+    tmp_path.mkdir(exist_ok=True)
+    log = tmp_path / "python.log"
+    fake_python = tmp_path / "python"
+    fake_python.write_text(f'#!/bin/sh\necho "$*" >> {log}\n')
+    fake_python.chmod(0o755)
+    command = [_interpolate(part, {}) for part in _command(_compose()["services"]["migrate"]["command"])]
+    path = {"PATH": f"{tmp_path}:/usr/bin:/bin"}
+    result = subprocess.run(command, env={**path, **env}, capture_output=True, text=True, timeout=10, check=True)
+    return [*(log.read_text().splitlines() if log.exists() else []), *result.stdout.splitlines()]
+
+
+def test_migrate_is_a_one_shot_migration_with_the_api_image(tmp_path: Path) -> None:
     services = _compose()["services"]
     migrate = services["migrate"]
-    command = _command(migrate["command"])
-    assert command[:3] == ["python", "manage.py", "migrate"]
-    assert "--noinput" in command
+    assert _migrate_service_runs(tmp_path) == ["manage.py migrate --noinput"]
     assert migrate["restart"] == "no"
     assert migrate["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert migrate["image"] == services["api"]["image"]
     assert migrate.get("build") == services["api"]["build"]
     assert "ports" not in migrate
+
+
+def test_migrate_on_start_false_applies_nothing_so_up_keeps_a_rollback(tmp_path: Path) -> None:
+    # The rollback runbook (docs/deployment.md) sets it before `docker compose up -d api`.
+    assert _migrate_service_runs(tmp_path / "on", MIGRATE_ON_START="true") == ["manage.py migrate --noinput"]
+    assert _migrate_service_runs(tmp_path / "off", MIGRATE_ON_START="false") == [
+        "manage.py showmigrations onboarding",
+        "MIGRATE_ON_START=false: no migration applied",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from onboarding.models import AGENT_FIELDS
-from tests.conftest import client_for, valid_answers
+from tests.conftest import PASSWORD, client_for, valid_answers
 
 ONBOARDING = "/api/v1/onboarding"
 ADMIN = "/admin/onboarding/onboardingstate/"
@@ -201,12 +201,12 @@ def test_the_rollback_with_force_drops_the_columns_although_the_agents_are_on() 
 def test_the_rollback_runbook_on_one_release(make_user: Any, settings: Any) -> None:
     admin = Client()
     admin.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
-    users = {name: make_user(f"{name}@example.com") for name in ("chat", "form", "done", "late", "quit")}
+    users = {name: make_user(f"{name}@example.com") for name in ("chat", "form", "done", "late", "quit", "gone")}
     clients = {name: client_for(user) for name, user in users.items()}
-    chatter, former, finisher, late, quitter = clients.values()
+    chatter, former, finisher, late, quitter, leaver = clients.values()
 
     # Given data written by chat and by form, with the feature on
-    for client in (chatter, former, finisher):
+    for client in (chatter, former, finisher, leaver):
         assert client.post(f"{ONBOARDING}/start").status_code == 201
     assert chat(chatter, STEP_1_BY_CHAT).status_code == 200
     assert chat(chatter, "No equipment and no injuries.").status_code == 200
@@ -229,6 +229,7 @@ def test_the_rollback_runbook_on_one_release(make_user: Any, settings: Any) -> N
     assert "0002_add_agent_fields_to_onboarding -> 0001_initial" in out.getvalue()
     assert not set(AGENT_FIELDS) & columns()
     assert rows() == {user_id: without_agent_columns(row) for user_id, row in stored.items()}
+    del stored[users["gone"].pk]  # deletes the account below
 
     # And the same running release keeps serving the form flow, state, progress, export, erase and the admin
     assert chatter.get(f"{ONBOARDING}/state").json()["step_data"] == chatted["step_data"]
@@ -242,6 +243,7 @@ def test_the_rollback_runbook_on_one_release(make_user: Any, settings: Any) -> N
     by_form(late, range(1, 2))
     assert quitter.post(f"{ONBOARDING}/start").status_code == 201
     assert quitter.delete(ONBOARDING).status_code == 204
+    assert leaver.delete("/api/v1/auth/account", {"password": PASSWORD}, format="json").status_code == 204
     listing = admin.get(ADMIN)
     assert listing.status_code == 200
     assert {state.user.email for state in listing.context["cl"].result_list} == {
@@ -263,6 +265,7 @@ def test_the_rollback_runbook_on_one_release(make_user: Any, settings: Any) -> N
     assert all(row["conversation_history"] == [] and row["agent_context"] == {} for row in after.values())
     # And the chat works again, for an old user and for the one who started without the columns
     assert chat(chatter, "I'd like to build muscle.").status_code == 200
+    assert late.get(f"{ONBOARDING}/state").json()["current_agent"] == "FITNESS_ASSESSMENT"  # none stored
     assert chat(late, "No equipment and no injuries.").status_code == 200
     assert late.get(f"{ONBOARDING}/current-agent").json()["agent_type"] == "FITNESS_ASSESSMENT"
     assert len(chatter.get(f"{ONBOARDING}/export").json()["onboarding"]["conversation_history"]) == 2
