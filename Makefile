@@ -42,6 +42,13 @@ migrate: $(STAMP)
 rollback: $(STAMP)
 	$(BIN)/python manage.py rollback onboarding
 
+# The deployment guide's "Migration Testing" on PostgreSQL (docs/deployment.md): a copy of a seeded database
+# (or of SOURCE_DATABASE_URL) migrated, checked through the API, rolled back, migrated again, then dropped.
+# Needs DATABASE_URL=postgres://... (its server holds the copies), pg_dump and psql.
+.PHONY: migration-check
+migration-check: $(STAMP)
+	$(BIN)/python -m devtools.migration_check
+
 # Load benchmarks (bench/README.md): the standard scenario (< 3 min) and the full matrix (~15 min).
 bench: $(STAMP)
 	$(BIN)/python bench/run.py --retries 0
