@@ -39,6 +39,7 @@ test: lint typecheck
 migrate: $(STAMP)
 	$(BIN)/python manage.py migrate --noinput
 
+# Refuses while the agents are on (docs/deployment.md, "Roll back"): AGENTS_ENABLED=false make rollback.
 rollback: $(STAMP)
 	$(BIN)/python manage.py rollback onboarding
 
