@@ -397,6 +397,10 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # Django's own handlers for these print no request id (and, with DEBUG, django.request twice):
+        # configured here, they keep none and reach the console handler above, request id included.
+        "django": {"level": "INFO", "propagate": True},
+        "django.server": {"level": "INFO", "propagate": True},
         # The SDK logs whole requests (user messages included) at DEBUG.
         "anthropic": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
@@ -407,3 +411,8 @@ LOGGING: dict[str, Any] = {
 }
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# Every latency histogram (ours in core/metrics.py, django-prometheus' HTTP and database ones) starts at
+# 5 ms, so a fast reply is not just "under 50 ms", and has each target and alert threshold of the
+# deployment guide (0.1, 0.5, 1.5, 2, 3, 5 s) as a bound, so histogram_quantile is exact there
+# (prometheus_client adds +Inf).
+PROMETHEUS_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 20, 30, 60)
