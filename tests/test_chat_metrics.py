@@ -139,13 +139,13 @@ def test_a_successful_turn_is_counted_once_and_not_as_an_error(started: APIClien
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS)
 def test_a_resent_message_replayed_from_its_idempotency_key_is_counted(started: APIClient, endpoint: str) -> None:
-    key = {"HTTP_IDEMPOTENCY_KEY": "0b4e7a52-resend"}
-    first = started.post(endpoint, {"message": "I'm a beginner"}, format="json", **key)
+    key = "0b4e7a52-resend"
+    first = started.post(endpoint, {"message": "I'm a beginner"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
     if endpoint.endswith("stream"):
         parse_sse(first)
 
     with counted() as since:
-        again = started.post(endpoint, {"message": "I'm a beginner"}, format="json", **key)
+        again = started.post(endpoint, {"message": "I'm a beginner"}, format="json", HTTP_IDEMPOTENCY_KEY=key)
         if endpoint.endswith("stream"):
             parse_sse(again)
 
@@ -171,7 +171,7 @@ def test_a_stream_the_client_leaves_is_counted_but_not_as_an_error(
     claude.enqueue(Reply(text="Thanks! Tell me more about how you train."))
 
     with counted() as since:
-        response = started.post(f"{CHAT}/stream", {"message": "I'm a beginner"}, format="json")
+        response: Any = started.post(f"{CHAT}/stream", {"message": "I'm a beginner"}, format="json")
         next(iter(response.streaming_content))  # the first words arrive, then the client goes away
         response.close()
 
