@@ -164,6 +164,7 @@ def test_a_failure_at_the_commit_of_a_stream_is_counted_once(started: APIClient)
     assert since() == (1, 1)
 
 
+@pytest.mark.django_db(transaction=True)  # the request's end closes the connection, as in production
 def test_a_stream_the_client_leaves_is_counted_but_not_as_an_error(
     claude: FakeAnthropicServer, started: APIClient
 ) -> None:
@@ -173,7 +174,7 @@ def test_a_stream_the_client_leaves_is_counted_but_not_as_an_error(
     with counted() as since:
         response: Any = started.post(f"{CHAT}/stream", {"message": "I'm a beginner"}, format="json")
         next(iter(response.streaming_content))  # the first words arrive, then the client goes away
-        response.close()
+        response.close()  # what the server does then (it ends the request, closing its database connection)
 
     assert since() == (1, 0)
     assert total("onboarding_agent_requests_total", status="client_closed") >= 1
