@@ -35,8 +35,9 @@ COPY . .
 
 # Static files are collected at build time. settings.py needs a secret key to load, and
 # refuses a guessable one with DEBUG off: a random key made for this command only, never
-# kept in the image.
-RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" DEBUG=False ALLOWED_HOSTS=localhost \
+# kept in the image. It also wants an explicit LLM provider with DEBUG off: collectstatic
+# calls none, so the offline one.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" DEBUG=False ALLOWED_HOSTS=localhost LLM_PROVIDER=offline \
     python manage.py collectstatic --noinput
 
 # Set after collectstatic, which must not run in Prometheus multiprocess mode. The

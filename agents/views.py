@@ -19,6 +19,7 @@ from agents import selectors, services
 from agents.enabled import agents_ensure_enabled
 from agents.serializers import ChatRequestSerializer, ChatResponseSerializer, CurrentAgentSerializer
 from agents.throttles import ChatRateThrottle
+from agents.turn.metrics import CLIENT_CLOSED, OK, ChatMeter
 from core.errors import UnprocessableError
 from core.schema import ErrorSerializer
 
@@ -104,12 +105,50 @@ class EventStreamRenderer(BaseRenderer):
         return sse_event("error", data).encode()
 
 
+def _metered_stream(events: Iterator[tuple[str, Any]], meter: ChatMeter) -> Iterator[str]:
+    """The stream's body; a client that leaves before the end is counted as ``client_closed``, not an error."""
+    try:
+        for event, data in events:
+            yield sse_event(event, {"text": data} if event == "delta" else data)
+    finally:
+        close = getattr(events, "close", None)
+        if close is not None:
+            close()  # a turn cut short releases its lock now, not when the generator is collected
+        meter.count(CLIENT_CLOSED)  # a no-op when the turn counted its outcome
+
+
 @extend_schema(tags=["chat"])
 class ChatViewSet(ViewSet):
     """Chatting with the agents about the caller's own onboarding (routed like ``OnboardingViewSet``).
 
-    Each action's ``name`` and docstring are what OPTIONS and the browsable API show.
+    Each action's ``name`` and docstring are what OPTIONS and the browsable API show. Every chat
+    request is counted (``agents.turn.metrics``), whatever ends it: an error before the turn starts
+    (authentication, throttling, validation, the database at the lock or the read) is counted here with
+    the error response's ``code``.
     """
+
+    # Unexpected failures are logged as the deployment guide's "Error in chat_onboarding: ..." (core.errors).
+    error_log_name = "chat_onboarding"
+    _METERED_ACTIONS = frozenset({"chat", "chat_stream"})
+    meter: ChatMeter | None = None
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        """Start the request's meter before authentication and throttling, so their refusals count too."""
+        self.meter = ChatMeter() if self.action in self._METERED_ACTIONS else None
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """Count a request the turn did not count itself (a stream counts its outcome when it ends)."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.meter is not None and not response.streaming:
+            if response.status_code >= 400:
+                data = getattr(response, "data", None)
+                code = data.get("code") if isinstance(data, dict) else None
+                code = str(code or response.status_code)
+                self.meter.count(code, code)
+            else:
+                self.meter.count(OK)
+        return response
 
     def check_permissions(self, request: Request) -> None:
         # After authentication (401 first), before the throttle: a switched-off chat costs no quota.
@@ -126,7 +165,8 @@ class ChatViewSet(ViewSet):
     @action(detail=False, methods=["post"], name="Chat", throttle_classes=[ChatRateThrottle])
     def chat(self, request: Request) -> Response:
         """Send a message to the agent of the current (or an earlier) step."""
-        return Response(services.chat_turn_process(user=request.user, **_chat_arguments(request)).as_body())
+        reply = services.chat_turn_process(user=request.user, meter=self.meter, **_chat_arguments(request))
+        return Response(reply.as_body())
 
     @extend_schema(
         operation_id="onboarding_chat_stream",
@@ -152,13 +192,10 @@ class ChatViewSet(ViewSet):
     )
     def chat_stream(self, request: Request) -> StreamingHttpResponse:
         """The chat endpoint as Server-Sent Events: ``delta`` events with text, then ``done`` with the chat reply."""
-        events = services.chat_turn_stream(user=request.user, **_chat_arguments(request))
-
-        def body() -> Iterator[str]:
-            for event, data in events:
-                yield sse_event(event, {"text": data} if event == "delta" else data)
-
-        response = StreamingHttpResponse(body(), content_type="text/event-stream; charset=utf-8")
+        meter = self.meter or ChatMeter()
+        events = services.chat_turn_stream(user=request.user, meter=meter, **_chat_arguments(request))
+        body = _metered_stream(events, meter)
+        response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
         response["Cache-Control"] = "no-cache"
         response["X-Accel-Buffering"] = "no"
         return response

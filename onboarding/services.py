@@ -51,14 +51,18 @@ def onboarding_start(*, user: Any) -> tuple[OnboardingState, bool]:
 
 
 def onboarding_ensure_open(state: OnboardingState) -> None:
-    """409 ``onboarding_complete`` once onboarding is finished: answers are final then."""
+    """409 ``onboarding_complete`` once onboarding is finished: answers are final then (logged at WARNING)."""
     if state.is_complete:
+        logger.warning("Invalid step transition for user %s: onboarding is already complete", state.user_id)
         raise ConflictError("Onboarding is already complete.", code="onboarding_complete")
 
 
 def onboarding_ensure_reachable(state: OnboardingState, step: int) -> None:
-    """409 ``step_not_reachable`` for a step after ``current_step``."""
+    """409 ``step_not_reachable`` for a step after ``current_step`` (the guide's WARNING on an invalid transition)."""
     if step > state.current_step:
+        logger.warning(
+            "Invalid step transition for user %s: step %s requested at step %s", state.user_id, step, state.current_step
+        )
         raise ConflictError(
             f"Step {step} is not reachable yet: finish step {state.current_step} first.", code="step_not_reachable"
         )

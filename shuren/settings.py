@@ -288,11 +288,17 @@ SPECTACULAR_SETTINGS = {
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
 ANTHROPIC_BASE_URL = env.str("ANTHROPIC_BASE_URL", default="") or None
 LLM_PROVIDER_EXPLICIT = bool(env.str("LLM_PROVIDER", default=""))
-LLM_PROVIDER = env.str("LLM_PROVIDER", default="") or ("anthropic" if ANTHROPIC_API_KEY else "offline")
+# Blank means Claude when a key is set. Without a key, only DEBUG (development) falls back to the
+# offline engine, with a WARNING at start; production must say LLM_PROVIDER=offline on purpose, so a
+# forgotten key fails loudly, with the deployment guide's ValueError, instead of serving the offline engine.
+LLM_PROVIDER = env.str("LLM_PROVIDER", default="") or ("anthropic" if ANTHROPIC_API_KEY or not DEBUG else "offline")
 if LLM_PROVIDER not in {"anthropic", "offline"}:
     raise ImproperlyConfigured(f"LLM_PROVIDER must be 'anthropic' or 'offline', not {LLM_PROVIDER!r}")
 if LLM_PROVIDER == "anthropic" and not ANTHROPIC_API_KEY:
-    raise ImproperlyConfigured("ANTHROPIC_API_KEY is not configured")
+    raise ValueError(
+        "ANTHROPIC_API_KEY is not configured: set it (sk-ant-...), or set LLM_PROVIDER=offline to serve the"
+        " offline engine on purpose (with DEBUG off a blank LLM_PROVIDER means anthropic)"
+    )
 LLM_MODEL = env.str("LLM_MODEL", default="claude-sonnet-5-5")
 LLM_TEMPERATURE = env.float("LLM_TEMPERATURE", default=0.7)
 LLM_MAX_TOKENS = env.int("LLM_MAX_TOKENS", default=2048)
@@ -395,6 +401,10 @@ LOGGING: dict[str, Any] = {
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
         "django.db.backends": {"level": "INFO"},
+        # Django's own handlers for these print no request id (and, with DEBUG, django.request twice):
+        # configured here, they keep none and reach the console handler above, request id included.
+        "django": {"level": "INFO", "propagate": True},
+        "django.server": {"level": "INFO", "propagate": True},
         # The SDK logs whole requests (user messages included) at DEBUG.
         "anthropic": {"level": "INFO"},
         "httpx": {"level": "WARNING"},
@@ -405,3 +415,8 @@ LOGGING: dict[str, Any] = {
 }
 
 PROMETHEUS_EXPORT_MIGRATIONS = False
+# Every latency histogram (ours in core/metrics.py, django-prometheus' HTTP and database ones) starts at
+# 5 ms, so a fast reply is not just "under 50 ms", and has each target and alert threshold of the
+# deployment guide (0.1, 0.5, 1.5, 2, 3, 5 s) as a bound, so histogram_quantile is exact there
+# (prometheus_client adds +Inf).
+PROMETHEUS_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 7.5, 10, 20, 30, 60)

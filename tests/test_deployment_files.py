@@ -595,10 +595,18 @@ def _start_with_env_example(**overrides: str) -> subprocess.CompletedProcess[str
 
 
 def test_a_env_copied_from_env_example_starts_django_in_offline_production_mode() -> None:
-    result = _start_with_env_example(SECRET_KEY="a-real-production-secret-0123456789abcdefghij")
+    # The offline engine in production only when asked for: a copied example names no provider.
+    result = _start_with_env_example(SECRET_KEY="a-real-production-secret-0123456789abcdefghij", LLM_PROVIDER="offline")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "offline", "True"]
+
+
+def test_a_env_copied_from_env_example_without_a_key_is_refused_in_production() -> None:
+    result = _start_with_env_example(SECRET_KEY="a-real-production-secret-0123456789abcdefghij")
+
+    assert result.returncode != 0
+    assert "ValueError: ANTHROPIC_API_KEY is not configured" in result.stderr
 
 
 def test_the_env_example_placeholder_secret_is_refused_in_production() -> None:

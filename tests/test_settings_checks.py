@@ -161,6 +161,57 @@ def test_an_unknown_llm_provider_is_refused() -> None:
     assert "LLM_PROVIDER must be 'anthropic' or 'offline'" in result.stderr
 
 
+def _start_provider(**env: str) -> subprocess.CompletedProcess[str]:
+    """A start with the given LLM variables only (no inherited key or provider); prints the chosen provider."""
+    base = environ_without("SHUREN_DEV_DEFAULTS", "SECRET_KEY", "DEBUG", "JWT_SIGNING_KEY", "ANTHROPIC_API_KEY")
+    code = "from django.conf import settings; print(settings.LLM_PROVIDER)"  # the settings alone decide
+    return run_django(["-c", code], {**base, "SECRET_KEY": STRONG_KEY, "LLM_PROVIDER": "", **env})
+
+
+def test_production_without_a_provider_or_key_refuses_to_start_with_the_guides_message() -> None:
+    result = _start_provider(DEBUG="False")
+
+    assert result.returncode != 0
+    assert "ValueError: ANTHROPIC_API_KEY is not configured" in result.stderr
+    assert "LLM_PROVIDER=offline" in result.stderr  # and says how to choose the offline engine instead
+
+
+def test_production_with_anthropic_and_no_key_refuses_to_start() -> None:
+    result = _start_provider(DEBUG="False", LLM_PROVIDER="anthropic")
+
+    assert result.returncode != 0
+    assert "ValueError: ANTHROPIC_API_KEY is not configured" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "provider"),
+    [
+        ({"LLM_PROVIDER": "offline"}, "offline"),
+        ({"ANTHROPIC_API_KEY": "sk-ant-test-only"}, "anthropic"),
+        ({"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "sk-ant-test-only"}, "anthropic"),
+    ],
+)
+def test_production_starts_with_an_explicit_provider(env: dict[str, str], provider: str) -> None:
+    result = _start_provider(DEBUG="False", **env)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == provider
+
+
+def test_development_without_a_key_falls_back_to_offline_with_a_warning() -> None:
+    # given: DEBUG on, no provider, no key
+    base = environ_without("SHUREN_DEV_DEFAULTS", "DEBUG", "ANTHROPIC_API_KEY")
+    env = {**base, "DEBUG": "True", "SECRET_KEY": STRONG_KEY, "LLM_PROVIDER": ""}
+
+    # when: the apps start (their start-up checks run)
+    result = run_django(["-c", "import django; django.setup()"], env)
+
+    # then: it starts, saying why it serves the offline engine
+    assert result.returncode == 0, result.stderr
+    assert "WARNING" in result.stderr
+    assert "ANTHROPIC_API_KEY is not set: using the offline LLM engine because DEBUG is on" in result.stderr
+
+
 def test_production_starts_with_a_secret_and_explicit_hosts() -> None:
     assert _start(DEBUG="False", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="api.shuren.app").returncode == 0
 

@@ -71,7 +71,10 @@ def provider_check_configuration() -> None:
     """Start-up checks: say which provider runs and warn about a deprecated model."""
     if settings.LLM_PROVIDER == "offline":
         if not settings.LLM_PROVIDER_EXPLICIT:
-            logger.warning("ANTHROPIC_API_KEY is not set: using the offline LLM engine (LLM_PROVIDER=offline)")
+            logger.warning(
+                "ANTHROPIC_API_KEY is not set: using the offline LLM engine because DEBUG is on"
+                " (with DEBUG off this start is refused; set LLM_PROVIDER=offline to choose it on purpose)"
+            )
         return
     from agents.llm.anthropic_provider import model_deprecation
 

@@ -24,7 +24,6 @@ and write when the request has a key).
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -36,7 +35,7 @@ from agents.llm import LLMProvider, LLMResponse, LLMUnavailableError, llm_provid
 from agents.llm.types import LLMRequestRejectedError
 from agents.turn import locks
 from agents.turn.commit import turn_commit
-from agents.turn.metrics import turn_count
+from agents.turn.metrics import REPLAYED, ChatMeter
 from agents.turn.prepare import TurnPlan, turn_prepare
 from agents.turn.reply import ChatReply
 from core.errors import BadGatewayError, ServiceError, ServiceUnavailableError
@@ -55,13 +54,19 @@ def chat_turn_process(
     step: int | None = None,
     idempotency_key: str | None = None,
     provider: LLMProvider | None = None,
+    meter: ChatMeter | None = None,
 ) -> ChatReply:
-    """Answer one chat message (``POST onboarding/chat``): 404, 409, 422 or 503 as ``ServiceError``s."""
+    """Answer one chat message (``POST onboarding/chat``): 404, 409, 422 or 503 as ``ServiceError``s.
+
+    ``meter`` is the request's (the view counts what fails before the LLM call); a new one by default.
+    """
+    meter = meter or ChatMeter()
     plan = turn_prepare(user=user, message=message, step=step, idempotency_key=idempotency_key)
     if isinstance(plan, ChatReply):
+        meter.count(REPLAYED)
         return plan
     try:
-        with _turn_in_flight(plan):
+        with _turn_in_flight(plan, meter):
             response = (provider or llm_provider_get()).complete(plan.request)
             return turn_commit(plan=plan, response=response).reply
     except LLMUnavailableError as exc:
@@ -77,17 +82,21 @@ def chat_turn_stream(
     step: int | None = None,
     idempotency_key: str | None = None,
     provider: LLMProvider | None = None,
+    meter: ChatMeter | None = None,
 ) -> Iterator[StreamEvent]:
     """The same turn as ``chat_turn_process``, as ``(event, data)`` pairs: ``delta`` texts, then ``done``.
 
     Checks that fail (404, 409, 422) raise before the first event, so the view
     can still answer with a plain error response. An LLM failure after that is an
-    ``error`` event; nothing is saved. ``done`` carries the reply's JSON body.
+    ``error`` event; nothing is saved. ``done`` carries the reply's JSON body. The turn's outcome is
+    counted on ``meter`` when the stream ends.
     """
+    meter = meter or ChatMeter()
     plan = turn_prepare(user=user, message=message, step=step, idempotency_key=idempotency_key)
     if isinstance(plan, ChatReply):
+        meter.count(REPLAYED)
         return _replayed(plan)
-    return _stream(plan, provider or llm_provider_get())
+    return _stream(plan, provider or llm_provider_get(), meter)
 
 
 def _replayed(reply: ChatReply) -> Iterator[StreamEvent]:
@@ -95,9 +104,9 @@ def _replayed(reply: ChatReply) -> Iterator[StreamEvent]:
     yield "done", reply.as_body()
 
 
-def _stream(plan: TurnPlan, provider: LLMProvider) -> Iterator[StreamEvent]:
+def _stream(plan: TurnPlan, provider: LLMProvider, meter: ChatMeter) -> Iterator[StreamEvent]:
     try:
-        with _turn_in_flight(plan):
+        with _turn_in_flight(plan, meter):
             response: LLMResponse | None = None
             for item in provider.stream(plan.request):
                 if isinstance(item, str):
@@ -120,7 +129,8 @@ def _stream(plan: TurnPlan, provider: LLMProvider) -> Iterator[StreamEvent]:
         yield "error", {"detail": exc.detail, "code": exc.code}
         return
     except Exception as exc:
-        logger.error("Chat stream failed: %s", type(exc).__name__, exc_info=True)
+        # The guide's line for a turn that failed unexpectedly (POST chat logs it in core.errors).
+        logger.exception("Error in chat_onboarding: %s: %s", type(exc).__name__, exc)
         yield "error", {"detail": wording.error_internal(), "code": "internal_error"}
         return
     if result.unstreamed:
@@ -129,20 +139,15 @@ def _stream(plan: TurnPlan, provider: LLMProvider) -> Iterator[StreamEvent]:
 
 
 @contextmanager
-def _turn_in_flight(plan: TurnPlan) -> Iterator[None]:
+def _turn_in_flight(plan: TurnPlan, meter: ChatMeter) -> Iterator[None]:
     """Around a turn's LLM call and commit: times and counts the outcome, and frees the lock unless committed.
 
     The block ends with the commit, which deletes the lock with everything else; if it
     does not get there (an error, or a stream whose client went away) the lock is released.
     The database connection goes back (to the pool) before the slow LLM call.
     """
-    started = time.perf_counter()
-
-    def count(status: str, error_type: str | None = None) -> None:
-        turn_count(
-            agent_type=plan.agent.agent_type, step=plan.step, started=started, status=status, error_type=error_type
-        )
-
+    meter.route(agent_type=plan.agent.agent_type, step=plan.step)
+    count = meter.count
     committed = False
     try:
         if not connection.in_atomic_block:
