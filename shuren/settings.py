@@ -265,7 +265,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "chat", "description": "Onboarding by chatting with the agents."},
         {"name": "health", "description": "Liveness and readiness checks (no token)."},
     ],
-    "ENUM_NAME_OVERRIDES": {"GoalEnum": "onboarding.steps.GOALS", "AgentTypeEnum": "onboarding.steps.AgentType.ALL"},
+    "ENUM_NAME_OVERRIDES": {
+        "GoalEnum": "onboarding.steps.GOALS",
+        "AgentTypeEnum": "onboarding.steps.AgentType.ALL",
+        "OnboardingStageEnum": "agents.stages.ONBOARDING_STAGES",
+    },
     # The ``data`` of a ``delta`` event of chat/stream, which the stream's text description points to
     # (OpenAPI 3.0 cannot type JSON inside a text body).
     "APPEND_COMPONENTS": {
