@@ -328,15 +328,18 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# WhiteNoise serves the admin's and Swagger UI's assets from gunicorn in production.
+# WhiteNoise serves the admin's and Swagger UI's assets from gunicorn in production: the hashed,
+# compressed copies collectstatic writes (the Docker image does at build time) or, until they
+# exist, the apps' own files (shuren/static_storage.py), so a checkout needs no collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "shuren.static_storage.CollectedOrAppStaticFilesStorage"
     },
 }
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").is_file()
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
 # --- Security -----------------------------------------------------------------
