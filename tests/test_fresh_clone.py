@@ -147,6 +147,20 @@ def test_every_readme_command_works_verbatim_on_a_fresh_clone_after_make_run(aft
 
 
 @pytest.mark.slow
+def test_every_manage_py_command_the_readme_names_exists(after_make_run: Path) -> None:
+    # given: every `manage.py <command>` in the README, in code blocks or in the text
+    named = set(re.findall(r"manage\.py ([a-z_]+)", README.read_text()))
+
+    # when
+    result = _run(".venv/bin/python manage.py help --commands", after_make_run, _BARE_ENV)
+
+    # then
+    assert result.returncode == 0, result.stderr
+    assert named, "the README names no manage.py command"
+    assert named <= set(result.stdout.split()), named - set(result.stdout.split())
+
+
+@pytest.mark.slow
 def test_the_development_defaults_of_make_run_never_apply_with_debug_off(after_make_run: Path) -> None:
     # given: the .env that `make run` wrote (development defaults on)
     assert (after_make_run / ".env").is_file()
