@@ -7,7 +7,9 @@ django-environ. The README's configuration table lists each variable.
 Embedded defaults need nothing: SQLite in the project folder, a local-memory
 cache and the offline LLM engine. ``DEBUG`` defaults to False; ``make run``
 sets ``SHUREN_DEV_DEFAULTS=1``, which turns on DEBUG and a throwaway secret key
-unless the environment or ``.env`` says otherwise.
+unless the environment or ``.env`` says otherwise, and copies ``.env.example``
+(which sets it too) to ``.env`` when there is none, so that every ``manage.py``
+command run from the checkout gets the same development defaults.
 """
 
 from __future__ import annotations
@@ -29,9 +31,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
 # The .env next to manage.py (`make run` writes one). SHUREN_ENV_FILE names another file, or none
 # when blank: the test suite's way to keep a developer's .env out of what it checks.
-ENV_FILE = os.environ.get("SHUREN_ENV_FILE", str(BASE_DIR / ".env"))
-if ENV_FILE:
-    environ.Env.read_env(ENV_FILE, overwrite=False)
+_env_file = os.environ.get("SHUREN_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    environ.Env.read_env(_env_file, overwrite=False)
 
 DEV_DEFAULTS = env.bool("SHUREN_DEV_DEFAULTS", default=False)
 DEBUG = env.bool("DEBUG", default=DEV_DEFAULTS)
