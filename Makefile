@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck migrate rollback fuzz bench bench-full converse slowloris clean
+.PHONY: run test lint typecheck migrate rollback superuser fuzz bench bench-full converse slowloris clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -17,10 +17,16 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $(STAMP)
 
 # SHUREN_DEV_DEFAULTS turns on DEBUG and a throwaway secret key unless the
-# environment or .env set them: `make run` is for development.
-run: $(STAMP)
+# environment or .env set them: `make run` is for development. It also copies
+# .env.example to .env when there is none, so that manage.py commands run from
+# this checkout (createsuperuser, onboarding_chat...) get the same defaults.
+run: $(STAMP) .env
 	SHUREN_DEV_DEFAULTS=1 $(BIN)/python manage.py migrate --noinput
 	SHUREN_DEV_DEFAULTS=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# Only when missing: an existing .env is never overwritten.
+.env:
+	cp .env.example .env
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -49,6 +55,11 @@ rollback: $(STAMP)
 .PHONY: migration-check
 migration-check: $(STAMP)
 	$(BIN)/python -m devtools.migration_check
+
+# A staff user for the admin. With DJANGO_SUPERUSER_EMAIL and DJANGO_SUPERUSER_PASSWORD set it
+# asks nothing (Django's createsuperuser --noinput), otherwise it prompts.
+superuser: $(STAMP)
+	$(BIN)/python manage.py createsuperuser $(if $(DJANGO_SUPERUSER_PASSWORD),--noinput)
 
 # Load benchmarks (bench/README.md): the standard scenario (< 3 min) and the full matrix (~15 min).
 bench: $(STAMP)

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.conf import settings
-from drf_spectacular.utils import extend_schema_serializer
+from drf_spectacular.utils import extend_schema_field, extend_schema_serializer
 from rest_framework import serializers
 
+from agents.context_summary import context_summary_schema
+from agents.stages import ONBOARDING_STAGES
 from agents.turn.reply import NextAction
 from onboarding.serializers import StepNumberField
 from onboarding.steps import AgentType
@@ -61,10 +63,30 @@ class ChatResponseSerializer(serializers.Serializer):
     )
 
 
-class CurrentAgentSerializer(serializers.Serializer):
-    """``GET onboarding/current-agent``."""
+@extend_schema_field(context_summary_schema())
+class ContextSummaryField(serializers.DictField):
+    """What each agent has collected (``agents.context_summary``); its schema lists every possible key."""
 
-    agent_type = serializers.ChoiceField(choices=AgentType.ALL, allow_null=True)
-    current_step = serializers.IntegerField()
-    agent_description = serializers.CharField(allow_null=True)
-    context_summary = serializers.DictField()
+
+class CurrentAgentSerializer(serializers.Serializer):
+    """``GET onboarding/current-agent``: the agent at work, where the user stands, what the agents collected."""
+
+    agent_type = serializers.ChoiceField(
+        choices=AgentType.ALL,
+        allow_null=True,
+        help_text="The agent of the step the user answers next; null once onboarding is complete.",
+    )
+    current_step = serializers.IntegerField(
+        help_text="The step the user answers next (after completion: the last step reached)."
+    )
+    agent_description = serializers.CharField(
+        allow_null=True, help_text="What that agent does; null once onboarding is complete."
+    )
+    state = serializers.ChoiceField(
+        choices=ONBOARDING_STAGES,
+        help_text="in_progress: a step waits for an answer; awaiting_confirmation: every step is answered and the "
+        "summary waits for the user's yes (or POST onboarding/complete); completed: onboarding is complete.",
+    )
+    context_summary = ContextSummaryField(
+        help_text="What each agent has collected so far: flat, readable values, never whole plans."
+    )

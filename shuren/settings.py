@@ -7,11 +7,14 @@ django-environ. The README's configuration table lists each variable.
 Embedded defaults need nothing: SQLite in the project folder, a local-memory
 cache and the offline LLM engine. ``DEBUG`` defaults to False; ``make run``
 sets ``SHUREN_DEV_DEFAULTS=1``, which turns on DEBUG and a throwaway secret key
-unless the environment or ``.env`` says otherwise.
+unless the environment or ``.env`` says otherwise, and copies ``.env.example``
+(which sets it too) to ``.env`` when there is none, so that every ``manage.py``
+command run from the checkout gets the same development defaults.
 """
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +29,11 @@ from shuren.keys import DEV_SECRET_KEY, KEY_ADVICE, key_is_published_sample, key
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# The .env next to manage.py (`make run` writes one). SHUREN_ENV_FILE names another file, or none
+# when blank: the test suite's way to keep a developer's .env out of what it checks.
+_env_file = os.environ.get("SHUREN_ENV_FILE", str(BASE_DIR / ".env"))
+if _env_file:
+    environ.Env.read_env(_env_file, overwrite=False)
 
 DEV_DEFAULTS = env.bool("SHUREN_DEV_DEFAULTS", default=False)
 DEBUG = env.bool("DEBUG", default=DEV_DEFAULTS)
@@ -265,7 +272,11 @@ SPECTACULAR_SETTINGS = {
         {"name": "chat", "description": "Onboarding by chatting with the agents."},
         {"name": "health", "description": "Liveness and readiness checks (no token)."},
     ],
-    "ENUM_NAME_OVERRIDES": {"GoalEnum": "onboarding.steps.GOALS", "AgentTypeEnum": "onboarding.steps.AgentType.ALL"},
+    "ENUM_NAME_OVERRIDES": {
+        "GoalEnum": "onboarding.steps.GOALS",
+        "AgentTypeEnum": "onboarding.steps.AgentType.ALL",
+        "OnboardingStageEnum": "agents.stages.ONBOARDING_STAGES",
+    },
     # The ``data`` of a ``delta`` event of chat/stream, which the stream's text description points to
     # (OpenAPI 3.0 cannot type JSON inside a text body).
     "APPEND_COMPONENTS": {
@@ -334,15 +345,18 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-# WhiteNoise serves the admin's and Swagger UI's assets from gunicorn in production.
+# WhiteNoise serves the admin's and Swagger UI's assets from gunicorn in production: the hashed,
+# compressed copies collectstatic writes (the Docker image does at build time) or, until they
+# exist, the apps' own files (shuren/static_storage.py), so a checkout needs no collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG
-        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        else "shuren.static_storage.CollectedOrAppStaticFilesStorage"
     },
 }
+WHITENOISE_USE_FINDERS = DEBUG or not (STATIC_ROOT / "staticfiles.json").is_file()
 ADMIN_URL = env.str("ADMIN_URL", default="admin/")
 
 # --- Security -----------------------------------------------------------------

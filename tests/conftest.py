@@ -35,12 +35,13 @@ def run_django(args: list[str], env: Mapping[str, str]) -> subprocess.CompletedP
     """Run ``python <args>`` in the project folder, with ``env`` as its whole environment.
 
     For what only a fresh process shows: settings checks at start, a ``.env`` read from
-    disk. The settings are the service's own (``shuren.settings``), not the tests'.
+    disk. The settings are the service's own (``shuren.settings``), not the tests'. The
+    checkout's ``.env`` is not read unless ``env`` names it in ``SHUREN_ENV_FILE``.
     """
     return subprocess.run(
         [sys.executable, *args],
         cwd=ROOT,
-        env={**env, "DJANGO_SETTINGS_MODULE": "shuren.settings"},
+        env={"SHUREN_ENV_FILE": "", **env, "DJANGO_SETTINGS_MODULE": "shuren.settings"},
         capture_output=True,
         text=True,
         timeout=60,

@@ -6,6 +6,8 @@ and on PostgreSQL (``.ci/run`` does both).
 
 import os
 
+# A developer's .env (make run writes one) must not change what the tests check.
+os.environ.setdefault("SHUREN_ENV_FILE", "")
 os.environ.setdefault("SHUREN_DEV_DEFAULTS", "1")
 os.environ.setdefault("LLM_PROVIDER", "offline")
 # A request during a database outage should fail fast (the default waits 10 s for a pooled connection).

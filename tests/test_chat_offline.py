@@ -315,6 +315,7 @@ def test_current_agent_follows_the_user(started: APIClient) -> None:
         "agent_type": "FITNESS_ASSESSMENT",
         "current_step": 1,
         "agent_description": "I'll help assess your current fitness level",
+        "state": "in_progress",
         "context_summary": {},
     }
     assert after["agent_type"] == "GOAL_SETTING"

@@ -548,9 +548,10 @@ def _as_settings_reads(method: str, value: str) -> Any:
 
 
 def test_env_example_values_are_the_settings_defaults() -> None:
-    # SECRET_KEY has no usable default (production refuses to start without one),
-    # so the example carries a placeholder instead.
-    placeholders = {"SECRET_KEY"}
+    # SECRET_KEY has no usable default (production refuses to start without one), so the
+    # example carries a placeholder instead; SHUREN_DEV_DEFAULTS is on, so that a copy is a
+    # working development configuration (`make run` makes that copy).
+    placeholders = {"SECRET_KEY", "SHUREN_DEV_DEFAULTS"}
     values = _env_example_values()
 
     for name, (method, default) in _settings_literal_defaults().items():
@@ -594,23 +595,33 @@ def _start_with_env_example(**overrides: str) -> subprocess.CompletedProcess[str
     return run_django(["-c", code], {"EXAMPLE": str(ENV_EXAMPLE), "PATH": "/usr/bin:/bin", **overrides})
 
 
-def test_a_env_copied_from_env_example_starts_django_in_offline_production_mode() -> None:
-    # The offline engine in production only when asked for: a copied example names no provider.
-    result = _start_with_env_example(SECRET_KEY="a-real-production-secret-0123456789abcdefghij", LLM_PROVIDER="offline")
+def test_a_env_copied_from_env_example_starts_django_in_development_mode() -> None:
+    # `cp .env.example .env` (or `make run`, which makes that copy) and nothing else
+    result = _start_with_env_example()
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "offline", "True"]
+
+
+def test_a_env_copied_from_env_example_with_debug_off_and_a_real_key_starts_in_production_mode() -> None:
+    result = _start_with_env_example(
+        DEBUG="False", SECRET_KEY="a-real-production-secret-0123456789abcdefghij", LLM_PROVIDER="offline"
+    )
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["False", "offline", "True"]
 
 
 def test_a_env_copied_from_env_example_without_a_key_is_refused_in_production() -> None:
-    result = _start_with_env_example(SECRET_KEY="a-real-production-secret-0123456789abcdefghij")
+    result = _start_with_env_example(DEBUG="False", SECRET_KEY="a-real-production-secret-0123456789abcdefghij")
 
     assert result.returncode != 0
     assert "ValueError: ANTHROPIC_API_KEY is not configured" in result.stderr
 
 
 def test_the_env_example_placeholder_secret_is_refused_in_production() -> None:
-    result = _start_with_env_example()
+    # the development defaults of the copy never apply with DEBUG off (as the image sets it)
+    result = _start_with_env_example(DEBUG="False")
 
     assert result.returncode != 0
     assert "SECRET_KEY is still the .env.example placeholder" in result.stderr

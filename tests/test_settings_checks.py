@@ -222,3 +222,20 @@ def test_steps_outside_one_to_nine_are_invalid(step: int) -> None:
         step_get(step)
     with pytest.raises(ValueError, match="Invalid onboarding step"):
         agent_for_step(step)
+
+
+@pytest.mark.parametrize(("env_file", "version"), [("other.env", "9.9.9"), ("", "1.0.0")])
+def test_the_settings_read_the_env_file_that_shuren_env_file_names(tmp_path: Path, env_file: str, version: str) -> None:
+    # given: an env file elsewhere, named by SHUREN_ENV_FILE or not (blank: none, as the tests run)
+    (tmp_path / "other.env").write_text("APP_VERSION=9.9.9\n")
+    named = str(tmp_path / env_file) if env_file else ""
+
+    # when
+    result = run_django(
+        ["-c", "from django.conf import settings; print(settings.VERSION)"],
+        {**environ_without("APP_VERSION"), "SHUREN_ENV_FILE": named},
+    )
+
+    # then
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == version
