@@ -132,13 +132,15 @@ class StepSubmitSerializer(serializers.Serializer):
         return value
 
 
-# In the schema the next step is one of nine variants, told apart by ``name``: each types its step's
-# ``suggestion`` (the workout plan, the meal targets, or null).
+# In the schema the next step is one of nine variants, told apart by ``name`` (an enum of one value in
+# each): each types its step's ``suggestion`` (the workout plan, the meal targets, or null). No OpenAPI
+# ``discriminator``: openapi-python-client ignores it, and openapi-typescript reads the ``allOf`` that makes
+# ``next_step`` nullable as inheritance and drops ``name`` from the union, so TypeScript could not narrow it.
 @extend_schema_field(
     PolymorphicProxySerializer(
         component_name="NextStep",
-        serializers={step.name: _next_step_serializer(step) for step in STEPS},
-        resource_type_field_name="name",
+        serializers=[_next_step_serializer(step) for step in STEPS],
+        resource_type_field_name=None,
         many=False,
     )
 )

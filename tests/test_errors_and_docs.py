@@ -266,13 +266,11 @@ def test_the_next_step_is_one_of_nine_variants_told_apart_by_name(schema: dict) 
     name, next_step = _component(schema, components["Progress"]["properties"]["next_step"])
     variants = [ref["$ref"].rsplit("/", 1)[-1] for ref in next_step["oneOf"]]
 
-    # then it is one of nine variants, one per step, which a discriminator on "name" maps
+    # then it is one of nine variants, one per step, told apart by "name", which each allows one value of
     assert name == "NextStep"
     assert variants == [f"{camel(step.name)}NextStep" for step in STEPS]
-    assert next_step["discriminator"]["propertyName"] == "name"
     for step, variant in zip(STEPS, variants, strict=True):
         properties = components[variant]["properties"]
-        assert next_step["discriminator"]["mapping"][step.name] == f"#/components/schemas/{variant}"
         assert _enum_of(schema, properties["name"]) == ({step.name}, False)
         assert _component(schema, properties["fields"])[0] == "StepFields"
         # and each types its suggestion: the proposal's fields on the plan steps, only null on the others

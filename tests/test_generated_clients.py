@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -23,13 +26,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.management import call_command
+from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts.models import User
+from onboarding.models import OnboardingState
+from onboarding.services import onboarding_start
 from onboarding.steps import step_get
 from tests.test_chat_offline import CONFIRM, USERS
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = "shuren_api_client"
 TYPESCRIPT = ROOT / "clients" / "typescript"
+README = ROOT / "README.md"
+README_SECTION = "### Generated clients, and reading the chat stream"
 # The generator's own post hooks run ruff over the output: not needed to import it, and slow.
 GENERATOR_CONFIG = "post_hooks: []\n"
 
@@ -176,3 +186,115 @@ def test_the_generated_python_client_completes_an_onboarding(python_client: Any,
     )
     assert refused.status_code == 401
     assert isinstance(refused.parsed, models.Error)
+
+
+def readme_snippet(language: str) -> str:
+    """The first ``language`` code block of the README's section on clients."""
+    section = README.read_text().split(README_SECTION, 1)[1].split("\n## ", 1)[0]
+    match = re.search(rf"```{language}\n(.*?)```", section, re.DOTALL)
+    assert match, f"no {language} block in the README's section {README_SECTION!r}"
+    return match.group(1)
+
+
+@pytest.fixture
+def streaming_user(make_user: Any) -> tuple[User, str]:
+    """A user who has started onboarding, and their access token."""
+    user = make_user()
+    onboarding_start(user=user)
+    return user, str(RefreshToken.for_user(user).access_token)
+
+
+def _turns(user: User) -> int:
+    return len(OnboardingState.objects.get(user=user).conversation_history) // 2
+
+
+def test_the_readmes_python_stream_reader_works(
+    live_server: Any, streaming_user: tuple[User, str], make_user: Any, capsys: Any
+) -> None:
+    # given the README's Python example, and a user at step 1
+    namespace: dict[str, Any] = {}
+    exec(compile(readme_snippet("python"), "README.md", "exec"), namespace)  # noqa: S102 - the README's own code
+    chat_stream = namespace["chat_stream"]
+    user, access = streaming_user
+
+    # when it sends an answer, then resends it with the same key (a connection lost before "done")
+    reply = chat_stream(live_server.url, access, "I'm a beginner", key="readme-python-1")
+    printed = capsys.readouterr().out
+    again = chat_stream(live_server.url, access, "I'm a beginner", key="readme-python-1")
+
+    # then the reply was printed as it came and returned, and the resend replayed it without a second turn
+    assert reply["step_complete"] is True
+    assert reply["next_step"] == 2
+    assert printed == reply["message"] + "\n"
+    assert again == reply
+    assert _turns(user) == 1
+    # and an error before the stream starts arrives as the one error event, with its status
+    stranger = str(RefreshToken.for_user(make_user()).access_token)
+    with pytest.raises(RuntimeError, match=r"^404 onboarding_not_started: "):
+        chat_stream(live_server.url, stranger, "hello")
+
+
+def _typescript_tools() -> None:
+    """Skip (fail in CI) when Node, npm or the package's installed tools are missing."""
+    reason = ""
+    if not (shutil.which("node") and shutil.which("npx")):
+        reason = "node and npm are not installed (Node 20+ runs the TypeScript check)"
+    elif not (TYPESCRIPT / "node_modules" / ".bin" / "tsc").exists():
+        reason = "run `npm ci` in clients/typescript (make test does) to install openapi-typescript and tsc"
+    if reason and os.environ.get("CI"):
+        pytest.fail(f"CI must run the TypeScript check: {reason}")
+    if reason:
+        pytest.skip(reason)
+
+
+def _npx(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["npx", "--no-install", *args], cwd=project, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+@pytest.mark.slow
+def test_the_generated_typescript_types_check_and_the_readmes_fetch_reader_runs(
+    live_server: Any, streaming_user: tuple[User, str], tmp_path: Path
+) -> None:
+    _typescript_tools()
+    # given a copy of clients/typescript with the README's fetch example, and the schema as manage.py exports it
+    project = tmp_path / "typescript"
+    (project / "src").mkdir(parents=True)
+    for name in ("package.json", "tsconfig.json", "src/check.ts"):
+        shutil.copy(TYPESCRIPT / name, project / name)
+    (project / "node_modules").symlink_to(TYPESCRIPT / "node_modules")
+    (project / "src" / "readme-stream.ts").write_text(readme_snippet("ts"))
+    call_command("spectacular", "--file", str(project / "schema.yaml"))
+
+    # when openapi-typescript generates the types and tsc checks (and compiles) both programs against them
+    generated = _npx(project, "openapi-typescript", "schema.yaml", "--output", "src/schema.d.ts")
+    assert generated.returncode == 0, generated.stdout + generated.stderr
+    checked = _npx(project, "tsc", "-p", ".", "--noEmit", "false", "--outDir", "out")
+
+    # then both type-check
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    # and the fetch example, run by Node (the browser's fetch and streams), streams a reply and replays it
+    user, access = streaming_user
+    (project / "out" / "package.json").write_text('{"type": "module"}')
+    runner = (
+        "import { chatStream } from './readme-stream.js';"
+        "const [url, access] = process.argv.slice(1); const texts = [];"
+        "const reply = await chatStream(url, access, 'I am a beginner', (text) => texts.push(text), 'readme-ts-1');"
+        "const again = await chatStream(url, access, 'I am a beginner', () => {}, 'readme-ts-1');"
+        "console.log(JSON.stringify({ reply, again, texts }));"
+    )
+    node = subprocess.run(
+        ["node", "--input-type=module", "-e", runner, live_server.url, access],
+        cwd=project / "out",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert node.returncode == 0, node.stderr
+    result = json.loads(node.stdout)
+    assert result["reply"]["step_complete"] is True
+    assert "".join(result["texts"]) == result["reply"]["message"]
+    assert result["again"] == result["reply"]
+    assert _turns(user) == 1
