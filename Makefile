@@ -36,7 +36,7 @@ typecheck: $(STAMP)
 TS_TOOLS := clients/typescript/node_modules/.package-lock.json
 $(TS_TOOLS): clients/typescript/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-	  npm ci --prefix clients/typescript --prefer-offline --no-audit --no-fund --loglevel=error && touch $@; \
+	  npm ci --prefix clients/typescript --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null && touch $@; \
 	else echo "npm not found: the TypeScript client check will be skipped"; fi
 
 test: $(TS_TOOLS)
