@@ -76,10 +76,11 @@ def python_client(live_server: Any, tmp_path: Path) -> Iterator[Any]:
         check=False,
     )
 
-    # The generator reports what it could not handle as warnings and still exits 0: none may be left.
+    # The generator reports what it could not handle as warnings and still exits 0: none may be left. (Only its
+    # own report counts: under `make test` coverage also runs in the child, and may print warnings of its own.)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
-    assert "warning" not in output.lower(), output
+    assert "Warning(s) encountered" not in output, output
     sys.path.insert(0, str(tmp_path))
     try:
         yield importlib.import_module(PACKAGE)
