@@ -6,6 +6,8 @@
   response it cannot parse, a step's data typed ``Any``) fails here.
 * ``openapi-typescript`` and ``tsc`` (``clients/typescript/``, from the npm registry) type-check a small
   TypeScript program against the types generated from ``manage.py spectacular``.
+* The README's two ways of reading the chat stream (Python ``httpx``; ``fetch`` with a stream reader, run
+  by Node) are taken from the README as written and run against the live server.
 
 Nothing generated is committed: it is produced at test time.
 """
