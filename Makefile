@@ -37,6 +37,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
+# The tools of the TypeScript client check (clients/typescript, pinned by its package-lock.json), installed
+# once per lock change from npm's cache; without npm the check is skipped (tests/test_generated_clients.py).
+TS_TOOLS := clients/typescript/node_modules/.package-lock.json
+$(TS_TOOLS): clients/typescript/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix clients/typescript --prefer-offline --no-audit --no-fund --loglevel=error >/dev/null && touch $@; \
+	else echo "npm not found: the TypeScript client check will be skipped"; fi
+
+test: $(TS_TOOLS)
+
 # The second run: the form flow with the agents app left out (tests/settings_no_agents.py).
 test: lint typecheck
 	$(BIN)/pytest

@@ -2,13 +2,89 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
-from drf_spectacular.utils import PolymorphicProxySerializer
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
 from onboarding.models import OnboardingState, agent_fields_in_use
-from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, AgentType, step_get, step_serializer_class
+from onboarding.steps import (
+    FIRST_STEP,
+    LAST_STEP,
+    STEPS,
+    AgentType,
+    StepDefinition,
+    camel,
+    step_get,
+    step_serializer_class,
+)
+
+# The schema-only serializers below give generated clients a type for each step's data where the API
+# knows the step (a key of ``step_data``, the ``name`` of the next step). They are built from the step
+# catalogue, like the request components, and only document: the endpoints still send the JSON as stored.
+
+
+def _step_answers_serializer() -> type[serializers.Serializer]:
+    fields = {str(step.number): step_serializer_class(step.number)(required=False) for step in STEPS}
+    doc = 'The saved answers, keyed by step number ("1".."9"); a step not answered yet is absent.'
+    return type("StepAnswersSerializer", (serializers.Serializer,), {**fields, "__doc__": doc})
+
+
+@extend_schema_field(_step_answers_serializer())
+class StepAnswersField(serializers.JSONField):
+    """``step_data``: the answers as stored, published as one typed property per step."""
+
+
+class StepFieldsSerializer(serializers.Serializer):
+    """A step's fields as JSON Schema, for building a form; with `"additionalProperties": false` (no other keys)."""
+
+    # ``additionalProperties`` is sent but not listed: openapi-python-client's models keep unknown keys in an
+    # attribute of that name, so a property named so breaks every generated parse of the next step.
+    type = serializers.CharField(help_text='Always "object".')
+    properties = serializers.DictField(
+        child=serializers.DictField(), help_text="The JSON Schema of each field, by field name."
+    )
+    # A field named like Field.required: the JSON Schema keyword is the contract.
+    required = serializers.ListField(  # type: ignore[assignment]
+        child=serializers.CharField(), help_text="The fields a complete answer has."
+    )
+    description = serializers.CharField(help_text="The step's title.")
+
+
+@extend_schema_field(StepFieldsSerializer)
+class StepFieldsField(serializers.JSONField):
+    """``fields`` of the next step: its JSON Schema, published with the shape of a JSON Schema object."""
+
+
+# A property only null satisfies: the NullEnum component drf-spectacular adds for the nullable agent types
+# (the spec validator's test fails if it ever goes missing).
+@extend_schema_field({"$ref": "#/components/schemas/NullEnum"})
+class NoSuggestionField(serializers.JSONField):
+    """``suggestion`` of a step the server proposes nothing for: always null."""
+
+
+def _suggestion_serializer(step: StepDefinition) -> serializers.Serializer:
+    # The step's own field objects (copied), so a nested group keeps its one component (``Plan``).
+    declared = step_serializer_class(step.number)._declared_fields
+    fields = {spec.name: copy.deepcopy(declared[spec.name]) for spec in step.proposal_fields()}
+    doc = f"What the server proposes for step {step.number} ({step.title}), to approve or adjust."
+    return type(f"{camel(step.name)}SuggestionSerializer", (serializers.Serializer,), {**fields, "__doc__": doc})(
+        help_text="Values the server proposes for this step."
+    )
+
+
+def _next_step_serializer(step: StepDefinition) -> type[serializers.Serializer]:
+    fields: dict[str, Any] = {
+        "step": serializers.IntegerField(min_value=step.number, max_value=step.number),
+        "name": serializers.ChoiceField(choices=[step.name]),
+        "title": serializers.CharField(),
+        "agent_type": serializers.ChoiceField(choices=AgentType.ALL),
+        "fields": StepFieldsField(help_text="JSON Schema of the step's fields."),
+        "suggestion": _suggestion_serializer(step) if step.proposal else NoSuggestionField(allow_null=True),
+    }
+    doc = f"The next step when it is step {step.number} ({step.title})."
+    return type(f"{camel(step.name)}NextStepSerializer", (serializers.Serializer,), {**fields, "__doc__": doc})
 
 
 class CurrentAgentField(serializers.ChoiceField):
@@ -25,6 +101,8 @@ class CurrentAgentField(serializers.ChoiceField):
 
 class OnboardingStateSerializer(serializers.ModelSerializer):
     """The user's onboarding state as the form flow sees it."""
+
+    step_data = StepAnswersField(read_only=True)
 
     current_agent = CurrentAgentField(
         choices=AgentType.ALL, allow_null=True, read_only=True, help_text="The agent of the current step."
@@ -75,6 +153,18 @@ class StepSubmitSerializer(serializers.Serializer):
         return value
 
 
+# In the schema the next step is one of nine variants, told apart by ``name`` (an enum of one value in
+# each): each types its step's ``suggestion`` (the workout plan, the meal targets, or null). No OpenAPI
+# ``discriminator``: openapi-python-client ignores it, and openapi-typescript reads the ``allOf`` that makes
+# ``next_step`` nullable as inheritance and drops ``name`` from the union, so TypeScript could not narrow it.
+@extend_schema_field(
+    PolymorphicProxySerializer(
+        component_name="NextStep",
+        serializers=[_next_step_serializer(step) for step in STEPS],
+        resource_type_field_name=None,
+        many=False,
+    )
+)
 class NextStepSerializer(serializers.Serializer):
     """What the next unanswered step asks for."""
 

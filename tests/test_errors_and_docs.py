@@ -8,10 +8,11 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from openapi_schema_validator import OAS30ReadValidator
 from openapi_spec_validator import validate
 from rest_framework.test import APIClient
 
-from onboarding.steps import STEPS, AgentType
+from onboarding.steps import STEPS, AgentType, camel
 from tests.conftest import client_for
 
 
@@ -219,7 +220,7 @@ def _enum_of(schema: dict, field: dict) -> tuple[set[Any], bool]:
         ("CurrentAgent", "agent_type", True),
         ("ChatResponse", "agent_type", False),
         ("ChatResponse", "next_agent_type", True),
-        ("NextStep", "agent_type", False),
+        *[(f"{camel(step.name)}NextStep", "agent_type", False) for step in STEPS],
     ],
 )
 def test_agent_types_are_an_enum_of_the_five_agents(schema: dict, component: str, field: str, nullable: bool) -> None:
@@ -234,6 +235,76 @@ def test_next_action_is_an_enum(schema: dict) -> None:
     properties = schema["components"]["schemas"]["ChatResponse"]["properties"]
 
     assert _enum_of(schema, properties["next_action"]) == ({"continue", "advance_step", "complete_onboarding"}, False)
+
+
+def _component(schema: dict, ref: dict) -> tuple[str, dict]:
+    """The name and schema of the component a property points to (``$ref`` or a one-item ``allOf``)."""
+    target = ref["allOf"][0]["$ref"] if "allOf" in ref else ref["$ref"]
+    name = target.rsplit("/", 1)[-1]
+    return name, schema["components"]["schemas"][name]
+
+
+def test_step_data_is_typed_per_step_by_its_key(schema: dict) -> None:
+    # given the saved answers of the onboarding state, as generated clients see them
+    state = schema["components"]["schemas"]["OnboardingState"]
+    name, answers = _component(schema, state["properties"]["step_data"])
+
+    # then each key "1".."9" is optional and holds that step's component, with the step's fields
+    assert name == "StepAnswers"
+    assert set(answers["properties"]) == {str(step.number) for step in STEPS}
+    assert not answers.get("required")
+    for step in STEPS:
+        component, fields = _component(schema, answers["properties"][str(step.number)])
+        assert component == f"{camel(step.name)}Step"
+        assert list(fields["properties"]) == list(step.field_names())
+        assert set(fields.get("required", [])) == set(step.required_names())
+
+
+def test_the_next_step_is_one_of_nine_variants_told_apart_by_name(schema: dict) -> None:
+    # given the next step of the progress endpoint
+    components = schema["components"]["schemas"]
+    name, next_step = _component(schema, components["Progress"]["properties"]["next_step"])
+    variants = [ref["$ref"].rsplit("/", 1)[-1] for ref in next_step["oneOf"]]
+
+    # then it is one of nine variants, one per step, told apart by "name", which each allows one value of
+    assert name == "NextStep"
+    assert variants == [f"{camel(step.name)}NextStep" for step in STEPS]
+    for step, variant in zip(STEPS, variants, strict=True):
+        properties = components[variant]["properties"]
+        assert _enum_of(schema, properties["name"]) == ({step.name}, False)
+        assert _component(schema, properties["fields"])[0] == "StepFields"
+        # and each types its suggestion: the proposal's fields on the plan steps, only null on the others
+        suggestion_name, suggestion = _component(schema, properties["suggestion"])
+        if step.proposal is None:
+            assert suggestion_name == "NullEnum"
+            assert suggestion == {"enum": [None]}
+        else:
+            assert suggestion_name == f"{camel(step.name)}Suggestion"
+            assert list(suggestion["properties"]) == [spec.name for spec in step.proposal_fields()]
+            assert "approved" not in suggestion["properties"]
+
+
+def _response_validator(schema: dict, component: str) -> OAS30ReadValidator:
+    return OAS30ReadValidator({"$ref": f"#/components/schemas/{component}", "components": schema["components"]})
+
+
+def test_every_progress_and_state_on_the_way_matches_its_typed_schema(
+    schema: dict, started: APIClient, answers: dict[int, dict[str, Any]]
+) -> None:
+    # given the published Progress and OnboardingState, with the nine next-step variants and typed answers
+    progress_schema = _response_validator(schema, "Progress")
+    state_schema = _response_validator(schema, "OnboardingState")
+
+    for step, data in answers.items():
+        # when the user is about to answer each step, and after answering it
+        progress = started.get("/api/v1/onboarding/progress").json()
+        state = started.post("/api/v1/onboarding/step", {"step": step, "data": data}, format="json").json()
+
+        # then each body matches exactly one variant (its own step's), and the answers their steps' types
+        progress_schema.validate(progress)
+        state_schema.validate(state)
+        assert progress["next_step"]["name"] == STEPS[step - 1].name
+    assert started.get("/api/v1/onboarding/progress").json()["next_step"] is None
 
 
 @pytest.mark.parametrize("path", ["/api/v1/onboarding/step", "/api/v1/onboarding/chat"])

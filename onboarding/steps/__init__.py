@@ -56,6 +56,7 @@ from onboarding.steps.specs import (
     StepData,
     TextList,
     WeekdayList,
+    camel,
     plain_text,
     specs_validate,
 )
@@ -115,6 +116,7 @@ __all__ = [
     "StrictIntegerField",
     "TextList",
     "WeekdayList",
+    "camel",
     "field_answer",
     "field_spec",
     "plain_text",

@@ -91,6 +91,12 @@ class StepDefinition:
         """The names of the fields a complete answer must have."""
         return tuple(spec.name for spec in self.fields if spec.required)
 
+    def proposal_fields(self) -> tuple[FieldSpec, ...]:
+        """The fields the server's proposal fills: all but the user's approval (``Boolean(must_be_true)``)."""
+        if self.proposal is None:
+            return ()
+        return tuple(spec for spec in self.fields if not (isinstance(spec, Boolean) and spec.must_be_true))
+
     def spec(self, name: str) -> FieldSpec:
         """The spec of one field."""
         for spec in self.fields:
