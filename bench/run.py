@@ -79,11 +79,17 @@ class Scenario:
     latency_jitter: float = 0.0
     cache: str = "redis"  # or "locmem"
     profile: bool = False  # serve bench.profile_wsgi (CPU profile per thread) instead of shuren.wsgi
+    instances: int = 1  # > 1: behind HAProxy, PgBouncer in front of PostgreSQL (bench/cluster.py)
 
     @property
     def serving(self) -> str:
         """The serving model in one phrase."""
-        return f"gthread {self.workers}x{self.threads}, pool {self.db_pool_max}/worker, cache {self.cache}"
+        serving = f"gthread {self.workers}x{self.threads}, pool {self.db_pool_max}/worker, cache {self.cache}"
+        return (
+            f"{self.instances} instances behind HAProxy and PgBouncer, each {serving}"
+            if self.instances > 1
+            else serving
+        )
 
 
 # ----- scenario lists ------------------------------------------------------------------------------------------
@@ -482,7 +488,12 @@ def scenario_run(
         (run_dir / "prometheus").mkdir(exist_ok=True)
         if scenario.profile:
             env["BENCH_PROFILE_DIR"] = str(run_dir / "profile")
-        server = gunicorn_start(env, port, run_dir, stack, profile=scenario.profile)
+        if scenario.instances > 1:
+            from bench.cluster import cluster_start
+
+            server = cluster_start(env, port, run_dir, stack, instances=scenario.instances)
+        else:
+            server = gunicorn_start(env, port, run_dir, stack, profile=scenario.profile)
         wait_ready(server, base_url, scenario.workers)
         print(f"   gunicorn ready (pid {server.pid}); load for {scenario.warmup:g}+{scenario.duration:g}s", flush=True)
 
@@ -657,6 +668,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     serving.add_argument("--threads", type=int, default=128, help="GUNICORN_THREADS")
     serving.add_argument("--db-pool", type=int, default=20, help="DB_POOL_MAX_SIZE")
     serving.add_argument("--cache", choices=["redis", "locmem"], default="redis", help="CACHE_URL backend")
+    serving.add_argument(
+        "--instances", type=int, default=1, help="N > 1: N instances behind HAProxy (bench/cluster.py)"
+    )
     parser.add_argument(
         "--retries", type=int, default=1, help="runs again a scenario during which PostgreSQL restarted (default 1)"
     )
@@ -682,6 +696,7 @@ def scenarios_from_args(args: argparse.Namespace) -> list[Scenario]:
         "db_pool_max": args.db_pool,
         "cache": args.cache,
         "profile": args.profile,
+        "instances": args.instances,
     }
     if args.matrix:
         chosen = matrix_scenarios(tool_ratio=args.tool_ratio, **serving)
