@@ -109,7 +109,7 @@ log_disconnections = 0
 def haproxy_config(*, port: int, instance_ports: Sequence[int]) -> str:
     """HAProxy in HTTP mode: round-robin over the instances, health-checked on /health, /metrics kept inside."""
     servers = "\n".join(
-        f"    server app{index} 127.0.0.1:{instance_port} check inter 1s fall 2 rise 1"
+        f"    server app{index} 127.0.0.1:{instance_port} check inter 2s fall 3 rise 1"
         for index, instance_port in enumerate(instance_ports, start=1)
     )
     return f"""\
@@ -126,6 +126,8 @@ defaults
     timeout client 65s
     timeout server 130s
     timeout http-keep-alive 4s
+    # Generous: on a busy machine a slow /health must not take an instance out of the rotation.
+    timeout check 5s
     # A fresh connection to gunicorn per request: never one that gunicorn's 5 s keep-alive has closed.
     option http-server-close
     # The app trusts one proxy (NUM_PROXIES=1) and takes the client address from here.

@@ -213,10 +213,10 @@ def _in_parallel(count: int, send: Callable[[int], Answer]) -> list[Answer]:
 
 
 def test_one_users_parallel_messages_land_on_different_instances_and_exactly_one_turn_runs(stack: Stack) -> None:
-    # given: a user, and a Claude slow enough that the messages overlap
+    # given: a user, and a Claude slow enough that the messages overlap, even on a busy machine
     token = stack.user_started("parallel@example.com")
     stack.claude.set_default_responder(echo_responder)
-    stack.claude.set_latency(1.0)
+    stack.claude.set_latency(2.0)
     calls_before = len(stack.claude.message_requests())
 
     # when: six messages of that user are sent at once
