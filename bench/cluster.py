@@ -50,6 +50,7 @@ def cluster_start(
     line = process.stdout.readline().decode().strip()  # "listening on http://127.0.0.1:PORT", or EOF on failure
     if not line.startswith("listening on "):
         raise RuntimeError(f"the cluster did not start ({line!r}); see {log.name} and {run_dir / 'cluster'}")
+    print(f"   {instances} instances behind HAProxy on {line.removeprefix('listening on ')}, PgBouncer", flush=True)
     return process
 
 

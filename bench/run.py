@@ -84,12 +84,7 @@ class Scenario:
     @property
     def serving(self) -> str:
         """The serving model in one phrase."""
-        serving = f"gthread {self.workers}x{self.threads}, pool {self.db_pool_max}/worker, cache {self.cache}"
-        return (
-            f"{self.instances} instances behind HAProxy and PgBouncer, each {serving}"
-            if self.instances > 1
-            else serving
-        )
+        return f"gthread {self.workers}x{self.threads}, pool {self.db_pool_max}/worker, cache {self.cache}"
 
 
 # ----- scenario lists ------------------------------------------------------------------------------------------
@@ -488,13 +483,13 @@ def scenario_run(
         (run_dir / "prometheus").mkdir(exist_ok=True)
         if scenario.profile:
             env["BENCH_PROFILE_DIR"] = str(run_dir / "profile")
-        if scenario.instances > 1:
+        if scenario.instances > 1:  # returns once every instance answers through the balancer
             from bench.cluster import cluster_start
 
             server = cluster_start(env, port, run_dir, stack, instances=scenario.instances)
         else:
             server = gunicorn_start(env, port, run_dir, stack, profile=scenario.profile)
-        wait_ready(server, base_url, scenario.workers)
+            wait_ready(server, base_url, scenario.workers)
         print(f"   gunicorn ready (pid {server.pid}); load for {scenario.warmup:g}+{scenario.duration:g}s", flush=True)
 
         me = os.getpid()

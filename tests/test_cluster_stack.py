@@ -51,7 +51,5 @@ def test_the_benchmark_runs_through_the_balancer_with_instances() -> None:
     (scenario,) = scenarios_from_args(parse_args(["--instances", "3", "--workers", "2"]))
     (single,) = scenarios_from_args(parse_args([]))
 
-    assert scenario.instances == 3
-    assert scenario.serving.startswith("3 instances behind HAProxy and PgBouncer, each gthread 2x128")
+    assert (scenario.instances, scenario.workers) == (3, 2)
     assert single.instances == 1
-    assert not single.serving.startswith("1 instances")
