@@ -80,6 +80,7 @@ class Stack:
     claude: FakeAnthropicServer
     admin_conninfo: str
     database: str
+    env: dict[str, str]
 
     def call(self, method: str, path: str, *, token: str = "", body: Any = None, **headers: str) -> Answer:
         """One request through the balancer, on a fresh connection (as separate clients would)."""
@@ -182,7 +183,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         with cluster:
             assert migrate.wait(timeout=60) == 0, migrate_log.seek(0) or migrate_log.read()
             print(f"\ncluster of {INSTANCES} ready in {time.monotonic() - started:.1f} s; logs in {tmp / 'logs'}")
-            yield Stack(cluster=cluster, claude=claude, admin_conninfo=admin_conninfo, database=database)
+            yield Stack(cluster=cluster, claude=claude, admin_conninfo=admin_conninfo, database=database, env=env)
     finally:
         if migrate.poll() is None:
             migrate.kill()
@@ -391,3 +392,59 @@ def test_pgbouncer_multiplexes_the_instances_over_a_few_server_connections(stack
     assert pool_mode == "transaction"
     assert clients > PGBOUNCER_POOL_SIZE
     assert server_connections <= PGBOUNCER_POOL_SIZE
+
+
+# QuerySet.iterator() through PgBouncer while another client holds, in a transaction, the server
+# connection that the iterator's first statements ran on: its next statement runs on another one.
+ITERATE_WHILE_ANOTHER_CLIENT_HOLDS_A_CONNECTION = """
+import django, psycopg, os
+django.setup()
+from accounts.models import User
+users = User.objects.order_by("pk").iterator(chunk_size=1)
+first = next(users)
+with psycopg.connect(os.environ["DATABASE_URL"], prepare_threshold=None) as other:
+    other.execute("SELECT 1")  # opens a transaction: PgBouncer lends it the connection used last
+    try:
+        rest = list(users)
+    except (django.db.Error, psycopg.Error) as error:  # the cursor's close raises unwrapped
+        print("ERROR", type(error).__name__, error)
+    else:
+        print("OK", 1 + len(rest))
+"""
+
+
+@pytest.mark.parametrize("pgbouncer_setting", ["true", "false"])
+def test_db_pgbouncer_is_what_keeps_iterating_querysets_working(stack: Stack, pgbouncer_setting: str) -> None:
+    # given: the service's settings pointed at PgBouncer, with or without DB_PGBOUNCER, and a few users
+    env = {**stack.env, "DATABASE_URL": stack.cluster.pgbouncer_url, "DB_POOL": "false"}
+    env["DB_PGBOUNCER"] = pgbouncer_setting
+    users = int(
+        subprocess.run(
+            ["psql", stack.cluster.pgbouncer_url, "-At", "-c", "SELECT count(*) FROM accounts_user"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
+        ).stdout
+    )
+    assert users >= 3
+
+    # when: a QuerySet is iterated in chunks while another client holds a server connection
+    completed = subprocess.run(
+        [sys.executable, "-c", ITERATE_WHILE_ANOTHER_CLIENT_HOLDS_A_CONNECTION],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    outcome = completed.stdout.strip().splitlines()[-1]
+
+    # then: with DB_PGBOUNCER every row arrives; without it, the server-side cursor is gone
+    if pgbouncer_setting == "true":
+        assert outcome == f"OK {users}"
+    else:
+        assert outcome.startswith("ERROR"), outcome
+        assert "does not exist" in outcome
