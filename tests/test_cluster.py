@@ -11,7 +11,8 @@ LLM is the fake Anthropic server in this process. HAProxy names the instance tha
 ``X-Served-By``. What must hold (docs/deployment.md, "Several instances"): one user's parallel messages,
 spread over the instances, still run one turn and lose nothing; an idempotent resend is replayed by
 another instance; the chat throttle counts across instances; each instance exports its own metrics,
-which add up to what was served.
+which add up to what was served; PgBouncer multiplexes the instances, and DB_PGBOUNCER is what keeps a
+QuerySet.iterator() working through it.
 """
 
 from __future__ import annotations
