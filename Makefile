@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint typecheck migrate rollback superuser fuzz bench bench-full converse slowloris clean
+.PHONY: run test lint typecheck migrate rollback superuser fuzz bench bench-full bench-cluster converse slowloris cluster-test clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -78,6 +78,10 @@ bench: $(STAMP)
 bench-full: $(STAMP)
 	$(BIN)/python bench/run.py --matrix full
 
+# The standard scenario through HAProxy to 3 instances of 2 workers, PgBouncer in front of PostgreSQL.
+bench-cluster: $(STAMP)
+	$(BIN)/python bench/run.py --retries 0 --instances 3 --workers 2
+
 # The persona corpus walked through the chat on the offline engine (docs/conversation-quality.md):
 # figures and targets printed, one transcript per persona in devtools/converse/out/.
 converse: $(STAMP)
@@ -88,6 +92,13 @@ converse: $(STAMP)
 # about a minute. Needs nginx (apt-get install nginx-light). See docs/security.md, T14.
 slowloris: $(STAMP)
 	SHUREN_TEST_PROXY=1 $(BIN)/pytest -p no:cov -o addopts="" -q -s -m proxy tests/test_proxy.py
+
+# Three instances (gunicorn.conf.py) behind HAProxy, PgBouncer (transaction pooling) in front of PostgreSQL,
+# one Redis: the service is stateless across instances (tests/test_cluster.py, docs/deployment.md). Needs
+# PostgreSQL (DATABASE_URL's server; the database <name>_cluster is created and dropped), Redis (CACHE_URL)
+# and Debian's haproxy and pgbouncer. About a minute.
+cluster-test: $(STAMP)
+	SHUREN_TEST_CLUSTER=1 $(BIN)/pytest -p no:cov -o addopts="" -q -s -m cluster tests/test_cluster.py
 
 # The long OpenAPI fuzz run (1000 examples per operation, random seed printed for replay).
 fuzz: $(STAMP)

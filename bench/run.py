@@ -79,6 +79,7 @@ class Scenario:
     latency_jitter: float = 0.0
     cache: str = "redis"  # or "locmem"
     profile: bool = False  # serve bench.profile_wsgi (CPU profile per thread) instead of shuren.wsgi
+    instances: int = 1  # > 1: behind HAProxy, PgBouncer in front of PostgreSQL (bench/cluster.py)
 
     @property
     def serving(self) -> str:
@@ -482,8 +483,13 @@ def scenario_run(
         (run_dir / "prometheus").mkdir(exist_ok=True)
         if scenario.profile:
             env["BENCH_PROFILE_DIR"] = str(run_dir / "profile")
-        server = gunicorn_start(env, port, run_dir, stack, profile=scenario.profile)
-        wait_ready(server, base_url, scenario.workers)
+        if scenario.instances > 1:  # returns once every instance answers through the balancer
+            from bench.cluster import cluster_start
+
+            server = cluster_start(env, port, run_dir, stack, instances=scenario.instances)
+        else:
+            server = gunicorn_start(env, port, run_dir, stack, profile=scenario.profile)
+            wait_ready(server, base_url, scenario.workers)
         print(f"   gunicorn ready (pid {server.pid}); load for {scenario.warmup:g}+{scenario.duration:g}s", flush=True)
 
         me = os.getpid()
@@ -657,6 +663,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     serving.add_argument("--threads", type=int, default=128, help="GUNICORN_THREADS")
     serving.add_argument("--db-pool", type=int, default=20, help="DB_POOL_MAX_SIZE")
     serving.add_argument("--cache", choices=["redis", "locmem"], default="redis", help="CACHE_URL backend")
+    serving.add_argument(
+        "--instances", type=int, default=1, help="N > 1: N instances behind HAProxy (bench/cluster.py)"
+    )
     parser.add_argument(
         "--retries", type=int, default=1, help="runs again a scenario during which PostgreSQL restarted (default 1)"
     )
@@ -682,6 +691,7 @@ def scenarios_from_args(args: argparse.Namespace) -> list[Scenario]:
         "db_pool_max": args.db_pool,
         "cache": args.cache,
         "profile": args.profile,
+        "instances": args.instances,
     }
     if args.matrix:
         chosen = matrix_scenarios(tool_ratio=args.tool_ratio, **serving)

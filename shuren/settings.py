@@ -140,6 +140,16 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     else:
         _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
     _db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+    if env.bool("DB_PGBOUNCER", default=False):
+        # DATABASE_URL is PgBouncer in transaction pooling mode: each transaction may run on
+        # another server connection, so nothing may outlive one (docs/deployment.md, "PgBouncer").
+        # A server-side cursor (QuerySet.iterator()) would be DECLAREd on one connection and
+        # FETCHed on another; a prepared statement likewise (psycopg's prepare_threshold, and
+        # server-side binding, which prepares). Django already defaults to neither: stated here
+        # so that no OPTIONS change turns them back on unnoticed.
+        _db["DISABLE_SERVER_SIDE_CURSORS"] = True
+        _db["OPTIONS"]["prepare_threshold"] = None
+        _db["OPTIONS"]["server_side_binding"] = False
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["ENGINE"] = "django_prometheus.db.backends.sqlite3"
     _db.setdefault("OPTIONS", {})

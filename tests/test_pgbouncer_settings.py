@@ -1,0 +1,62 @@
+"""DB_PGBOUNCER: the database settings that PgBouncer's transaction pooling needs (docs/deployment.md, "PgBouncer").
+
+The settings are read by a fresh process with the service's own settings module, as at start. The
+service working through a real PgBouncer in transaction mode is `make cluster-test`'s part
+(tests/test_cluster.py).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from tests.conftest import environ_without, run_django
+
+PRINT_DATABASE = (
+    # The settings module alone (no django.setup(): quicker). QuerySet.iterator() reads
+    # DISABLE_SERVER_SIDE_CURSORS from this dict, absent meaning False.
+    "import json, shuren.settings as s; db = s.DATABASES['default']; "
+    "print(json.dumps({k: db.get(k, False) for k in ('ENGINE', 'CONN_MAX_AGE', 'DISABLE_SERVER_SIDE_CURSORS')} "
+    "| {'OPTIONS': {k: v for k, v in db['OPTIONS'].items() if k != 'context'}}))"
+)
+
+
+def _database_settings(**env: str) -> dict[str, Any]:
+    base = environ_without("DATABASE_URL", "DB_PGBOUNCER", "DB_POOL", "CONN_MAX_AGE", "SHUREN_DEV_DEFAULTS")
+    completed = run_django(
+        ["-c", PRINT_DATABASE],
+        {
+            **base,
+            "DEBUG": "True",
+            "DATABASE_URL": "postgres://app@pgbouncer.internal:6432/shuren",
+            **env,
+        },
+    )
+    assert completed.returncode == 0, completed.stderr
+    settings: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return settings
+
+
+@pytest.mark.parametrize("pool", ["true", "false"])
+def test_db_pgbouncer_turns_off_server_side_cursors_and_prepared_statements(pool: str) -> None:
+    database = _database_settings(DB_PGBOUNCER="true", DB_POOL=pool, CONN_MAX_AGE="60")
+
+    assert database["DISABLE_SERVER_SIDE_CURSORS"] is True
+    assert database["OPTIONS"]["prepare_threshold"] is None
+    assert database["OPTIONS"]["server_side_binding"] is False
+    if pool == "true":
+        # the pool keeps its connections to PgBouncer; Django's persistent connections stay off
+        assert database["OPTIONS"]["pool"]["max_size"] == 20
+        assert database["CONN_MAX_AGE"] == 0
+    else:
+        assert "pool" not in database["OPTIONS"]
+        assert database["CONN_MAX_AGE"] == 60
+
+
+def test_without_db_pgbouncer_server_side_cursors_stay_on() -> None:
+    database = _database_settings()
+
+    assert database["DISABLE_SERVER_SIDE_CURSORS"] is False
+    assert "server_side_binding" not in database["OPTIONS"]
