@@ -42,12 +42,13 @@ migrate: $(STAMP)
 rollback: $(STAMP)
 	$(BIN)/python manage.py rollback onboarding
 
-# Load benchmarks (bench/README.md): the standard scenario (< 3 min) and the full matrix (~15 min).
+# Load benchmarks (bench/README.md): the standard scenario against the reference endpoint (~5 min), and the
+# full matrix with the scale scenarios, each against the reference (about an hour).
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --retries 0
+	$(BIN)/python bench/run.py --retries 0 --compare
 
 bench-full: $(STAMP)
-	$(BIN)/python bench/run.py --matrix full
+	$(BIN)/python bench/run.py --matrix full --compare
 
 # The persona corpus walked through the chat on the offline engine (docs/conversation-quality.md):
 # figures and targets printed, one transcript per persona in devtools/converse/out/.
