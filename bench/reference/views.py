@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anthropic
 from django.conf import settings
+from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from rest_framework.decorators import api_view
 from rest_framework.request import Request
@@ -30,6 +31,9 @@ def chat(request: Request) -> Response:
     data = request.data if isinstance(request.data, dict) else {}
     message = str(data.get("message", ""))
     conversation = Conversation.objects.get(user=request.user)
+    # The pooled connection goes back before the LLM wait, as the service does: held for the whole call it
+    # would cap the turns in flight at the pool size, and the reference would measure the pool, not the stack.
+    connection.close()
     reply = client.messages.create(
         model=settings.LLM_MODEL,
         max_tokens=512,
