@@ -54,16 +54,20 @@ def test_an_account_gone_after_its_onboarding_started_gets_401_at_its_next_messa
         assert [entry["content"] for entry in state.conversation_history if entry["role"] == "user"] == ["hello"]
 
 
+BAD_REQUESTS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "no message": ({}, {}),
+    "bad step": ({"message": "hi", "step": "x"}, {}),
+    "bad idempotency key": ({"message": "hi"}, {"HTTP_IDEMPOTENCY_KEY": "é"}),
+}
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("how", ["deactivated", "deleted"])
-@pytest.mark.parametrize(
-    ("body", "headers"),
-    [({}, {}), ({"message": "hi", "step": "x"}, {}), ({"message": "hi"}, {"HTTP_IDEMPOTENCY_KEY": "é"})],
-    ids=["no message", "bad step", "bad idempotency key"],
-)
+@pytest.mark.parametrize("bad", sorted(BAD_REQUESTS))
 def test_a_gone_account_gets_401_before_its_request_is_judged(
-    claude: FakeAnthropicServer, started: APIClient, user: User, how: str, body: dict[str, Any], headers: dict[str, str]
+    claude: FakeAnthropicServer, started: APIClient, user: User, how: str, bad: str
 ) -> None:
+    body, headers = BAD_REQUESTS[bad]
     code = _gone(user, how)
 
     response = started.post(CHAT, body, format="json", **headers)
