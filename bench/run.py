@@ -59,10 +59,13 @@ PG_ADMIN_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 # Dropped and recreated by every scenario. --database (or BENCH_DATABASE) picks another name, so that several
 # people benchmarking on one PostgreSQL never drop each other's database.
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "") or "shuren_bench"
-TARGETS = {
-    # what is served: its WSGI application and its settings module (None: the service's default)
-    "service": ("shuren.wsgi:application", None),
-    "reference": ("bench.reference.wsgi:application", "bench.reference.settings"),
+TARGETS: dict[str, tuple[str, str | None, str | None]] = {
+    # what is served: its application, its settings module (None: the service's default) and the gunicorn
+    # worker class (None: gunicorn.conf.py's gthread)
+    "service": ("shuren.wsgi:application", None, None),
+    "reference": ("bench.reference.wsgi:application", "bench.reference.settings", None),
+    # The reference's chat turn as an async view under uvicorn workers: the async serving model, measured.
+    "reference-async": ("bench.reference.asgi:application", "bench.reference.settings", "uvicorn_worker.UvicornWorker"),
 }
 
 
@@ -96,6 +99,8 @@ class Scenario:
     @property
     def serving(self) -> str:
         """The serving model in one phrase."""
+        if TARGETS[self.target][2] is not None:
+            return f"ASGI {TARGETS[self.target][2]} x{self.workers}, pool {self.db_pool_max}/worker, cache {self.cache}"
         return f"gthread {self.workers}x{self.threads}, pool {self.db_pool_max}/worker, cache {self.cache}"
 
 
@@ -367,6 +372,7 @@ def gunicorn_start(
     *,
     profile: bool = False,
     application: str = "shuren.wsgi:application",
+    worker_class: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start gunicorn with the production config, bound to 127.0.0.1 only."""
     log = stack.enter_context((run_dir / "gunicorn.log").open("w"))
@@ -380,6 +386,8 @@ def gunicorn_start(
         f"127.0.0.1:{port}",
         "bench.profile_wsgi:application" if profile else application,
     ]
+    if worker_class is not None:
+        command[3:3] = ["--worker-class", worker_class]  # after the config file: the command line wins
     process = subprocess.Popen(
         command, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -540,7 +548,13 @@ def scenario_run(
         if scenario.profile:
             env["BENCH_PROFILE_DIR"] = str(run_dir / "profile")
         server = gunicorn_start(
-            env, port, run_dir, stack, profile=scenario.profile, application=TARGETS[scenario.target][0]
+            env,
+            port,
+            run_dir,
+            stack,
+            profile=scenario.profile,
+            application=TARGETS[scenario.target][0],
+            worker_class=TARGETS[scenario.target][2],
         )
         wait_ready(server, base_url, scenario.workers)
         print(f"   gunicorn ready (pid {server.pid}); load for {scenario.warmup:g}+{scenario.duration:g}s", flush=True)

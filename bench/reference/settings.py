@@ -15,7 +15,8 @@ env = environ.Env()
 SECRET_KEY = env.str("SECRET_KEY", default="reference-only-" + "x" * 40)
 DEBUG = False
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
-ROOT_URLCONF = "bench.reference.urls"
+# REFERENCE_ASYNC=1 (set by asgi.py): the chat turn as an async view (views_async.py), for the ASGI measurement.
+ROOT_URLCONF = "bench.reference.urls_async" if env.bool("REFERENCE_ASYNC", default=False) else "bench.reference.urls"
 WSGI_APPLICATION = "bench.reference.wsgi.application"
 USE_TZ = True
 INSTALLED_APPS = [
