@@ -87,7 +87,7 @@ class Scenario:
     mode: str = "anthropic"  # or "offline": the embedded engine, no LLM wait
     endpoint: str = "chat"  # or "stream"
     workers: int = 4
-    threads: int = 128
+    threads: int = 256  # gunicorn.conf.py's default
     db_pool_max: int = 20
     tool_ratio: float = 0.5
     latency_jitter: float = 0.0
@@ -735,7 +735,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tool-ratio", type=float, default=0.5, help="share of LLM replies that call the tool")
     serving = parser.add_argument_group("serving model (overrides for every scenario)")
     serving.add_argument("--workers", type=int, default=4, help="GUNICORN_WORKERS")
-    serving.add_argument("--threads", type=int, default=128, help="GUNICORN_THREADS")
+    serving.add_argument("--threads", type=int, default=256, help="GUNICORN_THREADS")
     serving.add_argument("--db-pool", type=int, default=20, help="DB_POOL_MAX_SIZE")
     serving.add_argument("--cache", choices=["redis", "locmem"], default="redis", help="CACHE_URL backend")
     parser.add_argument(
