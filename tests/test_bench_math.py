@@ -200,3 +200,20 @@ def test_charts_draw_latency_and_throughput_against_users(tmp_path: Any) -> None
     assert all(path.read_bytes().startswith(b"\x89PNG") for path in drawn)
     points = series(results, "throughput_rps")["anthropic-chat-llm1-think2"]["service"]
     assert [users for users, _ in points] == [100, 300, 500]
+
+
+def test_the_command_line_names_the_database_and_runs_one_scenario_per_user_count() -> None:
+    from bench.run import database_url, parse_args, scenarios_from_args
+
+    args = parse_args(["--database", "shuren_bench_h6", "--users", "100,300", "--target", "reference"])
+
+    scenarios = scenarios_from_args(args)
+
+    assert [(s.users, s.database, s.target) for s in scenarios] == [
+        (100, "shuren_bench_h6", "reference"),
+        (300, "shuren_bench_h6", "reference"),
+    ]
+    assert len({s.name for s in scenarios}) == 2
+    assert database_url("shuren_bench_h6").endswith("/shuren_bench_h6")
+    with pytest.raises(SystemExit):
+        parse_args(["--users", "0"])
