@@ -9,6 +9,7 @@ the LLM wait, like the thread model.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import anthropic
@@ -56,8 +57,6 @@ def _save(conversation: Conversation, message: str, text: str) -> None:
 
 async def chat(request: HttpRequest) -> JsonResponse:
     """One turn: authenticate, read, await the LLM on the event loop, save."""
-    import json
-
     try:
         header = _auth.get_header(request)  # type: ignore[arg-type]
         raw = _auth.get_raw_token(header) if header is not None else None
