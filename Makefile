@@ -71,12 +71,13 @@ migration-check: $(STAMP)
 superuser: $(STAMP)
 	$(BIN)/python manage.py createsuperuser $(if $(DJANGO_SUPERUSER_PASSWORD),--noinput)
 
-# Load benchmarks (bench/README.md): the standard scenario (< 3 min) and the full matrix (~15 min).
+# Load benchmarks (bench/README.md): the standard scenario against the reference endpoint (~5 min), and the
+# full matrix with the scale scenarios, each against the reference (about an hour).
 bench: $(STAMP)
-	$(BIN)/python bench/run.py --retries 0
+	$(BIN)/python bench/run.py --retries 0 --compare
 
 bench-full: $(STAMP)
-	$(BIN)/python bench/run.py --matrix full
+	$(BIN)/python bench/run.py --matrix full --compare
 
 # The standard scenario through HAProxy to 3 instances of 2 workers, PgBouncer in front of PostgreSQL.
 bench-cluster: $(STAMP)

@@ -75,11 +75,13 @@ worker_class = "gthread"
 workers = _env_int("GUNICORN_WORKERS", min(max(_usable_cpus(), 2), 4))
 
 # Concurrent requests per worker: each thread carries one chat waiting on the LLM.
-# bench/RESULTS.md: 500 users with a 5 s LLM keep ~167 turns in flight, and
-# connections split unevenly across workers (about 2:1), so 4 x 64 queued requests
-# while 4 x 128 met the target. Threads do not hold a database connection while
-# waiting on the LLM, so 128 threads share DB_POOL_MAX_SIZE (20) connections.
-threads = _env_int("GUNICORN_THREADS", 128)
+# bench/RESULTS.md (issue 15): 2,000 users with a 10 s LLM and 20 s think keep ~670
+# turns in flight; 4 x 128 threads ran out (84 % of the offered load, p95 41 s, the
+# CPU half idle) while 4 x 256 served 99.8 % with p95 10.3 s and 0.8 GiB RSS, and
+# cost less CPU per turn than an async (ASGI) endpoint did. Connections split
+# unevenly across workers (about 2:1), hence twice the share. Threads do not hold a
+# database connection while waiting on the LLM, so they share DB_POOL_MAX_SIZE (20).
+threads = _env_int("GUNICORN_THREADS", 256)
 
 # --- Timeouts ------------------------------------------------------------------------
 # The longest a chat request may legitimately wait on the LLM: every attempt timing

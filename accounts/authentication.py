@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt import authentication
@@ -36,7 +37,59 @@ class JWTAuthentication(authentication.JWTAuthentication):
         return super().get_user(validated_token)
 
 
+@dataclass(frozen=True)
+class TokenAccount:
+    """The user a valid access token names, not loaded yet (``DeferredUserJWTAuthentication``).
+
+    Whoever accepts one checks the account itself before it touches any data: the chat turn does it in
+    the statement that takes the turn lock, and ``account_ensure_active`` everywhere else.
+    """
+
+    pk: int
+    token: Token
+    is_authenticated: ClassVar[bool] = True
+    is_anonymous: ClassVar[bool] = False
+
+    @property
+    def id(self) -> int:
+        return self.pk
+
+
+class DeferredUserJWTAuthentication(JWTAuthentication):
+    """The same token checks as ``JWTAuthentication``, without the user's ``SELECT``: the user is a ``TokenAccount``.
+
+    For the chat endpoints only, which run on every message: there the user's row is checked (it exists and
+    is active) by the turn's first statement, so a deactivated account is still refused at its next message.
+    With ``CHECK_REVOKE_TOKEN`` on the password hash has to be read anyway, so the user is loaded as usual.
+    """
+
+    def get_user(self, validated_token: Token) -> Any:
+        user_id = token_user_id(validated_token)
+        if user_id is None:
+            raise InvalidToken("Token contained no recognizable user identification")
+        if api_settings.CHECK_REVOKE_TOKEN or not api_settings.CHECK_USER_IS_ACTIVE:
+            return super().get_user(validated_token)
+        return TokenAccount(pk=user_id, token=validated_token)
+
+
+def account_ensure_active(user: Any) -> Any:
+    """The user as a model instance; for a ``TokenAccount``, loaded and checked as the token authentication does.
+
+    Raises the same 401 (``user_not_found``, ``user_inactive``) as ``JWTAuthentication`` for an account deleted
+    or deactivated since its token was issued.
+    """
+    if isinstance(user, TokenAccount):
+        return JWTAuthentication().get_user(user.token)
+    return user
+
+
 class JWTAuthenticationScheme(SimpleJWTScheme):
     """The OpenAPI security scheme of simplejwt's authentication, for this subclass of it."""
 
     target_class = "accounts.authentication.JWTAuthentication"
+
+
+class DeferredUserJWTAuthenticationScheme(SimpleJWTScheme):
+    """The same OpenAPI security scheme for the chat endpoints' authentication."""
+
+    target_class = "accounts.authentication.DeferredUserJWTAuthentication"

@@ -15,6 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import ViewSet
 
+from accounts.authentication import DeferredUserJWTAuthentication, account_ensure_active
 from agents import selectors, services
 from agents.enabled import agents_ensure_enabled
 from agents.serializers import ChatRequestSerializer, ChatResponseSerializer, CurrentAgentSerializer
@@ -78,6 +79,15 @@ _STREAM_ERRORS[(503, "text/event-stream")] = OpenApiResponse(response=_SSE_ERROR
 
 
 def _chat_arguments(request: Request) -> dict[str, Any]:
+    try:
+        return _chat_arguments_parse(request)
+    except Exception:
+        # The account has not been checked yet (DeferredUserJWTAuthentication): a gone one gets its 401 first.
+        account_ensure_active(request.user)
+        raise
+
+
+def _chat_arguments_parse(request: Request) -> dict[str, Any]:
     body = ChatRequestSerializer(data=request.data)
     body.is_valid(raise_exception=True)
     key = request.headers.get("Idempotency-Key")
@@ -162,7 +172,13 @@ class ChatViewSet(ViewSet):
         parameters=[_KEY_PARAMETER],
         responses={200: ChatResponseSerializer, **_ERRORS},
     )
-    @action(detail=False, methods=["post"], name="Chat", throttle_classes=[ChatRateThrottle])
+    @action(
+        detail=False,
+        methods=["post"],
+        name="Chat",
+        throttle_classes=[ChatRateThrottle],
+        authentication_classes=[DeferredUserJWTAuthentication],
+    )
     def chat(self, request: Request) -> Response:
         """Send a message to the agent of the current (or an earlier) step."""
         reply = services.chat_turn_process(user=request.user, meter=self.meter, **_chat_arguments(request))
@@ -188,6 +204,7 @@ class ChatViewSet(ViewSet):
         url_path="chat/stream",
         name="Chat Stream",
         throttle_classes=[ChatRateThrottle],
+        authentication_classes=[DeferredUserJWTAuthentication],
         renderer_classes=[JSONRenderer, EventStreamRenderer],
     )
     def chat_stream(self, request: Request) -> StreamingHttpResponse:

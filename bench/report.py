@@ -256,3 +256,120 @@ def matrix_table(results: Iterable[Mapping[str, Any]]) -> str:
             f"| {_fmt((r.get('llm_tokens') or {}).get('cache_read_pct'), '', 1)} |"
         )
     return "\n".join(lines)
+
+
+# ----- the service against the reference endpoint ---------------------------------------------------------------
+
+# (label, how to read it from a result, unit, digits, better when "lower" or "higher")
+COMPARED_FIGURES: tuple[tuple[str, str, str, int, str], ...] = (
+    ("server CPU per request", "server_cpu_ms_per_request", "ms", 1, "lower"),
+    ("throughput", "throughput_rps", "req/s", 1, "higher"),
+    ("throughput / offered", "throughput_pct_of_offered", "%", 1, "higher"),
+    ("latency p50", "latency_s.p50", "s", 3, "lower"),
+    ("latency p95", "latency_s.p95", "s", 3, "lower"),
+    ("latency p99", "latency_s.p99", "s", 3, "lower"),
+    ("overhead p95 (p95 - LLM)", "overhead_p95_ms", "ms", 1, "lower"),
+    ("errors", "errors_count", "", 0, "lower"),
+    ("server RSS peak", "server_rss_peak_mib", "MiB", 0, "lower"),
+    ("PG connections peak", "pg_connections.peak_whole_run", "", 0, "lower"),
+)
+
+
+def figure(result: Mapping[str, Any], path: str) -> float | None:
+    """A figure of a result by dotted path (``latency_s.p95``); ``errors_count`` sums the errors by kind."""
+    if path == "errors_count":
+        errors = result.get("errors")
+        return float(sum(errors.values())) if isinstance(errors, Mapping) else None
+    value: Any = result
+    for part in path.split("."):
+        if not isinstance(value, Mapping):
+            return None
+        value = value.get(part)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def median(values: Iterable[float | None]) -> float | None:
+    """The median of the values that are not None (None if there is none)."""
+    present = [v for v in values if v is not None]
+    return percentile(present, 50) if present else None
+
+
+def ratio(service: float | None, reference: float | None) -> float | None:
+    """service / reference, None when either is missing or the reference is 0."""
+    if service is None or reference is None or reference == 0:
+        return None
+    return service / reference
+
+
+def comparison(service: Sequence[Mapping[str, Any]], reference: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Each compared figure: the median over the service's runs and the reference's runs, and their ratio.
+
+    The runs of one scenario were interleaved in one sitting, so the ratio of the medians holds on a noisy
+    host where the absolute figures do not.
+    """
+    rows = []
+    for label, path, unit, digits, better in COMPARED_FIGURES:
+        ours = median(figure(r, path) for r in service)
+        theirs = median(figure(r, path) for r in reference)
+        rows.append(
+            {
+                "figure": label,
+                "key": path,
+                "unit": unit,
+                "digits": digits,
+                "better": better,
+                "service": ours,
+                "reference": theirs,
+                "ratio": ratio(ours, theirs),
+                "runs": [len(service), len(reference)],
+            }
+        )
+    return rows
+
+
+# The issue's targets as ratios to the reference, by scenario (users, LLM s, think s): (figure key, op, limit).
+RATIO_TARGETS: dict[tuple[int, float, float], tuple[tuple[str, str, float], ...]] = {
+    (500, 1.0, 2.0): (
+        ("server_cpu_ms_per_request", "<=", 1.2),
+        ("throughput_rps", ">=", 0.95),
+        ("latency_s.p95", "<=", 1.2),
+    ),
+    (100, 1.0, 2.0): (("server_cpu_ms_per_request", "<=", 1.2), ("overhead_p95_ms", "<=", 1.3)),
+}
+
+
+def ratio_targets_check(key: tuple[int, float, float], rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The issue's ratio targets that apply to scenario ``key``, each with its measured ratio and verdict."""
+    by_key = {row["key"]: row for row in rows}
+    checks = []
+    for figure_key, op, limit in RATIO_TARGETS.get(key, ()):
+        row = by_key.get(figure_key)
+        value = row["ratio"] if row else None
+        met = value is not None and (value <= limit if op == "<=" else value >= limit)
+        label = row["figure"] if row else figure_key
+        checks.append({"name": f"{label} ratio", "value": value, "limit": f"{op} {limit}", "met": met})
+    return checks
+
+
+def comparison_table(
+    scenario: str,
+    rows: Sequence[Mapping[str, Any]],
+    load_average: Sequence[float] = (),
+    targets: Sequence[Mapping[str, Any]] = (),
+) -> str:
+    """The comparison of one scenario as a Markdown table (figure, service, reference, ratio)."""
+    runs = rows[0]["runs"] if rows else [0, 0]
+    head = f"### {scenario}: service vs reference (medians of {runs[0]} / {runs[1]} interleaved runs)"
+    if load_average:
+        head += f"; load average {' '.join(f'{v:.2f}' for v in load_average)}"
+    lines = [head, "", "| figure | service | reference | ratio |", "|---|---|---|---|"]
+    for row in rows:
+        unit = f" {row['unit']}" if row["unit"] else ""
+        lines.append(
+            f"| {row['figure']} | {_fmt(row['service'], unit, row['digits'])} "
+            f"| {_fmt(row['reference'], unit, row['digits'])} | {_fmt(row['ratio'], 'x', 2)} |"
+        )
+    for check in targets:
+        verdict = "met" if check["met"] else "NOT MET"
+        lines.append(f"\ntarget: {check['name']} {_fmt(check['value'], 'x', 2)} ({check['limit']}) {verdict}")
+    return "\n".join(lines)

@@ -56,8 +56,22 @@ from bench.monitor import (  # noqa: E402
 BENCH_DIR = ROOT / "bench"
 OUT_DIR = BENCH_DIR / "out"
 PG_ADMIN_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-BENCH_DATABASE = "shuren_bench"
-DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
+# Dropped and recreated by every scenario. --database (or BENCH_DATABASE) picks another name, so that several
+# people benchmarking on one PostgreSQL never drop each other's database.
+BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "") or "shuren_bench"
+TARGETS: dict[str, tuple[str, str | None, str | None]] = {
+    # what is served: its application, its settings module (None: the service's default) and the gunicorn
+    # worker class (None: gunicorn.conf.py's gthread)
+    "service": ("shuren.wsgi:application", None, None),
+    "reference": ("bench.reference.wsgi:application", "bench.reference.settings", None),
+    # The reference's chat turn as an async view under uvicorn workers: the async serving model, measured.
+    "reference-async": ("bench.reference.asgi:application", "bench.reference.settings", "uvicorn_worker.UvicornWorker"),
+}
+
+
+def database_url(name: str) -> str:
+    """The bench database's URL."""
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
 
 
 @dataclass(frozen=True)
@@ -73,17 +87,21 @@ class Scenario:
     mode: str = "anthropic"  # or "offline": the embedded engine, no LLM wait
     endpoint: str = "chat"  # or "stream"
     workers: int = 4
-    threads: int = 128
+    threads: int = 256  # gunicorn.conf.py's default
     db_pool_max: int = 20
     tool_ratio: float = 0.5
     latency_jitter: float = 0.0
     cache: str = "redis"  # or "locmem"
     profile: bool = False  # serve bench.profile_wsgi (CPU profile per thread) instead of shuren.wsgi
     instances: int = 1  # > 1: behind HAProxy, PgBouncer in front of PostgreSQL (bench/cluster.py)
+    target: str = "service"  # or "reference": the minimal endpoint of bench/reference, same serving model
+    database: str = BENCH_DATABASE
 
     @property
     def serving(self) -> str:
         """The serving model in one phrase."""
+        if TARGETS[self.target][2] is not None:
+            return f"ASGI {TARGETS[self.target][2]} x{self.workers}, pool {self.db_pool_max}/worker, cache {self.cache}"
         return f"gthread {self.workers}x{self.threads}, pool {self.db_pool_max}/worker, cache {self.cache}"
 
 
@@ -138,6 +156,26 @@ def matrix_scenarios(**overrides: Any) -> list[Scenario]:
     }
     scenarios.append(Scenario(**{**stream, **overrides}))
     scenarios.append(Scenario(**{**offline, **overrides}))
+    return scenarios + scale_scenarios(**overrides)
+
+
+def scale_scenarios(**overrides: Any) -> list[Scenario]:
+    """Thousands of users on a slow LLM: how many turns one machine holds waiting at once.
+
+    2,000 users with a 10 s LLM and 20 s think keep ~670 turns in flight; 5,000 users with 60 s think ~710.
+    The warm-up covers one whole cycle (think + LLM), so every user has started before the window opens.
+    """
+    scenarios = []
+    for users, think in ((2000, 20.0), (5000, 60.0)):
+        values: dict[str, Any] = {
+            "name": f"u{users}-llm10-think{think:g}",
+            "users": users,
+            "llm_latency": 10.0,
+            "think": think,
+            "duration": 90.0,
+            "warmup": think + 10.0 + 6.0,
+        }
+        scenarios.append(Scenario(**{**values, **overrides}))
     return scenarios
 
 
@@ -151,7 +189,7 @@ def _target(name: str, value: float | None, limit: str, met: bool) -> dict[str, 
 def targets_check(scenario: Scenario, result: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets that apply to this scenario, each with its measured value and verdict."""
     key = (scenario.users, scenario.llm_latency, scenario.think)
-    if scenario.mode != "anthropic" or scenario.endpoint != "chat":
+    if scenario.mode != "anthropic" or scenario.endpoint != "chat" or scenario.target != "service":
         return []
     lat = result["latency_s"]
     errors = sum(result["errors"].values())
@@ -182,7 +220,20 @@ def targets_check(scenario: Scenario, result: Mapping[str, Any]) -> list[dict[st
             _target("errors", errors, "== 0", errors == 0),
             _target("p95 s", lat["p95"], "<= 5.3", lat["p95"] is not None and lat["p95"] <= 5.3),
         ]
-    if scenario.users == 500 and key in {(500, 1.0, 2.0), (500, 5.0, 10.0)}:
+    if key in {(2000, 10.0, 20.0), (5000, 10.0, 60.0)}:
+        share = result["throughput_pct_of_offered"]
+        checks += [
+            _target("throughput % of offered", share, ">= 97", share is not None and share >= 97),
+            _target("p95 s", lat["p95"], "<= 10.6", lat["p95"] is not None and lat["p95"] <= 10.6),
+            _target("errors", errors, "== 0", errors == 0),
+            _target(
+                "PG connections peak",
+                pg_peak,
+                f"<= workers x pool = {scenario.workers * scenario.db_pool_max}",
+                pg_peak is not None and pg_peak <= scenario.workers * scenario.db_pool_max,
+            ),
+        ]
+    if key in {(500, 1.0, 2.0), (500, 5.0, 10.0), (2000, 10.0, 20.0), (5000, 10.0, 60.0)}:
         checks.append(_target("server RSS GiB", rss_gib, "< 1", rss_gib is not None and rss_gib < 1))
     return checks
 
@@ -208,7 +259,7 @@ def server_env(scenario: Scenario, run_dir: Path, fake_url: str | None, port: in
     env = base_env()
     env.update(
         {
-            "DATABASE_URL": DATABASE_URL,
+            "DATABASE_URL": database_url(scenario.database),
             "SECRET_KEY": "bench-" + secrets.token_urlsafe(48)[:44],
             "DEBUG": "False",
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
@@ -227,6 +278,9 @@ def server_env(scenario: Scenario, run_dir: Path, fake_url: str | None, port: in
             "PYTHONUNBUFFERED": "1",
         }
     )
+    settings_module = TARGETS[scenario.target][1]
+    if settings_module is not None:
+        env["DJANGO_SETTINGS_MODULE"] = settings_module
     if scenario.mode == "anthropic":
         assert fake_url is not None
         env.update({"LLM_PROVIDER": "anthropic", "ANTHROPIC_API_KEY": "bench-key", "ANTHROPIC_BASE_URL": fake_url})
@@ -235,7 +289,7 @@ def server_env(scenario: Scenario, run_dir: Path, fake_url: str | None, port: in
     return env
 
 
-def database_reset(wait: float = 60.0) -> None:
+def database_reset(name: str, wait: float = 60.0) -> None:
     """Drop and recreate the bench database (it is only ever used by these benchmarks).
 
     Retries for up to ``wait`` seconds while PostgreSQL refuses connections (on a shared machine another
@@ -245,8 +299,8 @@ def database_reset(wait: float = 60.0) -> None:
     while True:
         try:
             with psycopg.connect(PG_ADMIN_CONNINFO, autocommit=True, connect_timeout=5) as conn:
-                conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DATABASE} WITH (FORCE)")
-                conn.execute(f"CREATE DATABASE {BENCH_DATABASE}")
+                conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+                conn.execute(f"CREATE DATABASE {name}")
                 return
         except psycopg.OperationalError:
             if time.monotonic() > deadline:
@@ -312,7 +366,14 @@ def fake_llm_start(scenario: Scenario, run_dir: Path, stack: contextlib.ExitStac
 
 
 def gunicorn_start(
-    env: Mapping[str, str], port: int, run_dir: Path, stack: contextlib.ExitStack, *, profile: bool = False
+    env: Mapping[str, str],
+    port: int,
+    run_dir: Path,
+    stack: contextlib.ExitStack,
+    *,
+    profile: bool = False,
+    application: str = "shuren.wsgi:application",
+    worker_class: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """Start gunicorn with the production config, bound to 127.0.0.1 only."""
     log = stack.enter_context((run_dir / "gunicorn.log").open("w"))
@@ -324,8 +385,10 @@ def gunicorn_start(
         "gunicorn.conf.py",
         "--bind",
         f"127.0.0.1:{port}",
-        "bench.profile_wsgi:application" if profile else "shuren.wsgi:application",
+        "bench.profile_wsgi:application" if profile else application,
     ]
+    if worker_class is not None:
+        command[3:3] = ["--worker-class", worker_class]  # after the config file: the command line wins
     process = subprocess.Popen(
         command, cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -443,14 +506,16 @@ def scenario_run(
 ) -> dict[str, Any]:
     """Run one scenario from an empty database to stopped processes; returns its result document."""
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-    run_dir = out_dir / f"{stamp}-{scenario.name}"
+    prefix = "" if scenario.target == "service" else f"{scenario.target}-"
+    run_dir = out_dir / f"{stamp}-{prefix}{scenario.name}"
     run_dir.mkdir(parents=True, exist_ok=True)
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     cpus = len(os.sched_getaffinity(0))
     print(
         f"\n== {scenario.name}: {scenario.users} users, LLM {scenario.llm_latency:g} s, think {scenario.think:g} s, "
-        f"{scenario.endpoint}, {scenario.mode}; {scenario.serving}; logs in {run_dir.relative_to(ROOT)}",
+        f"{scenario.endpoint}, {scenario.mode}, {scenario.target}; {scenario.serving}; "
+        f"logs in {run_dir.relative_to(ROOT)}",
         flush=True,
     )
 
@@ -466,7 +531,7 @@ def scenario_run(
         env = server_env(scenario, run_dir, fake_url, port)
 
         started = time.monotonic()
-        database_reset()
+        database_reset(scenario.database)
         # Setup commands keep their metrics in memory; gunicorn empties the multiprocess directory at start.
         setup_env = {k: v for k, v in env.items() if k != "PROMETHEUS_MULTIPROC_DIR"}
         run_checked([sys.executable, "manage.py", "migrate", "--noinput"], setup_env, setup_log, 180)
@@ -488,7 +553,15 @@ def scenario_run(
 
             server = cluster_start(env, port, run_dir, stack, instances=scenario.instances)
         else:
-            server = gunicorn_start(env, port, run_dir, stack, profile=scenario.profile)
+            server = gunicorn_start(
+                env,
+                port,
+                run_dir,
+                stack,
+                profile=scenario.profile,
+                application=TARGETS[scenario.target][0],
+                worker_class=TARGETS[scenario.target][2],
+            )
             wait_ready(server, base_url, scenario.workers)
         print(f"   gunicorn ready (pid {server.pid}); load for {scenario.warmup:g}+{scenario.duration:g}s", flush=True)
 
@@ -502,7 +575,7 @@ def scenario_run(
             "redis": lambda snapshot: [p.pid for p in snapshot.values() if p.comm.startswith("redis-server")],
         }
         sampler = ProcessSampler(groups=groups)
-        poller = PgConnectionPoller(PG_ADMIN_CONNINFO, BENCH_DATABASE)
+        poller = PgConnectionPoller(PG_ADMIN_CONNINFO, scenario.database)
         sampler.start()
         poller.start()
         stack.callback(poller.stop)
@@ -542,6 +615,7 @@ def scenario_run(
         scenario=scenario, load=load, window=window, scrapes=scrapes, sampler=sampler, poller=poller, cpus=cpus
     )
     result["machine_busy_before_pct"] = busy_before
+    result["load_average"] = [round(value, 2) for value in os.getloadavg()]  # 1, 5, 15 min, at the end
     result["quiet_waited_s"] = quiet_waited
     result["server_log"] = server_log_summary(run_dir / "gunicorn.log")
     result["error_examples"] = load.error_examples
@@ -580,6 +654,7 @@ def result_build(
     result: dict[str, Any] = {
         "scenario": scenario.name,
         "mode": scenario.mode,
+        "target": scenario.target,
         "endpoint": scenario.endpoint,
         "users": scenario.users,
         "llm_latency_s": llm,
@@ -646,10 +721,16 @@ def _sigterm_as_interrupt(signum: int, frame: FrameType | None) -> None:
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     """The command line (see the module docstring)."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--matrix", choices=["full"], help="run the whole matrix instead of one scenario")
+    parser.add_argument(
+        "--matrix",
+        choices=["full", "scale"],
+        help="run the whole matrix (full: includes scale), or only the scale scenarios, instead of one scenario",
+    )
     parser.add_argument("--only", help="with --matrix: run only scenarios whose name contains this text")
     parser.add_argument("--name", default=None, help="scenario name in the report (default: from its figures)")
-    parser.add_argument("--users", type=int, default=500)
+    parser.add_argument(
+        "--users", type=_users_list, default=[500], help="simulated users; a list (100,300,500) runs one scenario each"
+    )
     parser.add_argument("--llm-latency", type=float, default=1.0, help="fake LLM latency, seconds")
     parser.add_argument("--latency-jitter", type=float, default=0.0, help="uniform +/- seconds around it")
     parser.add_argument("--think", type=float, default=2.0, help="seconds a user waits after each reply")
@@ -660,7 +741,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tool-ratio", type=float, default=0.5, help="share of LLM replies that call the tool")
     serving = parser.add_argument_group("serving model (overrides for every scenario)")
     serving.add_argument("--workers", type=int, default=4, help="GUNICORN_WORKERS")
-    serving.add_argument("--threads", type=int, default=128, help="GUNICORN_THREADS")
+    serving.add_argument("--threads", type=int, default=256, help="GUNICORN_THREADS")
     serving.add_argument("--db-pool", type=int, default=20, help="DB_POOL_MAX_SIZE")
     serving.add_argument("--cache", choices=["redis", "locmem"], default="redis", help="CACHE_URL backend")
     serving.add_argument(
@@ -679,6 +760,23 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--quiet-below", type=float, default=50.0, help="'calm': the machine uses less than this %% CPU (200 = 2 cores)"
     )
     parser.add_argument("--profile", action="store_true", help="profile the server's CPU (slow; not for figures)")
+    parser.add_argument(
+        "--target", choices=sorted(TARGETS), default="service", help="what is served (without --compare)"
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="run each scenario on the service and on the reference endpoint, interleaved, and print ratios",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="with --compare: runs of each target per scenario (medians are reported)"
+    )
+    parser.add_argument(
+        "--database",
+        default=BENCH_DATABASE,
+        help="the database each scenario drops and recreates (default: $BENCH_DATABASE or shuren_bench)",
+    )
+    parser.add_argument("--no-charts", action="store_true", help="do not draw the PNG charts (bench/charts.py)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where run logs and results go")
     return parser.parse_args(argv)
 
@@ -692,20 +790,18 @@ def scenarios_from_args(args: argparse.Namespace) -> list[Scenario]:
         "cache": args.cache,
         "profile": args.profile,
         "instances": args.instances,
+        "database": args.database,
+        "target": args.target,
     }
     if args.matrix:
-        chosen = matrix_scenarios(tool_ratio=args.tool_ratio, **serving)
+        build = matrix_scenarios if args.matrix == "full" else scale_scenarios
+        chosen = build(tool_ratio=args.tool_ratio, **serving)
         return [s for s in chosen if args.only is None or args.only in s.name]
     llm = args.llm_latency if args.mode == "anthropic" else 0.0
-    name = args.name or (
-        "standard"
-        if (args.users, args.llm_latency, args.think, args.endpoint, args.mode) == (500, 1.0, 2.0, "chat", "anthropic")
-        else f"{args.mode}-{args.endpoint}-u{args.users}-llm{llm:g}-think{args.think:g}"
-    )
     return [
         Scenario(
-            name=name,
-            users=args.users,
+            name=_scenario_name(args, users, llm),
+            users=users,
             llm_latency=llm,
             think=args.think,
             duration=args.duration,
@@ -716,7 +812,27 @@ def scenarios_from_args(args: argparse.Namespace) -> list[Scenario]:
             latency_jitter=args.latency_jitter,
             **serving,
         )
+        for users in args.users
     ]
+
+
+def _users_list(text: str) -> list[int]:
+    """``500`` or ``100,300,500``: the user counts to run."""
+    try:
+        counts = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a user count or a comma-separated list of them: {text!r}") from None
+    if not counts or any(count < 1 for count in counts):
+        raise argparse.ArgumentTypeError(f"user counts must be >= 1: {text!r}")
+    return counts
+
+
+def _scenario_name(args: argparse.Namespace, users: int, llm: float) -> str:
+    if args.name:
+        return args.name if len(args.users) == 1 else f"{args.name}-u{users}"
+    if (users, args.llm_latency, args.think, args.endpoint, args.mode) == (500, 1.0, 2.0, "chat", "anthropic"):
+        return "standard"
+    return f"{args.mode}-{args.endpoint}-u{users}-llm{llm:g}-think{args.think:g}"
 
 
 @contextlib.contextmanager
@@ -749,7 +865,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return result
 
     with _interrupts_as_keyboard_interrupt():
-        for scenario in scenarios:
+        for scenario in runs_planned(scenarios, compare=args.compare, rounds=args.rounds):
             try:
                 result = attempt(scenario)
                 disturbed = 0
@@ -776,11 +892,69 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print("   server log:\n     " + "\n     ".join(result["server_log"]["first_errors"][:5]), flush=True)
     if len(results) > 1:
         print("\n" + report.matrix_table(results))
+    comparisons = comparisons_print(results) if args.compare else []
+    if not args.no_charts and len(results) > 1:
+        sitting = args.out / f"{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-sitting"
+        for path in charts_draw(results, sitting):
+            print(f"chart: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", flush=True)
     print(f"\ntotal time {time.monotonic() - began:.0f}s", flush=True)
     slim = [{k: v for k, v in r.items() if k not in ("error_examples",)} for r in results]
-    document: dict[str, Any] = slim[0] if len(slim) == 1 and not failures else {"scenarios": slim, "failures": failures}
+    document: dict[str, Any] = (
+        slim[0]
+        if len(slim) == 1 and not failures
+        else {"scenarios": slim, "failures": failures, "comparisons": comparisons}
+    )
     print(json.dumps(document, default=_json_default), flush=True)
     return 1 if failures else 0
+
+
+def runs_planned(scenarios: Sequence[Scenario], *, compare: bool, rounds: int) -> list[Scenario]:
+    """The runs in order: with ``compare``, each scenario on the service and the reference, ``rounds`` times.
+
+    The two targets alternate which goes first from round to round (S R, R S, S R...), so a host that gets
+    busier or quieter during the sitting does not favour one of them.
+    """
+    if not compare:
+        return list(scenarios)
+    planned = []
+    for scenario in scenarios:
+        for index in range(max(1, rounds)):
+            order = ("service", "reference") if index % 2 == 0 else ("reference", "service")
+            planned += [dataclasses.replace(scenario, target=target) for target in order]
+    return planned
+
+
+def comparisons_print(results: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Print, per scenario, the medians of the service's and the reference's runs and their ratios."""
+    comparisons = []
+    for name in dict.fromkeys(r["scenario"] for r in results):
+        service = [r for r in results if r["scenario"] == name and r.get("target") == "service"]
+        reference = [r for r in results if r["scenario"] == name and r.get("target") == "reference"]
+        if not service or not reference:
+            continue
+        rows = report.comparison(service, reference)
+        loads = [r["load_average"][0] for r in [*service, *reference] if r.get("load_average")]
+        load = [max(loads)] if loads else []
+        first = service[0]
+        key = (int(first["users"]), float(first["llm_latency_s"]), float(first["think_s"]))
+        checks = report.ratio_targets_check(key, rows) if first["endpoint"] == "chat" else []
+        print("\n" + report.comparison_table(name, rows, load, checks), flush=True)
+        comparisons.append(
+            {"scenario": name, "figures": rows, "load_average_1min_max": max(loads or [0.0]), "targets": checks}
+        )
+    return comparisons
+
+
+def charts_draw(results: Sequence[Mapping[str, Any]], directory: Path) -> list[Path]:
+    """The PNG charts of the sitting (bench/charts.py); none if matplotlib is missing."""
+    try:
+        from bench import charts
+    except ImportError as exc:  # matplotlib is a development requirement, not a runtime one
+        print(f"   no charts: {exc}", file=sys.stderr)
+        return []
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "results.json").write_text(json.dumps(list(results), indent=2, default=_json_default))
+    return charts.draw_all(results, directory)
 
 
 def _json_default(value: Any) -> Any:

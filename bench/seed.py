@@ -1,9 +1,10 @@
 """Create benchmark accounts in bulk and mint access tokens: ``python bench/seed.py --accounts N --out FILE``.
 
-Runs with the server's environment (``DATABASE_URL``, ``SECRET_KEY``...), so the tokens verify on the
-server. Passwords are unusable rather than hashed (a PBKDF2 hash per account would take minutes for
-thousands of accounts), and access tokens are minted directly: ``AccessToken.for_user`` writes nothing,
-unlike ``RefreshToken.for_user``, which records an outstanding token per call.
+Runs with the server's environment (``DATABASE_URL``, ``SECRET_KEY``, ``DJANGO_SETTINGS_MODULE`` for the
+reference endpoint...), so the tokens verify on the server. Passwords are unusable rather than hashed (a
+PBKDF2 hash per account would take minutes for thousands of accounts), and access tokens are minted
+directly: ``AccessToken.for_user`` writes nothing, unlike ``RefreshToken.for_user``, which records an
+outstanding token per call.
 """
 
 from __future__ import annotations
@@ -21,13 +22,14 @@ BATCH_SIZE = 1000
 
 def accounts_create(count: int, prefix: str) -> list[str]:
     """Insert ``count`` users named ``{prefix}-{i}@bench.invalid`` and return one access token each."""
+    from django.contrib.auth import get_user_model
     from rest_framework_simplejwt.tokens import AccessToken
 
-    from accounts.models import User
-
+    # The service's accounts.User or, for the reference endpoint (bench/reference), Django's own User.
+    User = get_user_model()  # noqa: N806 (a class)
     users = []
     for index in range(count):
-        user = User(email=f"{prefix}-{index}@bench.invalid")
+        user = User(**{User.USERNAME_FIELD: f"{prefix}-{index}@bench.invalid"})
         user.set_unusable_password()
         users.append(user)
     # PostgreSQL returns the new primary keys from bulk_create, which the tokens need.

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import pytest
 
 from bench.report import (
     buckets_delta,
+    comparison,
     histogram_buckets,
     histogram_quantile,
     latency_summary,
@@ -15,6 +17,7 @@ from bench.report import (
     metric_total,
     offered_load,
     percentile,
+    ratio_targets_check,
 )
 
 EXPOSITION = """\
@@ -115,3 +118,102 @@ anthropic_api_tokens_total{kind="output",provider="anthropic"} 80.0
     assert tokens == {"input": 600.0, "cache_read": 5400.0, "cache_write": 0.0, "output": 30.0, "cache_read_pct": 90.0}
     assert llm_tokens("", "")["cache_read_pct"] is None
     assert llm_tokens("", "")["cache_read"] is None
+
+
+# ----- the service against the reference endpoint ------------------------------------------------------------
+
+
+def _result(target: str, users: int, cpu_ms: float, rps: float, p95: float, *, errors: int = 0) -> dict[str, Any]:
+    return {
+        "scenario": f"u{users}",
+        "target": target,
+        "users": users,
+        "mode": "anthropic",
+        "endpoint": "chat",
+        "llm_latency_s": 1.0,
+        "think_s": 2.0,
+        "serving": "gthread 4x128",
+        "cpus": 2,
+        "load_average": [3.0, 2.0, 1.0],
+        "server_cpu_ms_per_request": cpu_ms,
+        "throughput_rps": rps,
+        "offered_rps": users / 3,
+        "latency_s": {"p50": p95 - 0.1, "p95": p95, "p99": p95 + 0.1},
+        "errors": {"timeout": errors} if errors else {},
+    }
+
+
+def test_comparison_takes_the_median_of_each_target_and_their_ratio() -> None:
+    service = [_result("service", 500, 12.0, 90.0, 1.2), _result("service", 500, 20.0, 80.0, 1.6)]
+    service.append(_result("service", 500, 14.0, 85.0, 1.3, errors=2))
+    reference = [_result("reference", 500, 10.0, 100.0, 1.0), _result("reference", 500, 8.0, 100.0, 1.1)]
+
+    rows = {row["key"]: row for row in comparison(service, reference)}
+
+    assert rows["server_cpu_ms_per_request"]["service"] == 14.0
+    assert rows["server_cpu_ms_per_request"]["reference"] == 9.0
+    assert rows["server_cpu_ms_per_request"]["ratio"] == pytest.approx(14.0 / 9.0)
+    assert rows["latency_s.p95"]["ratio"] == pytest.approx(1.3 / 1.05)
+    assert rows["errors_count"]["service"] == 0.0  # the median of 0, 0, 2
+    assert rows["errors_count"]["ratio"] is None  # no ratio to a reference of 0
+    assert rows["throughput_rps"]["runs"] == [3, 2]
+
+
+def test_ratio_targets_of_the_standard_scenario() -> None:
+    rows = comparison([_result("service", 500, 12.0, 96.0, 1.3)], [_result("reference", 500, 10.0, 100.0, 1.0)])
+
+    checks = {check["name"]: check for check in ratio_targets_check((500, 1.0, 2.0), rows)}
+
+    assert checks["server CPU per request ratio"]["met"] is True  # 1.2x, at the limit
+    assert checks["throughput ratio"]["met"] is True  # 0.96x >= 0.95
+    assert checks["latency p95 ratio"]["met"] is False  # 1.3x > 1.2
+    assert ratio_targets_check((10, 1.0, 2.0), rows) == []
+
+
+def test_runs_alternate_service_and_reference_from_round_to_round() -> None:
+    from bench.run import Scenario, runs_planned
+
+    scenario = Scenario(name="s", users=10, llm_latency=1.0, think=2.0, duration=10.0, warmup=5.0)
+
+    planned = runs_planned([scenario], compare=True, rounds=3)
+
+    assert [run.target for run in planned] == ["service", "reference", "reference", "service", "service", "reference"]
+    assert runs_planned([scenario], compare=False, rounds=3) == [scenario]
+
+
+def test_charts_draw_latency_and_throughput_against_users(tmp_path: Any) -> None:
+    pytest.importorskip("matplotlib")
+    from bench.charts import draw_all, series
+
+    results = [
+        _result(target, users, 10.0, users / 3.2, 1.0 + users / 1000)
+        for target in ("service", "reference")
+        for users in (100, 300, 500)
+    ]
+
+    drawn = draw_all(results, tmp_path)
+
+    assert sorted(path.name for path in drawn) == [
+        "latency-anthropic-chat-llm1-think2.png",
+        "throughput-anthropic-chat-llm1-think2.png",
+    ]
+    assert all(path.read_bytes().startswith(b"\x89PNG") for path in drawn)
+    points = series(results, "throughput_rps")["anthropic-chat-llm1-think2"]["service"]
+    assert [users for users, _ in points] == [100, 300, 500]
+
+
+def test_the_command_line_names_the_database_and_runs_one_scenario_per_user_count() -> None:
+    from bench.run import database_url, parse_args, scenarios_from_args
+
+    args = parse_args(["--database", "shuren_bench_h6", "--users", "100,300", "--target", "reference"])
+
+    scenarios = scenarios_from_args(args)
+
+    assert [(s.users, s.database, s.target) for s in scenarios] == [
+        (100, "shuren_bench_h6", "reference"),
+        (300, "shuren_bench_h6", "reference"),
+    ]
+    assert len({s.name for s in scenarios}) == 2
+    assert database_url("shuren_bench_h6").endswith("/shuren_bench_h6")
+    with pytest.raises(SystemExit):
+        parse_args(["--users", "0"])

@@ -634,7 +634,7 @@ def test_gunicorn_defaults_suit_a_service_that_waits_on_an_llm(monkeypatch: pyte
     conf = _load_gunicorn_conf(monkeypatch)
 
     assert conf.worker_class == "gthread"
-    assert conf.threads == 128
+    assert conf.threads == 256
     assert 2 <= conf.workers <= 4
     assert conf.preload_app is False
     assert conf.keepalive == 5
@@ -704,7 +704,7 @@ def test_gunicorn_itself_accepts_every_setting_and_hook(monkeypatch: pytest.Monk
     cfg = ConfigOnly().cfg
 
     assert cfg.worker_class_str == "gthread"
-    assert cfg.threads == 128
+    assert cfg.threads == 256
     assert cfg.bind == ["0.0.0.0:8000"]
     assert cfg.preload_app is False
     assert cfg.on_starting.__name__ == "on_starting"

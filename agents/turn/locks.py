@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, connection
 from django.utils import timezone
 
@@ -29,6 +30,7 @@ logger = logging.getLogger(__name__)
 
 _LOCKS = ChatTurnLock._meta.db_table
 _STATES = OnboardingState._meta.db_table
+_USERS = get_user_model()._meta.db_table
 
 
 def _lock_token_param(token: uuid.UUID) -> Any:
@@ -36,18 +38,22 @@ def _lock_token_param(token: uuid.UUID) -> Any:
 
 
 def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
-    """Take the user's turn lock: ``(state id, token)``, or None when not started or a turn is in flight.
+    """Take the user's turn lock: ``(state id, token)``, or None when not started, a turn is in flight, or the
+    account is gone or deactivated.
 
     Creates the lock, or takes over one that expired (left by a dead worker); a lock
-    still held is left alone and no row comes back. Valid on PostgreSQL and SQLite
-    (which needs the ``WHERE`` in the ``SELECT`` of an upsert).
+    still held is left alone and no row comes back. The same statement checks that the
+    account exists and is active, so the chat endpoints need no ``SELECT`` of the user
+    (``accounts.authentication.DeferredUserJWTAuthentication``). Valid on PostgreSQL and
+    SQLite (which needs the ``WHERE`` in the ``SELECT`` of an upsert).
     """
     now = timezone.now()
     token = uuid.uuid4()
     expires = now + timedelta(seconds=settings.CHAT_TURN_LOCK_SECONDS)
-    locks, states = connection.ops.quote_name(_LOCKS), connection.ops.quote_name(_STATES)
+    locks, states, users = (connection.ops.quote_name(name) for name in (_LOCKS, _STATES, _USERS))
     sql = (
-        f"INSERT INTO {locks} (state_id, token, expires_at) SELECT id, %s, %s FROM {states} WHERE user_id = %s "  # noqa: S608
+        f"INSERT INTO {locks} (state_id, token, expires_at) SELECT s.id, %s, %s FROM {states} s "  # noqa: S608
+        f"JOIN {users} u ON u.id = s.user_id WHERE s.user_id = %s AND u.is_active "
         f"ON CONFLICT (state_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at "
         f"WHERE {locks}.expires_at < %s RETURNING state_id"
     )

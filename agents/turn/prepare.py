@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from accounts.authentication import account_ensure_active
 from agents.base import BaseAgent
 from agents.llm import LLMRequest
 from agents.registry import agent_for_step, agent_route
@@ -74,8 +75,8 @@ def _step_tool(step: int) -> dict[str, Any]:
 
 
 def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, request_hash: str) -> ChatReply:
-    """Why the turn lock was not taken: 404 not started, a stored reply to replay, another 4xx, or 409."""
-    state = onboarding_state_get(user=user)
+    """Why the turn lock was not taken: 401 account gone, 404 not started, a stored reply, another 4xx, or 409."""
+    state = onboarding_state_get(user=account_ensure_active(user))
     replay = locks.idempotent_replay(state_id=state.pk, key=idempotency_key, request_hash=request_hash)
     if replay is not None:  # the resent request finished while another message is being answered
         return replay
@@ -87,7 +88,8 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
     """Take the turn lock, then read and check; returns the plan, or a stored reply to replay.
 
     The lock comes first so the state is read once, already under it: no turn of this user can
-    finish (store this key, move the step) between the read and the LLM call.
+    finish (store this key, move the step) between the read and the LLM call. ``user`` may be a
+    ``TokenAccount`` (not loaded): taking the lock checks the account is active.
     """
     request_hash = locks.request_hash(message=message, step=step)
     locked = locks.turn_lock_acquire(user_id=user.pk)

@@ -15,10 +15,11 @@ A turn has three phases, each a named part:
 
 Every sentence the user reads comes from ``agents.wording``; metrics from ``metrics.py``.
 
-The chat path runs on every message of every user, so it is kept to five statements:
-the user (authentication), the lock and the state before the LLM call; the state update
-and the lock delete, in one transaction, after it (plus the idempotency record's read
-and write when the request has a key).
+The chat path runs on every message of every user, so it is kept to four statements:
+the lock (which also checks the account: the chat endpoints authenticate without a
+``SELECT`` of the user) and the state before the LLM call; the state update and the lock
+delete, in one transaction, after it (plus the idempotency record's read and write when
+the request has a key).
 """
 
 from __future__ import annotations

@@ -1,0 +1,9 @@
+"""ASGI entry point of the reference endpoint (``gunicorn -k uvicorn_worker.UvicornWorker bench.reference.asgi``)."""
+
+import os
+
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.reference.settings")
+os.environ.setdefault("REFERENCE_ASYNC", "1")
+application = get_asgi_application()
