@@ -36,6 +36,7 @@ from agents.faq import faq_for_step
 from offline_engine.extraction import (
     STEP_EXTRACTORS,
     extract,
+    goal_named,
     list_field_paths,
     says_bare_none,
     step2_class,
@@ -51,6 +52,7 @@ _INFO_QUESTION_RE = re.compile(
     r"tell\s+me\s+(?:about|what|how|why|more)|(?:i'?m\s+)?not\s+sure\s+what|i\s+(?:don'?t|do\s+not)\s+"
     r"(?:understand|get|know\s+what))\b"
 )
+_AUXILIARY_START_RE = re.compile(r"^\s*(?:is|are|does|do|did|should|will)\b")
 # Requests phrased as questions are answers: "how about 3 days?", "can you make it shorter?".
 _REQUEST_RE = re.compile(
     r"^\s*(?:how\s+about|what\s+about|can|could|would|may|shall|is\s+it\s+ok|do\s+you\s+mind|will\s+you|"
@@ -81,6 +83,8 @@ _WORKOUT_CONTEXT_RE = re.compile(r"\b(?:train|training|work\s*out|workouts?|exer
 _TARGET_RE = re.compile(r"\b(?:target|goal|get\s+(?:down\s+)?to|reach|down\s+to|want\s+to\s+(?:weigh|be))\b")
 _WATER_RE = re.compile(r"\b(?:water|drink|hydrat\w*)\b")
 _SESSION_RE = re.compile(r"\b(?:sessions?|each|per\s+(?:session|workout))\b")
+# "I want to ..., at home 4 days a week": what the user plans, not what they do today.
+_PLAN_RE = re.compile(r"\b(?:want|wanna|would\s+like|i'?d\s+like|plan(?:ning)?|going\s+to|gonna)\b")
 _DAYS_WORD_RE = re.compile(r"\b[0-9]{1,2}\s+days?\b")
 
 
@@ -102,6 +106,8 @@ def split_questions(message: str) -> tuple[str, list[str]]:
     for sentence in _SENTENCE_RE.findall(message):
         lowered = sentence.strip().lower()
         asks = _INFO_QUESTION_RE.match(lowered) and not _REQUEST_RE.match(lowered)
+        if asks and _AUXILIARY_START_RE.match(lowered) and "?" not in lowered:
+            asks = None  # "is ok", "is good for me": non-native answers, not questions
         (questions if asks else kept).append(sentence)
     if not questions:
         return message, []
@@ -149,9 +155,13 @@ def _scope_empty_lists(step: int, message: str, values: Values, asked: str, draf
     named = {path for path in paths if (cue := _FIELD_CUES.get(path[-1])) and cue.search(question)}
     norm = normalize(message)
     bare = says_bare_none(norm)
+    # Fields the message names itself ("no equipment. ... nothing else"): a bare "none" beside them
+    # does not make them less explicit.
+    named_empty = _explicitly_empty(step, norm) if bare else set()
     missing = [path for path in paths if not _get(draft, path)]
     scope = [path for path in missing if path in named] if named else missing
-    if bare and len(missing) == len(paths) and _AS_I_SAID_RE.search(norm):
+    said_items = any(_get(values, path) for path in paths)
+    if bare and len(missing) == len(paths) and not said_items and _AS_I_SAID_RE.search(norm):
         scope = []
     for path in paths:
         if _get(values, path) != []:
@@ -160,13 +170,22 @@ def _scope_empty_lists(step: int, message: str, values: Values, asked: str, draf
         # What the message says of this field: the clauses that name it, else the whole message.
         cue = _FIELD_CUES.get(path[-1])
         own = " ".join(clause for clause in _CLAUSE_RE.findall(norm) if cue and cue.search(clause)) or norm
-        if bare and path not in scope:
+        if bare and path not in scope and path not in named_empty:
             _drop(values, path)
         elif had_items and (_OTHER_RE.search(own) or not _REMOVAL_RE.search(own)):
             _drop(values, path)  # "no other injuries" keeps the knee; "actually no injuries, no other ..." clears
 
 
 _CLAUSE_RE = re.compile(r"[^,;.\n]+")
+
+
+def _explicitly_empty(step: int, norm: str) -> set[tuple[str, ...]]:
+    """List fields the message says are empty by name, its bare "none" clauses left out."""
+    named = ". ".join(clause for clause in _CLAUSE_RE.findall(norm) if clause.strip() and not is_bare_none(clause))
+    stated = STEP_EXTRACTORS[step](named) if named else {}
+    return {path for path in list_field_paths(step) if _get(stated, path) == []}
+
+
 _BARE_NUMBER_RE = re.compile(r"^\s*([0-9]{1,3})\s*$")
 # A terse item: up to three words, no pronoun or verb of a sentence ("which i never eat" is not one).
 _TERSE_ITEM_RE = re.compile(
@@ -227,19 +246,22 @@ def _later_clear(step: int, norm: str, values: Values, current: int) -> Values:
             if own or (not items and key != "equipment"):
                 kept[key] = own
     elif step == 3:
-        kept = {key: values[key] for key in ("primary_goal", "secondary_goal") if key in values}
+        if goal_named(norm):  # "I can't do long cardio" hints at no goal
+            kept = {key: values[key] for key in ("primary_goal", "secondary_goal") if key in values}
         if "target_weight_kg" in values and _TARGET_RE.search(norm):
             kept["target_weight_kg"] = values["target_weight_kg"]
     elif step == 4:
-        if "location" in values and _WORKOUT_CONTEXT_RE.search(norm):
+        planned = bool(_PLAN_RE.search(norm))
+        if "location" in values and (_WORKOUT_CONTEXT_RE.search(norm) or planned):
             kept["location"] = values["location"]
-        if "days_per_week" in values and current != 1 and _DAYS_WORD_RE.search(norm):
+        if "days_per_week" in values and (current != 1 or planned) and _DAYS_WORD_RE.search(norm):
             kept["days_per_week"] = values["days_per_week"]
-        if "session_minutes" in values and _SESSION_RE.search(norm):
+        if "session_minutes" in values and (_SESSION_RE.search(norm) or planned):
             kept["session_minutes"] = values["session_minutes"]
     elif step == 6:
         kept = dict(values)
-    elif step == 8:
+    elif step == 8 and current >= 3:
+        # Days named with the level or the injuries are today's habits ("hiking at weekends"), not the plan.
         kept = {key: values[key] for key in ("workout_days", "workout_time") if key in values}
     elif step == 9:
         if "daily_water_ml" in values and _WATER_RE.search(norm):

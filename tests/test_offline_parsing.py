@@ -649,6 +649,91 @@ def test_extract_examples(step: int, message: str, expected: dict[str, Any]) -> 
     assert extract(step, message) == expected
 
 
+# How people tell things, class by class (issue 11): each message says one thing in a way the engine
+# used to misread; the expected values are what a careful human would record.
+TOLD_AS_A_STORY = [
+    # A long item is cut down to what it names; the story around it is not an item.
+    (
+        2,
+        "There's a rowing machine in the spare room that mostly holds laundry. I tore my ACL skiing, had it "
+        "reconstructed, and the knee still swells up after long walks.",
+        {"equipment": ["rowing machine"], "injuries": ["knee (acl)"]},
+    ),
+    (
+        2,
+        "My right hip has been giving me grief since I fell off my bike last year, it flares up when I squat deep",
+        {"injuries": ["right hip"]},
+    ),
+    (
+        2,
+        "Old lower back injury from deadlifting in 2019, fully healed but I'm careful with it",
+        {"injuries": ["lower back"]},
+    ),
+    (2, "I hurt my knee last year. It still aches.", {"injuries": ["knee"]}),
+    (2, "my left shoulder, which I dislocated a while ago", {"injuries": ["left shoulder"]}),
+    (2, "injury: knee yes, the left one", {"injuries": ["left knee"]}),
+    (2, "I have a home gym in the garage: squat rack, barbell", {"equipment": ["squat rack", "barbell"]}),
+    # What the user cannot do because of a condition stays with it; beside an injury it is a limitation.
+    (2, "I have asthma so I can't do long cardio", {"limitations": ["asthma (can't do long cardio)"]}),
+    (2, "bad knees so no jumping", {"injuries": ["bad knees"], "limitations": ["no jumping"]}),
+    # "No injuries as such" with a sore joint: the user does not count it as an injury; never dropped.
+    (
+        2,
+        "My wrists hurt from typing so I'd rather avoid push-ups, but no injuries as such.",
+        {"injuries": [], "limitations": ["wrists (rather avoid push-ups)"]},
+    ),
+    (
+        2,
+        "Nothing holds me back besides my left shoulder",
+        {"injuries": ["left shoulder"], "limitations": []},
+    ),
+    # Informal "no" after the field's name.
+    (
+        2,
+        "equipment: a mat. injuries - nope. limitations: nah",
+        {"equipment": ["mat"], "injuries": [], "limitations": []},
+    ),
+    (2, "gym have all. injury no. limit no.", {"equipment": ["gym"], "injuries": [], "limitations": []}),
+    # Past sports are not today's activities; gear named after a sport is not the sport.
+    (
+        1,
+        "I played rugby until I was 25 and did karate as a kid, but these days I only go hiking",
+        {"experience": {"activities": ["hiking"]}},
+    ),
+    (1, "I used to swim competitively but gave it up ages ago. Beginner now.", {"fitness_level": "beginner"}),
+    (1, "I go to a spin class twice a week", {"experience": {"workouts_per_week": 2, "activities": ["cycling"]}}),
+    (1, "beginner, I only have a yoga mat", {"fitness_level": "beginner"}),
+    (1, "I walk every day", {"experience": {"activities": ["walking"]}}),
+    (1, "intermediate, I want to build muscle at home 4 days a week", {"fitness_level": "intermediate"}),
+    # A medicine or other non-food allergy is told but is not a food allergy.
+    (6, "I'm allergic to ibuprofen and to peanuts", {"allergies": ["peanuts"]}),
+    (6, "I'm allergic to penicillin but that's not food", {"allergies": []}),
+    (6, "I only react to latex and pollen, no food allergies", {"allergies": []}),
+    # A vegetarian who eats fish, said without the word.
+    (6, "meat I not eat, fish yes", {"diet_type": "pescatarian"}),
+    (6, "meat no, fish ok", {"diet_type": "pescatarian"}),
+    (6, "I skip meat completely but seafood is fine", {"diet_type": "pescatarian"}),
+    (6, "vegetarian, no fish", {"diet_type": "vegetarian"}),
+    (
+        6,
+        "diet: normal. allergies nope, intolerances zero, dislikes: nah",
+        {"diet_type": "omnivore", "allergies": [], "intolerances": [], "dislikes": []},
+    ),
+    (6, "allergy: peanut yes. dislike: coffee", {"allergies": ["peanut"], "dislikes": ["coffee"]}),
+    # Typos that are other words, or too short for the edit-distance search.
+    (4, "gym, 4 days a weak, 60 mins", {"location": "gym", "days_per_week": 4, "session_minutes": 60}),
+    (5, "looks god", {"approved": True}),
+    (7, "sounds gud", {"approved": True}),
+    (5, "yesss", {"approved": True}),
+    (9, "2 liter, supplement no", {"daily_water_ml": 2000, "interested_in_supplements": False}),
+]
+
+
+@pytest.mark.parametrize(("step", "message", "expected"), TOLD_AS_A_STORY)
+def test_what_people_tell_is_recorded_as_they_meant_it(step: int, message: str, expected: dict[str, Any]) -> None:
+    assert extract(step, message) == expected
+
+
 @pytest.mark.parametrize("step", range(1, 10))
 def test_chit_chat_states_nothing(step: int) -> None:
     assert extract(step, "Hello there! What is this app about?") == {}

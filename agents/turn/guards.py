@@ -58,7 +58,8 @@ _NOT_AN_ITEM = re.compile(
     r"^(actually |really |honestly )?(no|none|nothing|nope|not sure|not really|dont know|n a|na|nada|ningun[ao]?)\b"
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-_WH_START = re.compile(r"^(what|whats|how|why|which|who|where|when|que|como|por que|cual|cuanto|cuantos|cuantas)\b")
+# Without a question mark only the English words ask: Spanish "como" is also "I eat", "que" also "that".
+_WH_START = re.compile(r"^(what|whats|how|why|which|who|where|when)\b")
 # A change asked for as a question ("can we do 2800 calories instead?") is a request, not a question.
 _REQUEST = re.compile(
     r"\b(can|could|would|will) (you|we)\b|\b(please|instead|how about|what about|lets|make it)\b|"

@@ -43,7 +43,7 @@ _DIETS = _table(
     (
         "vegetarian",
         r"vegetarian|veggie|no\s+meat|(?:don'?t|do\s+not|never)\s+eat\s+(?:any\s+)?meat|meat[\s-]?free|meatless|"
-        r"lacto[\s-]?ovo",
+        r"lacto[\s-]?ovo|(?:skip|avoid|cut\s+out|gave\s+up|quit|stopped\s+eating|without)\s+(?:all\s+|any\s+)?meat",
     ),
     ("keto", r"keto|ketogenic|low[\s-]?carb,?\s+(?:and\s+)?high[\s-]?fat|lchf"),
     ("paleo", r"paleo|caveman|primal"),
@@ -51,12 +51,25 @@ _DIETS = _table(
         "omnivore",
         r"omnivor\w*|eat\s+(?:pretty\s+much\s+|basically\s+|just\s+about\s+)?(?:everything|anything)|no\s+(?:dietary\s+|"
         r"food\s+|special\s+)?restrictions|no\s+special\s+diet|(?:normal|regular|standard|balanced)\s+diet|eat\s+meat|"
-        r"meat[\s-]eater|nothing\s+special|a\s+bit\s+of\s+everything",
+        r"meat[\s-]eater|nothing\s+special|a\s+bit\s+of\s+everything|"
+        r"diet\s*(?::|-|=|is)?\s*(?:normal|regular|standard|mixed|balanced|everything|anything|all)|"
+        r"(?:all|any)\s+food\s+(?:is\s+)?(?:ok|okay|fine|good)|i\s+eat\s+all",
     ),
 )
 _DIET_PRIORITY = ("pescatarian", "vegan", "vegetarian", "keto", "paleo", "omnivore")
+# "meat I not eat, fish yes", "seafood is fine", "but fish is ok": a vegetarian who eats fish.
 _EATS_FISH_RE = re.compile(
-    r"\b(?:eat|eats|have|include|do\s+eat|fine\s+with|ok\s+with)\s+(?:\w+\s+){0,2}?(?:fish|seafood)\b"
+    r"\b(?:eat|eats|have|include|do\s+eat|fine\s+with|ok\s+with|okay\s+with|but|except|apart\s+from|yes)\s+"
+    r"(?:\w+\s+){0,2}?(?:fish|seafood)\b"
+    r"|\b(?:fish|seafood)(?:\s+and\s+\w+)?\s*(?::|-|is|are)?\s*(?:yes|ok|okay|fine|good|allowed)\b"
+)
+_NO_FISH_RE = re.compile(r"\b(?:no|not|never|nor|without)\s+(?:\w+\s+){0,2}?(?:fish|seafood)\b")
+# Allergies to things that are not food (medicines, latex, pollen, animals, stings): not for a meal plan.
+_NOT_FOOD_RE = re.compile(
+    r"^(?:(?:to|of)\s+)?(?:penicill?in|amoxicill?in|antibiotics?|ibuprofen|aspirin|nsaids?|codeine|morphine|sulfa|"
+    r"sulpha|sulfonamides?|paracetamol|acetaminophen|medications?|medicines?|drugs?|latex|pollen|hay\s*fever|"
+    r"grass|dust(?:\s+mites?)?|mites?|mou?ld|cats?|dogs?|pets?|pet\s+dander|dander|horses?|feathers?|bees?|"
+    r"bee\s+stings?|stings?|wasps?|insect\s+bites?|nickel|perfumes?|fragrances?|plasters?|the\s+sun|sunlight)$"
 )
 _ALLERGY_AFTER_RE = re.compile(
     r"\ballerg(?:ic|y|ies)\s*(?:to\b|:|-|=|\bare\b|\bis\b|\binclude\b|\bincludes\b|\bincluding\b|\blike\b)\s*"
@@ -71,6 +84,7 @@ _DISAGREES_RE = re.compile(
     r"\b([a-z']+(?:\s+[a-z']+)?)\s+(?:doesn'?t|does\s+not|don'?t|do\s+not)\s+agree\s+with\s+me\b"
     r"|\b([a-z']+(?:\s+[a-z']+)?)\s+(?:makes?|gives?)\s+me\s+(?:bloated|gassy|sick|ill|cramps|a\s+stomach\s*ache)\b"
 )
+_SAID_YES_RE = re.compile(r"\b(?:yes|ok|okay|fine|good)$")
 _NOT_BEFORE_RE = re.compile(r"\b(?:not|don'?t)\s+$")
 _EXCEPT_CUE_RE = re.compile(r"\b(?:except|but|apart\s+from|other\s+than)\b")
 _CONDITION_SUFFIX_RE = re.compile(r"\s+(?:allerg\w*|intoleran\w*)$")
@@ -87,7 +101,7 @@ _FOOD_STOP_WORDS = {
     "slightly", "bad", "serious", "minor", "food", "some", "no", "any", "known", "little", "small", "big", "very",
     "quite", "really", "also", "and", "but", "so", "bit", "kind", "of", "the", "m", "s", "got", "with", "to",
     "life", "threatening", "true", "real", "dietary", "or", "nor", "other", "allergy", "allergies", "intolerance",
-    "intolerances", "not",
+    "intolerances", "not", "yes", "yeah",
 }
 # fmt: on
 # Said with "I don't eat ..." these describe the diet type, not a dislike.
@@ -111,7 +125,8 @@ _NO_DISLIKES_RE = re.compile(
 
 def _diet_type(norm: str) -> str | None:
     labels = {hit.label for hit in _hits(norm, _DIETS)}
-    if labels & {"vegetarian"} and not labels & {"vegan"} and _EATS_FISH_RE.search(norm):
+    eats_fish = _EATS_FISH_RE.search(norm) and not _NO_FISH_RE.search(norm)
+    if labels & {"vegetarian"} and not labels & {"vegan"} and eats_fish:
         labels.add("pescatarian")
     return next((diet for diet in _DIET_PRIORITY if diet in labels), None)
 
@@ -165,6 +180,8 @@ def _step_diet_preferences(norm: str) -> Values:
     ]
     for name, cue in cues:
         items = _object_items(norm, cue.end(), stops)
+        if name == "dislikes":
+            items = [item for item in items if not _SAID_YES_RE.search(item)]  # "meat i don't eat, fish yes"
         if name == "dislikes" and "eat" in cue.group() and not _EXCEPT_CUE_RE.search(cue.group()):
             # "I don't eat meat" describes the diet; "I don't like fish" is a dislike.
             items = [item for item in items if item not in _DIET_WORDS]
@@ -179,8 +196,18 @@ def _step_diet_preferences(norm: str) -> Values:
         _merge_items(values, "intolerances", [_food_words(match.group(1) or match.group(2))])
     if _CELIAC_RE.search(norm):
         _merge_items(values, "intolerances", ["gluten"])
+    if values.get("allergies"):
+        food = [item for item in values["allergies"] if not _NOT_FOOD_RE.match(item)]
+        if len(food) < len(values["allergies"]):
+            # "allergic to penicillin": told, but not a food; the meal plan's allergies are the food ones.
+            values["allergies"] = food
+            return _finish_step6(norm, values, keep_empty=("allergies",))
+    return _finish_step6(norm, values)
+
+
+def _finish_step6(norm: str, values: Values, keep_empty: tuple[str, ...] = ()) -> Values:
     for name in ("allergies", "intolerances", "dislikes"):
-        if name in values and not values[name]:
+        if name in values and not values[name] and name not in keep_empty:
             del values[name]  # a cue with nothing after it ("my allergies are...") says nothing yet
     also = ["dislikes"] if _NO_DISLIKES_RE.search(norm) else []
     for name in _none_fields(norm, _STEP6_KEYWORDS, also=also):

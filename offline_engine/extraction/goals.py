@@ -110,6 +110,13 @@ def _goals(norm: str) -> tuple[str | None, str | None]:
     return primary, secondary
 
 
+def goal_named(norm: str) -> bool:
+    """Whether the text names a goal itself ("lose weight", "build muscle"), not only a word that hints at
+    one ("cardio", "health"): enough to keep it for the goals step when another step is asked.
+    """
+    return bool(_hits(norm, _GOALS, _GOAL_NEGATION_RE))
+
+
 def _target_weight(norm: str) -> float | None:
     candidates: list[tuple[bool, float]] = []
     for mention in weight_mentions(norm):

@@ -71,7 +71,7 @@ _BARE_ANSWER_MAX_LENGTH = 200
 _BARE_NONE_RE = re.compile(
     r"^\W*(?:(?:no|none|nope|nah|nothing|nil|zero|neither|n/?a|not\s+really|not\s+at\s+all|"
     r"no\s+thanks|none\s+at\s+all|nothing\s+at\s+all|none\s+of\s+(?:them|those|that|these)|no\s+to\s+all|"
-    r"nothing\s+to\s+(?:report|mention|add)|i\s+(?:don'?t|do\s+not)\s+have\s+any(?:\s+of\s+(?:them|those|that))?|"
+    r"nothing\s+(?:else\s+)?to\s+(?:report|mention|add|say)|i\s+(?:don'?t|do\s+not)\s+have\s+any(?:\s+of\s+(?:them|those|that))?|"
     r"i\s+have\s+none|i'?ve\s+got\s+none|not\s+that\s+i\s+know\s+of|all\s+good|i'?m\s+good|nothing\s+else|"
     r"none\s+else|that'?s\s+(?:it|all))\W*)+$"
 )

@@ -143,6 +143,29 @@ def _corrected_value(match: re.Match[str]) -> str:
     return f"{match.group('new')} {new_unit or unit or ''}".rstrip()
 
 
+_CORRECTION_CUE = (
+    r",?\s*(?:no+\s*,?\s*)?(?:wait|sorry|actually|i\s+mean|i\s+meant|correction|make\s+(?:it|that)|or\s+rather"
+    r"|scratch\s+that|let'?s\s+(?:say|do|go\s+with|make\s+it)|say|go\s+with|call\s+it)\b(?:\s+make\s+(?:it|that))?"
+    r"[\s,:]*"
+)
+_CLOCK = r"[0-9]{1,2}(?::[0-9]{2})?\s*(?:am|pm)?"
+# "at 7am, actually make that 6:30am": a time corrected in the same message.
+_TIME_CORRECTION_RE = re.compile(
+    rf"(?<![0-9.:])(?P<old>{_CLOCK})(?P<gap>[^0-9.;!?\n]{{0,12}}?|\.{{1,3}}\s*){_CORRECTION_CUE}"
+    rf"(?P<new>{_CLOCK})(?![0-9:])"
+)
+
+
+def _corrected_time(match: re.Match[str]) -> str:
+    old, new = match.group("old"), match.group("new")
+    if not re.search(r"[:apm]", old + new):
+        return match.group()  # plain numbers: ``_CORRECTION_RE`` reads them with their units
+    half = re.search(r"(am|pm)$", old)
+    if half and not re.search(r"(am|pm)$", new) and int(new.split(":")[0]) <= 12:
+        return new + half.group(1)  # "at 7pm, no wait, 8": 8pm
+    return new
+
+
 # Clock times the continental way: "19h", "20h30", "at 7h" (a bare "1h" stays a duration).
 _H_TIME_RE = re.compile(
     r"(?:(?P<at>\b(?:at|around|by|from|until|till|@)\s*)|(?<![0-9.:]))(?P<h>[01]?[0-9]|2[0-3])h(?P<m>[0-5][0-9])?\b"
@@ -162,10 +185,22 @@ _INFORMAL: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bi\s+(?:no|not)\s+(have|eat|like|do|want|take|use|own|drink|know)\b"), r"i don't \1"),
     (re.compile(r"\b(?:no|not)\s+have\b"), "don't have"),
     (
-        re.compile(r"(?:^|(?<=[,.;]))\s*([a-z]+(?:\s+[a-z]+)?)\s+i\s+(?:not|no|don'?t|do\s+not|never)\s+(eat|like)\b"),
+        re.compile(
+            r"(?:^|(?<=[,.;]))\s*(?!(?:and|but|so|or|then|also|because|though)\b)([a-z]+(?:\s+[a-z]+)?)\s+i\s+"
+            r"(?:not|no|don'?t|do\s+not|never)\s+(eat|like)\b"
+        ),
         r" i don't \2 \1",
     ),
     (re.compile(r"(?<![0-9.])([0-9]{1,5})\s*\+(?=\s*(?:[a-z,.;!?]|$))"), r"\1 "),  # "40+ push-ups"
+    (re.compile(r"\b(?:nah|nope|naw|nop|nay)\b"), "no"),
+    # "injury no", "supplement no", "limitations: none": the field, then its answer, said "no <field>".
+    (
+        re.compile(
+            r"(^|[,.;:!?\n]\s*)(?!(?:i|we|it|that|there|and|but|or|so|is|are|yes|no|other\s+than)\b)"
+            r"([a-z][a-z'-]*(?:\s+[a-z][a-z'-]*)?)\s*[:=-]?\s+(?:no|none|nothing|0)\s*(?=[,;!?\n]|\.(?![0-9])|$)"
+        ),
+        r"\1no \2",
+    ),
 )
 
 
@@ -188,6 +223,7 @@ def normalize(text: str) -> str:
     for informal, plain in _INFORMAL:
         text = informal.sub(plain, text)
     text = _H_TIME_RE.sub(_h_time, text)
+    text = _TIME_CORRECTION_RE.sub(_corrected_time, text)
     text = _CORRECTION_RE.sub(_corrected_value, text)
     return _SPACE_RE.sub(" ", text).strip()
 
