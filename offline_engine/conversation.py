@@ -224,6 +224,21 @@ def _terse_numbers(answer: str, values: Values) -> None:
         values.update(zip(open_fields, numbers, strict=True))
 
 
+_ONLY_TIMES_RE = re.compile(r"^[\s0-9:.,;/&+-]*(?:(?:am|pm|h|and|y)\b[\s0-9:.,;/&+-]*)*$")
+
+
+def _terse_times(answer: str, asked: str) -> Values:
+    """Step 8: "8 13 19" after "when do you eat your meals?", "7" after "what time do you train?"."""
+    norm = normalize(answer)
+    if not _ONLY_TIMES_RE.match(norm):
+        return {}
+    question = _last_question(asked)
+    meals, train = "meal" in question or "eat" in question, bool(re.search(r"\btrain|\bwork\s*out", question))
+    if meals == train:
+        return {}  # both or neither asked: which one these times are is a guess
+    return extract(8, ("meals at " if meals else "train at ") + re.sub(r"(?<=[0-9])\s+(?=[0-9])", ", ", norm))
+
+
 def _approves_targets(message: str, values: Values, draft: Mapping[str, Any]) -> bool:
     """Step 7: the message accepts and every number it states is a valid target."""
     if parse_approval(message) is not True:
@@ -295,6 +310,8 @@ def understand(step: int, message: str, *, asked: str = "", draft: Mapping[str, 
         _terse_lists(step, answer, values, draft)
     if step == 4 and answer:
         _terse_numbers(normalize(answer), values)
+    if step == 8 and answer and not values:
+        values = _terse_times(answer, asked)
     if step == 7 and values and "approved" not in values and _approves_targets(answer, values, draft):
         values["approved"] = True
     return Understanding(

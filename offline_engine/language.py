@@ -80,6 +80,7 @@ _CONFUSIONS = {
     "goood": "good",
     "gr8": "great",
     "thx": "thanks",
+    "gd": "good",
     "pls": "please",
     "plz": "please",
     "yess": "yes",
@@ -103,13 +104,30 @@ _WORD_RE = re.compile(r"[a-z][a-z'-]{3,}")
 _MIN_TYPO_LENGTH = 5
 
 
+_FIVE_LETTER = tuple(sorted(word for word in VOCABULARY if len(word) == _MIN_TYPO_LENGTH))
+
+
+def _one_letter_dropped(word: str, target: str) -> bool:
+    if target.endswith("s") and word == target[:-1]:
+        return False  # "carb" is "carbs" already, in the singular
+    return (
+        len(word) == len(target) - 1
+        and word[0] == target[0]
+        and any(target[:index] + target[index + 1 :] == word for index in range(1, len(target)))
+    )
+
+
 @lru_cache(maxsize=4096)
 def _corrected(word: str) -> str:
     if word in _CONFUSIONS:
         return _CONFUSIONS[word]
     stems = {word, word.removesuffix("s"), word.removesuffix("es"), word.removesuffix("ed"), word.removesuffix("ing")}
-    if stems & VOCABULARY or word in COMMON_WORDS or len(word) < _MIN_TYPO_LENGTH:
+    if stems & VOCABULARY or word in COMMON_WORDS:
         return word  # a known word or one of its forms ("weights", "trained")
+    if len(word) < _MIN_TYPO_LENGTH:
+        # Short words are too often other words ("pair", "loss"): only a dropped letter is mended ("bans").
+        dropped = [target for target in _FIVE_LETTER if _one_letter_dropped(word, target)]
+        return dropped[0] if len(dropped) == 1 else word
     limit = 1 if len(word) <= 6 else 2
     matches = process.extract(word, VOCABULARY, scorer=OSA.distance, score_cutoff=limit, limit=3)
     best = [match for match, distance, _ in matches if match[0] == word[0] and distance == matches[0][1]]

@@ -489,3 +489,53 @@ def test_a_label_beats_the_vocabulary() -> None:
         "equipment": [],
         "injuries": [],
     }
+
+
+def test_bare_times_answer_the_one_thing_the_coach_asked_about() -> None:
+    # Given the coach asked only for the meal times, or for the workout time and the meals together
+    meals_only = "Got it. Could you tell me when you eat your meals?"
+    both = "Could you tell me what time you like to train and when you eat your meals?"
+
+    # When the user answers with bare numbers
+    # Then they are the meal times when only those were asked; with both asked nothing is guessed
+    assert understand(8, "8 13 19", asked=meals_only).values == {"meal_times": ["08:00", "13:00", "19:00"]}
+    assert understand(8, "8 13 19", asked=both).values == {}
+
+
+def test_nothing_else_beside_named_items_answers_the_open_list() -> None:
+    # Given a message that names equipment and an injury, then says there is nothing else
+    message = "There's a rowing machine. I tore my ACL. Nothing else to mention."
+
+    # When it is read for step 2
+    values = understand(2, message).values
+
+    # Then the items are kept and the one list left open is answered "none"
+    assert values == {"equipment": ["rowing machine"], "injuries": ["knee (acl)"], "limitations": []}
+
+
+def test_an_explicit_none_beside_a_bare_one_is_kept() -> None:
+    # Given "no equipment" named, then a bare "nothing else" at the end
+    values = understand(
+        2, "no equipment. No real injuries, but my lower back gets sore if I sit long. Nothing else."
+    ).values
+
+    # Then nothing is lost: no equipment, no injuries, the back as a limitation
+    assert values == {"equipment": [], "injuries": [], "limitations": ["lower back"]}
+
+
+def test_habits_named_with_the_level_are_not_the_plan() -> None:
+    # Given a level answer that mentions the days the user hikes today
+    later = understand(1, "intermediate, these days I only go hiking at weekends").later
+
+    # Then no training days are carried to the schedule step
+    assert 8 not in later
+
+
+def test_a_hint_of_a_goal_in_a_limitation_is_not_a_goal() -> None:
+    assert 3 not in understand(2, "I have asthma so I can't do long cardio").later
+
+
+def test_non_native_is_ok_is_an_answer_not_a_question() -> None:
+    understood = understand(5, "is ok")
+    assert understood.question == ""
+    assert understood.values == {"approved": True}

@@ -117,14 +117,24 @@ _STEP6_KEYWORDS = _none_keywords(
         "dislikes": r"dislikes?|foods?\s+i\s+(?:don'?t|do\s+not)\s+like|(?:food\s+)?aversions?",
     }
 )
+_NO_INTOLERANCES_RE = re.compile(
+    r"\b(?:nothing|no\s+food|no\s+foods)\s+(?:that\s+)?(?:i\s+(?:can'?t|cannot)\s+(?:digest|tolerate|handle|stomach)|"
+    r"(?:upsets?|bothers?)\s+my\s+(?:stomach|gut|tummy))\b|\bi\s+(?:can\s+)?digest\s+everything\b"
+)
 _NO_DISLIKES_RE = re.compile(
     r"\b(?:i\s+like\s+(?:everything|all\s+food|all\s+foods|it\s+all)|not\s+(?:a\s+)?picky(?:\s+eater)?|"
     r"nothing\s+i\s+(?:don'?t\s+like|dislike|hate|won'?t\s+eat)|no\s+foods?\s+i\s+(?:dislike|hate|don'?t\s+like))\b"
 )
 
 
+# "Everything. None. None." answering "how do you eat, any allergies, ...": the first clause is the diet.
+_EATS_EVERYTHING_RE = re.compile(r"^\W*(?:everything|anything|all|whatever|all\s+of\s+it)\W*$")
+
+
 def _diet_type(norm: str) -> str | None:
     labels = {hit.label for hit in _hits(norm, _DIETS)}
+    if _EATS_EVERYTHING_RE.match(re.split(r"[,;.\n]", norm, maxsplit=1)[0]):
+        labels.add("omnivore")
     eats_fish = _EATS_FISH_RE.search(norm) and not _NO_FISH_RE.search(norm)
     if labels & {"vegetarian"} and not labels & {"vegan"} and eats_fish:
         labels.add("pescatarian")
@@ -139,6 +149,7 @@ def _food_words(phrase: str) -> str:
 _NONE_EXCEPT_RE = re.compile(
     r"\b(?:no|zero|without|not\s+any|(?:don'?t|do\s+not)\s+have\s+any)\s+(?:other\s+|known\s+|food\s+)?"
     r"(?P<kw>allerg\w*|intoleran\w*|sensitivit\w*|injur\w*|limitations?|equipment|dislikes?)\s*,?\s*"
+    r"(?:(?:well|oh|actually|um+|uh+|hmm+|ok|okay|i\s+mean|i\s+guess|really)\s*,?\s*)*"
     r"(?:except(?:\s+for)?|apart\s+from|other\s+than|besides|aside\s+from|but|save\s+for|only)\s+(?:an?\s+|my\s+)?"
 )
 _KEYWORD_FIELDS = (
@@ -210,6 +221,8 @@ def _finish_step6(norm: str, values: Values, keep_empty: tuple[str, ...] = ()) -
         if name in values and not values[name] and name not in keep_empty:
             del values[name]  # a cue with nothing after it ("my allergies are...") says nothing yet
     also = ["dislikes"] if _NO_DISLIKES_RE.search(norm) else []
+    if _NO_INTOLERANCES_RE.search(norm):
+        also.append("intolerances")
     for name in _none_fields(norm, _STEP6_KEYWORDS, also=also):
         values.setdefault(name, [])
     for name, items in _none_exceptions(norm).items():

@@ -43,7 +43,7 @@ _LEVELS = _table(
     ),
     (
         "intermediate",
-        r"some\s+experience|a\s+(?:bit|little)\s+(?:of\s+)?experience|"
+        r"medium(?:\s+level)?|mid[\s-]?level|in\s+(?:the\s+)?(?:between|middle)|some\s+experience|a\s+(?:bit|little)\s+(?:of\s+)?experience|"
         r"(?:moderately|fairly|reasonably|somewhat|pretty|quite|relatively|kind\s+of|kinda)\s+(?:fit|active|"
         r"sporty|athletic|experienced|in\s+shape)|work(?:ing)?\s*out\s+(?:sometimes|occasionally|regularly|"
         r"now\s+and\s+then|on\s+and\s+off|a\s+bit)|(?:exercise|train)\s+(?:sometimes|occasionally|regularly|"
@@ -294,11 +294,15 @@ _INJURY_FREE_RE = re.compile(r"\b(?:injury|pain)[\s-]free\b|\bhealthy\s+as\s+a\s
 
 # Long items are cut down to what they name (see ``_core``); up to this many words are kept as said.
 _SHORT_ITEM_WORDS = 3
+_OTHER_STEP_CONTEXT_RE = re.compile(r"\b(?:gym|home|outdoors?|outside|days?|weeks?|want|goals?|minutes?|hours?)\b")
+_PREPOSITION_RE = re.compile(r"^(?:in|on|at|with|of)\s+(?:my\s+|the\s+)?")
+# An unknown part this long, right after an injury, is more of its story ("deep squats still pinch").
+_STORY_WORDS = 3
 _BODY_PART_RE = re.compile(
     r"\b(?:(?:left|right|lower|upper|mid|both)\s+)?(?:knees?|(?<!\bme\s)(?<!\bget\s)(?<!\bcome\s)back"
     r"(?!\s+(?:in|then|to|when|home|from|on|into|up|again)\b)|shoulders?|ankles?|wrists?|hips?|elbows?|neck|"
     r"hamstrings?|groin|achilles|calf|calves|foot|feet|spine|ribs?|quads?|hands?|fingers?|toes?|shins?|thighs?|"
-    r"glutes?|pelvis|pelvic\s+floor|jaw)\b"
+    r"glutes?|pelvis|pelvic\s+floor|jaw)\b(?:\s+(?:left|right)\b)?"
 )
 _INJURY_TERM_RE = re.compile(
     r"\b(?:acl|mcl|pcl|meniscus|rotator\s+cuff|sciatica|whiplash|tennis\s+elbow|golfer'?s\s+elbow|"
@@ -312,6 +316,7 @@ _LIMITATION_CORE_RE = re.compile(
     r"(?:" + _LIMITATION_RE.pattern.removeprefix(r"\b(?:").removesuffix(r")\b") + r"))\b"
 )
 _STORY_WORD_RE = re.compile(r"\b(?:i|i'm|i've|my|have|has|had|got|is|are|was|all|it|that|which|when|since)\b")
+_GENERIC_INJURY_RE = re.compile(r"(?:a\s+)?(?:pain|injury|injuries|problems?|hurts?|aches?|sore|soreness|issues?)")
 # "knee yes, the left one": which side, said after the item.
 _SIDE_ONLY_RE = re.compile(r"(?:the\s+)?(?P<side>left|right|both)(?:\s+(?:1|one|ones|side))?")
 # A part that explains the item before it rather than naming a new one.
@@ -455,11 +460,23 @@ def _step2_items(norm: str) -> tuple[dict[str, list[str]], dict[str, str]]:
                 if not new_parts or painless:
                     _explanation_add(parts, item, item_class)
                     continue
+            if (
+                item_class is None
+                and parts
+                and parts[-1].field in ("injuries", "limitations")
+                and (len(item.split()) >= _STORY_WORDS or _STORY_WORD_RE.search(item))
+            ):
+                if not _OTHER_STEP_CONTEXT_RE.search(item):  # "... but I can train at the gym": not the injury's
+                    parts[-1].details.append(item)  # "meniscus surgery ..., but deep squats still pinch"
+                continue
             parts.append(_Part(item_class or label, item, bool(_OWNING_RE.search(raw))))
             previous = [item]
         _parts_store(parts, found, consequences)
     if "injuries" in found:
         found["injuries"] = _merge_joints(found["injuries"])
+        named = [item for item in found["injuries"] if not _GENERIC_INJURY_RE.fullmatch(item)]
+        if named:  # "pain yes, in shoulder left": the pain is the shoulder's
+            found["injuries"] = named
     return found, consequences
 
 
@@ -467,11 +484,14 @@ def _parts_store(parts: list[_Part], found: dict[str, list[str]], consequences: 
     """A sentence's parts as items of their fields, each cut down to what it names."""
     stored: list[str] = []
     for index, part in enumerate(parts):
+        part.item = _PREPOSITION_RE.sub("", part.item) or part.item  # "in shoulder left"
         resolved = part.field or _neighbour_field(parts, index) or ("equipment" if part.owned else None)
         told = len(part.item.split()) > _SHORT_ITEM_WORDS or _STORY_WORD_RE.search(part.item)
         core = (_core(part.item, resolved) if told else []) or [_TIME_TAIL_RE.sub("", part.item).strip() or part.item]
         if part.details:
-            core = [f"{core[0]} ({'; '.join(part.details)})", *core[1:]]
+            said = "; ".join(part.details)
+            first = f"{core[0][:-1]}; {said})" if core[0].endswith(")") else f"{core[0]} ({said})"
+            core = [first, *core[1:]]
         stored.append(core[0])
         if resolved:
             _merge_items(found, resolved, core)

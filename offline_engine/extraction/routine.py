@@ -103,6 +103,12 @@ def _step_schedule(norm: str) -> Values:
     workout = [mention.text for mention in schedule.workout]
     unassigned = schedule.unassigned
     clock_unassigned = [mention for mention in unassigned if mention.clock]
+    if days and not workout and not meal_times and len(unassigned) >= 3 and _alone_first(norm, unassigned):
+        # "Mon Wed Fri. 7am. 8, 13, 19.": the time said on its own, after the days, is the workout's.
+        workout = [unassigned[0].text]
+        for mention in unassigned[1:]:
+            previous = _meal_minutes(mention, "meal", previous)
+            meal_times.append(previous)
     if clock_unassigned and not workout and not meal_times and len(unassigned) >= 2:
         # A list of times with no word around them answers the one list question: meal times.
         for mention in unassigned:
@@ -115,6 +121,13 @@ def _step_schedule(norm: str) -> Values:
     if meal_times:
         values["meal_times"] = [format_minutes(minutes) for minutes in sorted(meal_times)]
     return values
+
+
+def _alone_first(norm: str, mentions: list[TimeMention]) -> bool:
+    """Whether the first time has a sentence of its own and the others come together after it."""
+    ends = [match.end() for match in re.finditer(r"[.;\n](?![0-9])", norm)]
+    first_end = next((end for end in ends if end > mentions[0].start), None)
+    return bool(first_end and all(mention.start > first_end for mention in mentions[1:]) and mentions[0].clock)
 
 
 # --- step 9: hydration and supplements -------------------------------------------------------------------

@@ -42,6 +42,7 @@ _HESITATION_RE = re.compile(
 )
 _ACCEPT_RE = re.compile(
     r"\b(?:yes|yeah|yea|yep|yup|ya|yah|yas|sure|ok|okay|okey|okie|k|kk|fine|good|great|perfect|awesome|excellent|"
+    r"vale|dale|listo|genial|perfecto|claro|bueno|si|"
     r"amazing|wonderful|fantastic|brilliant|lovely|nice|cool|sweet|love\s+it|like\s+it|approved?|agreed?|"
     r"accept(?:ed)?|deal|happy|works\s+for\s+me|that\s+works|correct|exactly|absolutely|definitely|of\s+course|"
     r"lgtm|confirm(?:ed)?|do\s+it|go\s+ahead|go\s+for\s+it|let'?s\s+(?:do\s+(?:it|this)|go|start)|alright|"

@@ -173,6 +173,12 @@ _H_TIME_RE = re.compile(
 )
 
 
+# "at 18": an hour past noon said alone is a clock time.
+_AFTERNOON_HOUR_RE = re.compile(
+    r"\b(at|around|by|from|until|till|@)\s+(1[3-9]|2[0-3])\b(?![:.,]?[0-9])(?!\s*(?:min|minutes?|kg|km|%|days?|times|x\b))"
+)
+
+
 def _h_time(match: re.Match[str]) -> str:
     hour = int(match.group("h"))
     if hour < 13 and not ((match.group("at") or match.group("m")) and hour >= 5):
@@ -223,6 +229,7 @@ def normalize(text: str) -> str:
     for informal, plain in _INFORMAL:
         text = informal.sub(plain, text)
     text = _H_TIME_RE.sub(_h_time, text)
+    text = _AFTERNOON_HOUR_RE.sub(r"\1 \2:00", text)
     text = _TIME_CORRECTION_RE.sub(_corrected_time, text)
     text = _CORRECTION_RE.sub(_corrected_value, text)
     return _SPACE_RE.sub(" ", text).strip()
