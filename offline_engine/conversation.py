@@ -41,7 +41,7 @@ from offline_engine.extraction import (
     says_bare_none,
     step2_class,
 )
-from offline_engine.parsing import clean_item, is_bare_none, normalize, parse_approval
+from offline_engine.parsing import accepts_with_change, clean_item, is_bare_none, normalize, parse_approval
 from onboarding.steps import step_fields_validate
 
 Values = dict[str, Any]
@@ -186,6 +186,7 @@ def _explicitly_empty(step: int, norm: str) -> set[tuple[str, ...]]:
     return {path for path in list_field_paths(step) if _get(stated, path) == []}
 
 
+_DAYS_IN_WEEK, _SHORTEST_SESSION, _LONGEST_SESSION = 7, 10, 240
 _BARE_NUMBER_RE = re.compile(r"^\s*([0-9]{1,3})\s*$")
 # A terse item: up to three words, no pronoun or verb of a sentence ("which i never eat" is not one).
 _TERSE_ITEM_RE = re.compile(
@@ -222,6 +223,12 @@ def _terse_numbers(answer: str, values: Values) -> None:
     open_fields = [name for name in ("days_per_week", "session_minutes") if name not in values]
     if numbers and len(numbers) == len(open_fields):
         values.update(zip(open_fields, numbers, strict=True))
+    elif len(numbers) == 1 and len(open_fields) == 2:
+        # One bare number, both asked: only a range that fits one of them says which ("45" is minutes).
+        if 1 <= numbers[0] <= _DAYS_IN_WEEK:
+            values["days_per_week"] = numbers[0]
+        elif _SHORTEST_SESSION <= numbers[0] <= _LONGEST_SESSION:
+            values["session_minutes"] = numbers[0]
 
 
 _ONLY_TIMES_RE = re.compile(r"^[\s0-9:.,;/&+-]*(?:(?:am|pm|h|and|y)\b[\s0-9:.,;/&+-]*)*$")
@@ -241,8 +248,8 @@ def _terse_times(answer: str, asked: str) -> Values:
 
 def _approves_targets(message: str, values: Values, draft: Mapping[str, Any]) -> bool:
     """Step 7: the message accepts and every number it states is a valid target."""
-    if parse_approval(message) is not True:
-        return False
+    if parse_approval(message) is not True and not accepts_with_change(message):
+        return False  # "yes, but make it 4 meals" accepts, with a change the server checks
     _, errors = step_fields_validate(7, values)
     if errors:
         return False

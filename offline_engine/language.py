@@ -179,7 +179,8 @@ _SPANISH: dict[str, str] = {
     # yes / no / none
     "si": "yes", "claro": "sure", "vale": "ok", "de acuerdo": "agreed", "perfecto": "perfect",
     "me parece bien": "sounds good", "suena bien": "sounds good", "esta bien": "fine", "me gusta": "i like",
-    "no me gusta": "i don't like", "ninguno": "no", "ninguna": "no", "ningun": "no", "nada": "nothing",
+    "no me gusta": "i don't like", "no me guste": "i don't like", "no me gusten": "i don't like",
+    "ninguno": "no", "ninguna": "no", "ningun": "no", "nada": "nothing",
     "nada mas": "nothing else", "sin mas": "nothing else",
     "no tengo": "i don't have", "tengo": "i have", "sin": "no", "tampoco": "neither",
     # level
@@ -260,14 +261,14 @@ _SPANISH: dict[str, str] = {
     "en punto": "o'clock", "batido de proteinas": "protein shake", "proteina en polvo": "protein powder",
     "vitaminas": "vitamins", "magnesio": "magnesium", "diario": "daily", "diarios": "daily",
     # small words
-    "y": "and", "ni": "nor", "o": "or", "con": "with", "mi": "my", "pero": "but", "excepto": "except",
+    "y": "and", "ni": "nor", "que": "that", "o": "or", "con": "with", "mi": "my", "pero": "but", "excepto": "except",
     "salvo": "except",
     "soy": "i'm", "estoy": "i'm", "el": "the", "la": "the", "los": "the", "las": "the", "en": "in", "de": "of",
     "un": "a", "una": "a", "unos": "some", "unas": "some", "algunos": "some", "algunas": "some",
     "muy": "very", "mas": "more", "para": "for", "como": "i eat",
 }
 # fmt: on
-_FUNCTION_WORDS = _words("y ni o con mi pero el la los las en de un una unos unas muy mas para como")
+_FUNCTION_WORDS = _words("y ni que o con mi pero el la los las en de un una unos unas muy mas para como")
 # Words that are also English ("material", "principal", "sin", "soy") do not make a message Spanish.
 _SPANISH_MARKERS = (
     frozenset(word for phrase in _SPANISH for word in phrase.split())

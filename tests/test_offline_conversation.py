@@ -539,3 +539,20 @@ def test_non_native_is_ok_is_an_answer_not_a_question() -> None:
     understood = understand(5, "is ok")
     assert understood.question == ""
     assert understood.values == {"approved": True}
+
+
+def test_an_acceptance_with_a_valid_change_approves_the_targets() -> None:
+    # Given the meal step, when the user accepts and changes the number of meals
+    values = understand(7, "yes, but make it 4 meals").values
+
+    # Then the change and the approval are both sent (the server still checks the change)
+    assert values == {"meals_per_day": 4, "approved": True}
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"), [("45", {"session_minutes": 45}), ("4", {"days_per_week": 4}), ("9", {})]
+)
+def test_one_bare_number_for_two_questions_is_read_only_when_its_range_says_which(
+    answer: str, expected: dict[str, Any]
+) -> None:
+    assert understand(4, answer).values == expected

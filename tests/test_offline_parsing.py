@@ -754,6 +754,32 @@ TOLD_AS_A_STORY = [
     (1, "medium level, not beginner not advanced", {"fitness_level": "intermediate"}),
     (2, "resistance bans, a pair of dumbbells", {"equipment": ["resistance bands", "dumbbells"]}),
     (5, "vale", {"approved": True}),
+    # Formats and phrasings the remaining known gaps showed.
+    (
+        8,
+        "at 6.30pm; meals at 8.00, 13.00 and 19.00",
+        {"workout_time": "18:30", "meal_times": ["08:00", "13:00", "19:00"]},
+    ),
+    (3, "I'd like to weigh 72.50 kg", {"target_weight_kg": 72.5}),
+    (4, "home, 3 days, 1h15", {"location": "home", "days_per_week": 3, "session_minutes": 75}),
+    (
+        8,
+        "mon tue wed thu fri at 7pm meals at 8 13 and 20",
+        {"workout_days": [0, 1, 2, 3, 4], "workout_time": "19:00", "meal_times": ["08:00", "13:00", "20:00"]},
+    ),
+    (
+        8,
+        "mon wed fri, 18:00, 08:00 13:00 19:00",
+        {"workout_days": [0, 2, 4], "workout_time": "18:00", "meal_times": ["08:00", "13:00", "19:00"]},
+    ),
+    (8, "friday at 7 of morning", {"workout_days": [4], "workout_time": "07:00"}),
+    (6, "everything but pork", {"diet_type": "omnivore", "dislikes": ["pork"]}),
+    (6, "i eat whatever", {"diet_type": "omnivore"}),
+    (6, "I have allergy of nuts", {"allergies": ["nuts"]}),
+    (6, "I don't dislike anything really", {"dislikes": []}),
+    (6, "nada que no me guste", {"dislikes": []}),
+    (9, "2 liters, not supplements", {"daily_water_ml": 2000, "interested_in_supplements": False}),
+    (7, "Sounds reasonable, let's do that.", {"approved": True}),
     # Typos that are other words, or too short for the edit-distance search.
     (4, "gym, 4 days a weak, 60 mins", {"location": "gym", "days_per_week": 4, "session_minutes": 60}),
     (5, "looks god", {"approved": True}),

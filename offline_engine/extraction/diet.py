@@ -49,7 +49,7 @@ _DIETS = _table(
     ("paleo", r"paleo|caveman|primal"),
     (
         "omnivore",
-        r"omnivor\w*|eat\s+(?:pretty\s+much\s+|basically\s+|just\s+about\s+)?(?:everything|anything)|no\s+(?:dietary\s+|"
+        r"omnivor\w*|eat\s+(?:pretty\s+much\s+|basically\s+|just\s+about\s+)?(?:everything|anything|whatever)|no\s+(?:dietary\s+|"
         r"food\s+|special\s+)?restrictions|no\s+special\s+diet|(?:normal|regular|standard|balanced)\s+diet|eat\s+meat|"
         r"meat[\s-]eater|nothing\s+special|a\s+bit\s+of\s+everything|"
         r"diet\s*(?::|-|=|is)?\s*(?:normal|regular|standard|mixed|balanced|everything|anything|all)|"
@@ -92,7 +92,7 @@ _CELIAC_RE = re.compile(r"\b(?:celiac|coeliac)\b")
 _DISLIKE_RE = re.compile(
     r"\b(?:hate|hates|dislike|dislikes|detest|loathe|can'?t\s+stand|cannot\s+stand|(?:don'?t|do\s+not)\s+"
     r"(?:really\s+|much\s+)?(?:like|enjoy|eat|care\s+for)|won'?t\s+eat|will\s+not\s+eat|not\s+(?:a\s+)?"
-    r"(?:big\s+|huge\s+)?fan\s+of|rather\s+not\s+eat|not\s+into|(?:eat|like)\s+(?:everything|anything)\s+"
+    r"(?:big\s+|huge\s+)?fan\s+of|rather\s+not\s+eat|not\s+into|(?:(?:eat|like)\s+|^|(?<=[,;.]\s))(?:everything|anything)\s+"
     r"(?:except|but|apart\s+from|other\s+than))\b\s*:?\s*"
 )
 # fmt: off
@@ -123,18 +123,22 @@ _NO_INTOLERANCES_RE = re.compile(
 )
 _NO_DISLIKES_RE = re.compile(
     r"\b(?:i\s+like\s+(?:everything|all\s+food|all\s+foods|it\s+all)|not\s+(?:a\s+)?picky(?:\s+eater)?|"
-    r"nothing\s+i\s+(?:don'?t\s+like|dislike|hate|won'?t\s+eat)|no\s+foods?\s+i\s+(?:dislike|hate|don'?t\s+like))\b"
+    r"nothing\s+(?:that\s+)?i\s+(?:don'?t\s+like|dislike|hate|won'?t\s+eat)|no\s+foods?\s+i\s+(?:dislike|hate|don'?t\s+like)|"
+    r"(?:don'?t|do\s+not)\s+(?:really\s+)?dislike\s+anything)\b"
 )
 
 
 # "Everything. None. None." answering "how do you eat, any allergies, ...": the first clause is the diet.
+_EVERYTHING_BUT_RE = re.compile(r"^\W*(?:everything|anything)\s+(?:but|except|apart\s+from|other\s+than)\s+(.+)$")
 _EATS_EVERYTHING_RE = re.compile(r"^\W*(?:everything|anything|all|whatever|all\s+of\s+it)\W*$")
 
 
 def _diet_type(norm: str) -> str | None:
     labels = {hit.label for hit in _hits(norm, _DIETS)}
-    if _EATS_EVERYTHING_RE.match(re.split(r"[,;.\n]", norm, maxsplit=1)[0]):
-        labels.add("omnivore")
+    first = re.split(r"[,;.\n]", norm, maxsplit=1)[0]
+    but = _EVERYTHING_BUT_RE.match(first)
+    if _EATS_EVERYTHING_RE.match(first) or (but and but.group(1).strip() not in _DIET_WORDS):
+        labels.add("omnivore")  # "everything but pork" (but "everything but meat" says nothing of the kind)
     eats_fish = _EATS_FISH_RE.search(norm) and not _NO_FISH_RE.search(norm)
     if labels & {"vegetarian"} and not labels & {"vegan"} and eats_fish:
         labels.add("pescatarian")

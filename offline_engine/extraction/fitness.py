@@ -379,8 +379,8 @@ def _core(item: str, item_class: str | None) -> list[str]:
         found = [clean_item(match.group()) for match in _BODY_PART_RE.finditer(item)]
         terms = [match.group() for match in _INJURY_TERM_RE.finditer(item)]
         if terms and not found:
-            joints = {_JOINT_OF.get(term) for term in terms} - {None}
-            found = [f"{joint} ({', '.join(terms)})" for joint in sorted(joints)] if joints else terms  # type: ignore[misc]
+            joints = sorted({_JOINT_OF[term] for term in terms if term in _JOINT_OF})
+            found = [f"{joint} ({', '.join(terms)})" for joint in joints] if joints else terms
         elif terms and len(found) == 1:
             found = [f"{found[0]} ({', '.join(terms)})"]
         return list(dict.fromkeys(found))

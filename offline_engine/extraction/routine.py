@@ -67,6 +67,10 @@ def _meal_minutes(mention: TimeMention, kind: str, previous: int | None) -> int:
     return morning if morning > previous else evening
 
 
+# "7pm meals at 8, 13": a word followed by its own times introduces them; it does not name the time before.
+_INTRODUCES_RE = re.compile(r"\s*(?:at|:|are|is|-|=)?\s*[0-9]")
+
+
 def _schedule(norm: str) -> _Schedule:
     contexts = [(match.start(), match.lastgroup or "") for match in _CONTEXT_RE.finditer(norm)]
     schedule = _Schedule()
@@ -76,7 +80,9 @@ def _schedule(norm: str) -> _Schedule:
         after = [
             kind
             for position, kind in contexts
-            if mention.end <= position <= mention.end + 15 and _PLAIN_GAP_RE.fullmatch(norm[mention.end : position])
+            if mention.end <= position <= mention.end + 15
+            and _PLAIN_GAP_RE.fullmatch(norm[mention.end : position])
+            and not _INTRODUCES_RE.match(norm, _CONTEXT_RE.match(norm, position).end())  # type: ignore[union-attr]
         ]
         kind = before[-1] if before else after[0] if after else ""
         if kind == "workout":
@@ -103,8 +109,9 @@ def _step_schedule(norm: str) -> Values:
     workout = [mention.text for mention in schedule.workout]
     unassigned = schedule.unassigned
     clock_unassigned = [mention for mention in unassigned if mention.clock]
-    if days and not workout and not meal_times and len(unassigned) >= 3 and _alone_first(norm, unassigned):
-        # "Mon Wed Fri. 7am. 8, 13, 19.": the time said on its own, after the days, is the workout's.
+    if days and not workout and not meal_times and len(unassigned) >= 3 and unassigned[0].clock:
+        # "Mon Wed Fri. 7am. 8, 13, 19.": the days, the workout's time, then the meals, as the coach asked.
+        # A wrong guess cannot slip through: the meal times must match the meals a day, or are asked again.
         workout = [unassigned[0].text]
         for mention in unassigned[1:]:
             previous = _meal_minutes(mention, "meal", previous)
@@ -121,13 +128,6 @@ def _step_schedule(norm: str) -> Values:
     if meal_times:
         values["meal_times"] = [format_minutes(minutes) for minutes in sorted(meal_times)]
     return values
-
-
-def _alone_first(norm: str, mentions: list[TimeMention]) -> bool:
-    """Whether the first time has a sentence of its own and the others come together after it."""
-    ends = [match.end() for match in re.finditer(r"[.;\n](?![0-9])", norm)]
-    first_end = next((end for end in ends if end > mentions[0].start), None)
-    return bool(first_end and all(mention.start > first_end for mention in mentions[1:]) and mentions[0].clock)
 
 
 # --- step 9: hydration and supplements -------------------------------------------------------------------
