@@ -260,6 +260,9 @@ _SPANISH: dict[str, str] = {
     "tomate": "tomato", "atun": "tuna", "brocoli": "broccoli", "no como": "i don't eat", "merienda": "snack",
     "en punto": "o'clock", "batido de proteinas": "protein shake", "proteina en polvo": "protein powder",
     "vitaminas": "vitamins", "magnesio": "magnesium", "diario": "daily", "diarios": "daily",
+    "nada de": "no", "derecho": "right", "derecha": "right", "izquierdo": "left", "izquierda": "left",
+    "menos": "except", "no mejor": "actually", "mejor dicho": "actually", "perdon": "sorry", "digo": "i mean",
+    "quiero decir": "i mean",
     # small words
     "y": "and", "ni": "nor", "que": "that", "o": "or", "con": "with", "mi": "my", "pero": "but", "excepto": "except",
     "salvo": "except",

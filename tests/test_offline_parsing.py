@@ -780,6 +780,15 @@ TOLD_AS_A_STORY = [
     (6, "nada que no me guste", {"dislikes": []}),
     (9, "2 liters, not supplements", {"daily_water_ml": 2000, "interested_in_supplements": False}),
     (7, "Sounds reasonable, let's do that.", {"approved": True}),
+    # The third batch of personas.
+    (6, "I eat most things", {"diet_type": "omnivore"}),
+    (2, "no equipment, pain in my right shoulder", {"equipment": [], "injuries": ["right shoulder"]}),
+    (
+        6,
+        "como de todo menos cerdo, sin alergias ni intolerancias",
+        {"diet_type": "omnivore", "dislikes": ["pork"], "allergies": [], "intolerances": []},
+    ),
+    (4, "en casa, 3 dias, no mejor 4 dias", {"location": "home", "days_per_week": 4}),
     # Typos that are other words, or too short for the edit-distance search.
     (4, "gym, 4 days a weak, 60 mins", {"location": "gym", "days_per_week": 4, "session_minutes": 60}),
     (5, "looks god", {"approved": True}),

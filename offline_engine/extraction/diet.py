@@ -49,7 +49,7 @@ _DIETS = _table(
     ("paleo", r"paleo|caveman|primal"),
     (
         "omnivore",
-        r"omnivor\w*|eat\s+(?:pretty\s+much\s+|basically\s+|just\s+about\s+)?(?:everything|anything|whatever)|no\s+(?:dietary\s+|"
+        r"omnivor\w*|eat\s+(?:pretty\s+much\s+|basically\s+|just\s+about\s+)?(?:everything|anything|whatever)|eat\s+(?:most|almost\s+all|nearly\s+all)\s+(?:things|foods?)|no\s+(?:dietary\s+|"
         r"food\s+|special\s+)?restrictions|no\s+special\s+diet|(?:normal|regular|standard|balanced)\s+diet|eat\s+meat|"
         r"meat[\s-]eater|nothing\s+special|a\s+bit\s+of\s+everything|"
         r"diet\s*(?::|-|=|is)?\s*(?:normal|regular|standard|mixed|balanced|everything|anything|all)|"

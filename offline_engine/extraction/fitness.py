@@ -243,7 +243,8 @@ _LIMITATION_RE = re.compile(
 _STEP2_KEYWORDS = _none_keywords(
     {
         "equipment": r"equipments?|gear|kit|weights|machines|material",
-        "injuries": r"injur(?:y|ies)|pain|problems\s+with\s+my\s+joints",
+        # "no equipment, pain in my shoulder": a pain that is somewhere is an item, not a "none".
+        "injuries": r"injur(?:y|ies)|pain(?!\s+(?:in|on|at|my|from|with)\b)|problems\s+with\s+my\s+joints",
         "limitations": r"limitations?|limits?|restrictions?|(?:medical|health)\s+(?:conditions?|issues|problems)|"
         r"conditions?",
     }
