@@ -81,6 +81,8 @@ _PROPOSAL_STEPS = (5, 7)
 _MACROS = ("protein_pct", "carbs_pct", "fats_pct")
 _WORKOUT_CONTEXT_RE = re.compile(r"\b(?:train|training|work\s*out|workouts?|exercise|gym|sessions?|lift)\b")
 _TARGET_RE = re.compile(r"\b(?:target|goal|get\s+(?:down\s+)?to|reach|down\s+to|want\s+to\s+(?:weigh|be))\b")
+_MEAL_CONTEXT_RE = re.compile(r"\b(?:eat|eating|meals?|breakfast|lunch|dinner|supper)\b")
+_SUPPLEMENT_WORD_RE = re.compile(r"\bsupplements?\b")
 _WATER_RE = re.compile(r"\b(?:water|drink|hydrat\w*)\b")
 _SESSION_RE = re.compile(r"\b(?:sessions?|each|per\s+(?:session|workout))\b")
 # "I want to ..., at home 4 days a week": what the user plans, not what they do today.
@@ -283,13 +285,19 @@ def _later_clear(step: int, norm: str, values: Values, current: int) -> Values:
     elif step == 6:
         kept = dict(values)
     elif step == 8 and current >= 3:
-        # Days named with the level or the injuries are today's habits ("hiking at weekends"), not the plan.
-        kept = {key: values[key] for key in ("workout_days", "workout_time") if key in values}
+        # Days named with the level or the injuries are today's habits ("hiking at weekends"), not the plan;
+        # "I eat at 8, 13 and 19 every day" gives meal times, not seven training days.
+        if _WORKOUT_CONTEXT_RE.search(norm):
+            kept = {key: values[key] for key in ("workout_days", "workout_time") if key in values}
+        if "meal_times" in values and _MEAL_CONTEXT_RE.search(norm):
+            kept["meal_times"] = values["meal_times"]
     elif step == 9:
         if "daily_water_ml" in values and _WATER_RE.search(norm):
             kept["daily_water_ml"] = values["daily_water_ml"]
         if values.get("current_supplements"):
             kept["current_supplements"] = values["current_supplements"]
+        if "interested_in_supplements" in values and _SUPPLEMENT_WORD_RE.search(norm):
+            kept["interested_in_supplements"] = values["interested_in_supplements"]
     return kept
 
 

@@ -556,3 +556,16 @@ def test_one_bare_number_for_two_questions_is_read_only_when_its_range_says_whic
     answer: str, expected: dict[str, Any]
 ) -> None:
     assert understand(4, answer).values == expected
+
+
+def test_meal_times_said_with_the_diet_are_kept_for_the_schedule_not_as_training_days() -> None:
+    # Given the diet answer also says when the user eats, "every day"
+    later = understand(6, "vegetarian, no allergies. I eat at 8, 13 and 19 every day").later
+
+    # Then the meal times are kept for step 8, and no training days are made of "every day"
+    assert later == {8: {"meal_times": ["08:00", "13:00", "19:00"]}}
+
+
+def test_supplement_answer_said_with_the_schedule_is_kept_for_the_last_step() -> None:
+    later = understand(8, "Mon, Wed, Fri at 7am. I drink 2 litres a day and don't want supplements").later
+    assert later == {9: {"daily_water_ml": 2000, "interested_in_supplements": False}}
