@@ -45,6 +45,8 @@ def memory(agent: str) -> dict[str, Any]:
         ("can do 10 pushups", False),
         ("beginner", False),
         ("como de todo, soy alérgico al marisco", False),
+        ("I think intermediate?", False),
+        ("does an old injury count?", True),
         ("cómo se calcula el plan?", True),
     ],
 )

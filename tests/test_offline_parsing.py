@@ -789,6 +789,17 @@ TOLD_AS_A_STORY = [
         {"diet_type": "omnivore", "dislikes": ["pork"], "allergies": [], "intolerances": []},
     ),
     (4, "en casa, 3 dias, no mejor 4 dias", {"location": "home", "days_per_week": 4}),
+    # The fourth batch: safety said every which way, hedges, corrections of items.
+    (6, "I can't have tree nuts, I go into anaphylaxis", {"allergies": ["tree nuts"]}),
+    (
+        6,
+        "I carry an EpiPen because of a severe shellfish allergy, and milk makes me bloated",
+        {"allergies": ["shellfish"], "intolerances": ["milk"]},
+    ),
+    (6, "Lactose gives me trouble", {"intolerances": ["lactose"]}),
+    (6, "Not really any dislikes apart from olives", {"dislikes": ["olives"]}),
+    (2, "I have dumbbells, no wait, kettlebells, I sold the dumbbells", {"equipment": ["kettlebells"]}),
+    (2, "bad knee, i mean bad ankle", {"injuries": ["bad ankle"]}),
     # Typos that are other words, or too short for the edit-distance search.
     (4, "gym, 4 days a weak, 60 mins", {"location": "gym", "days_per_week": 4, "session_minutes": 60}),
     (5, "looks god", {"approved": True}),

@@ -82,7 +82,20 @@ _INTOLERANCE_AFTER_RE = re.compile(
 _INTOLERANCE_BEFORE_RE = re.compile(r"\b([a-z']+(?:[\s-][a-z']+)?)[\s-]+(?:intoleran(?:t|ce|ces)|sensitiv(?:e|ity))\b")
 _DISAGREES_RE = re.compile(
     r"\b([a-z']+(?:\s+[a-z']+)?)\s+(?:doesn'?t|does\s+not|don'?t|do\s+not)\s+agree\s+with\s+me\b"
-    r"|\b([a-z']+(?:\s+[a-z']+)?)\s+(?:makes?|gives?)\s+me\s+(?:bloated|gassy|sick|ill|cramps|a\s+stomach\s*ache)\b"
+    r"|\b([a-z']+(?:\s+[a-z']+)?)\s+(?:makes?|gives?)\s+me\s+(?:bloated|gassy|sick|ill|cramps|a\s+stomach\s*ache|"
+    r"(?:a\s+lot\s+of\s+|some\s+)?(?:trouble|problems|issues|gas|wind|diarrh?o?ea|heartburn|reflux|a\s+bad\s+stomach))\b"
+    r"|\b([a-z']+(?:\s+[a-z']+)?)\s+(?:upsets?|bothers?|wrecks?|kills?)\s+my\s+(?:stomach|gut|tummy|belly)\b"
+)
+# "can't have tree nuts, I go into anaphylaxis": a severe reaction makes the food an allergy, said or not.
+_REACTION_RE = re.compile(
+    r"\b(?:anaphyla\w*|epi[\s-]?pens?|hives|allergic\s+reaction|severe\s+reaction|throat\s+(?:closes|swells)|"
+    r"(?:swell|swells|swelling)\s+up|can'?t\s+breathe)\b"
+)
+# "milk makes me bloated" after the allergy is a clause of its own, not a food of the list.
+_CLAUSE_VERB_RE = re.compile(r"\b(?:makes?|gives?|is|are|gets?|was|were|has|have|causes?)\b")
+_AVOID_CUE_RE = re.compile(
+    r"\b(?:can'?t|cannot|can\s+not|must\s+not|mustn'?t|never)\s+(?:have|eat|touch|be\s+near)\s+|\bavoid\s+|"
+    r"\bstay\s+away\s+from\s+|\bbecause\s+of\s+(?:an?\s+)?(?:severe\s+)?"
 )
 _SAID_YES_RE = re.compile(r"\b(?:yes|ok|okay|fine|good)$")
 _NOT_BEFORE_RE = re.compile(r"\b(?:not|don'?t)\s+$")
@@ -146,12 +159,14 @@ def _diet_type(norm: str) -> str | None:
 
 
 def _food_words(phrase: str) -> str:
+    phrase = _EXCEPTION_LEAD_RE.sub("", phrase)  # "dislikes apart from olives"
     words = [word for word in phrase.split() if word not in _FOOD_STOP_WORDS]
     return clean_item(" ".join(words))
 
 
+_EXCEPTION_LEAD_RE = re.compile(r"^\s*(?:apart\s+from|except(?:\s+for)?|other\s+than|besides|aside\s+from|but)\s+")
 _NONE_EXCEPT_RE = re.compile(
-    r"\b(?:no|zero|without|not\s+any|(?:don'?t|do\s+not)\s+have\s+any)\s+(?:other\s+|known\s+|food\s+)?"
+    r"\b(?:no|zero|without|not\s+(?:really\s+)?any|(?:don'?t|do\s+not)\s+have\s+any)\s+(?:other\s+|known\s+|food\s+)?"
     r"(?P<kw>allerg\w*|intoleran\w*|sensitivit\w*|injur\w*|limitations?|equipment|dislikes?)\s*,?\s*"
     r"(?:(?:well|oh|actually|um+|uh+|hmm+|ok|okay|i\s+mean|i\s+guess|really)\s*,?\s*)*"
     r"(?:except(?:\s+for)?|apart\s+from|other\s+than|besides|aside\s+from|but|save\s+for|only)\s+(?:an?\s+|my\s+)?"
@@ -208,7 +223,17 @@ def _step_diet_preferences(norm: str) -> Values:
                 continue
             _merge_items(values, name, [_food_words(match.group(1))])
     for match in _DISAGREES_RE.finditer(norm):
-        _merge_items(values, "intolerances", [_food_words(match.group(1) or match.group(2))])
+        _merge_items(values, "intolerances", [_food_words(match.group(1) or match.group(2) or match.group(3))])
+    for sentence in re.split(r"[.;!?\n]+", norm):
+        if _REACTION_RE.search(sentence):
+            for cue in _AVOID_CUE_RE.finditer(sentence):
+                found = [_food_words(item) for item in _object_items(sentence, cue.end(), [])]
+                foods = [
+                    item
+                    for item in found
+                    if item and not _REACTION_RE.search(item) and not _CLAUSE_VERB_RE.search(item)
+                ]
+                _merge_items(values, "allergies", foods)
     if _CELIAC_RE.search(norm):
         _merge_items(values, "intolerances", ["gluten"])
     if values.get("allergies"):

@@ -297,6 +297,12 @@ _INJURY_FREE_RE = re.compile(r"\b(?:injury|pain)[\s-]free\b|\bhealthy\s+as\s+a\s
 _SHORT_ITEM_WORDS = 3
 _OTHER_STEP_CONTEXT_RE = re.compile(r"\b(?:gym|home|outdoors?|outside|days?|weeks?|want|goals?|minutes?|hours?)\b")
 _PREPOSITION_RE = re.compile(r"^(?:in|on|at|with|of)\s+(?:my\s+|the\s+)?")
+_ITEM_CORRECTION_RE = re.compile(
+    r"^(?:no+\s*,?\s*)?(?:wait|sorry|(?:i\s+)?mean|(?:i\s+)?meant|or\s+rather|scratch\s+that|correction|make\s+that)\b[\s,:]*(.*)$"
+)
+_GIVEN_UP_RE = re.compile(
+    r"^(?:i\s+)?(?:sold|got\s+rid\s+of|gave\s+away|threw\s+out|no\s+longer\s+have|lent\s+out)\s+(?:the\s+|my\s+)?(.+)$"
+)
 # An unknown part this long, right after an injury, is more of its story ("deep squats still pinch").
 _STORY_WORDS = 3
 _BODY_PART_RE = re.compile(
@@ -422,27 +428,21 @@ def _step2_items(norm: str) -> tuple[dict[str, list[str]], dict[str, str]]:
         parts: list[_Part] = []
         label: str | None = None
         painless = bool(_NO_PAIN_RE.search(sentence))
+        replace_last = False
         for connector, raw in _split_with_connectors(sentence):
             item = clean_item(raw)
-            if _INJURY_FREE_RE.search(item):
+            corrected = _ITEM_CORRECTION_RE.match(item)
+            if corrected:  # "dumbbells, no wait, kettlebells": the next item replaces the last one
+                replace_last, item = bool(parts), clean_item(corrected.group(1))
+            given_up = _GIVEN_UP_RE.match(item)
+            if given_up:  # "I sold the dumbbells": not an item, and not one of the others either
+                gone = set(clean_item(given_up.group(1)).split())
+                parts = [part for part in parts if not gone & set(part.item.split())]
                 continue
-            labelled = _STEP2_LABEL_RE.match(item)
-            if labelled and labelled.end() > 0:
-                label = labelled.lastgroup
-                item = clean_item(item[labelled.end() :])
-            item = clean_item(_POLARITY_YES_RE.sub("", item))
-            if not item or _BARE_FIELD_WORDS.match(item):
+            read = _part_read(item, label, painless)
+            if read is None:
                 continue
-            # "limitations: back": the user's own label beats the vocabulary for the item right after it.
-            item_class = label if labelled and labelled.end() > 0 else step2_class(item)
-            if _STEP2_NONE_AFTER_RE.search(item):
-                continue  # "other limitation no": a none, not an item
-            if _STEP2_NEGATIVE_ITEM_RE.match(item) and not _LIMITATION_CUE_RE.search(item):
-                continue  # "no injuries": an answer for the none-detection, not an item ("no jumping" is one)
-            if item_class == "injuries" and painless and not _INJURY_WORD_RE.search(item):
-                continue  # "my knee clicks but doesn't hurt"
-            if _OTHER_STEP_ITEM_RE.search(item) and item_class != "limitations" and not _INJURY_WORD_RE.search(item):
-                continue
+            item, item_class, label = read
             side = _SIDE_ONLY_RE.fullmatch(item)
             if side and parts:
                 if not parts[-1].item.startswith(("left", "right", "both")):
@@ -470,6 +470,9 @@ def _step2_items(norm: str) -> tuple[dict[str, list[str]], dict[str, str]]:
                 if not _OTHER_STEP_CONTEXT_RE.search(item):  # "... but I can train at the gym": not the injury's
                     parts[-1].details.append(item)  # "meniscus surgery ..., but deep squats still pinch"
                 continue
+            if replace_last and parts:
+                parts.pop()
+            replace_last = False
             parts.append(_Part(item_class or label, item, bool(_OWNING_RE.search(raw))))
             previous = [item]
         _parts_store(parts, found, consequences)
@@ -479,6 +482,30 @@ def _step2_items(norm: str) -> tuple[dict[str, list[str]], dict[str, str]]:
         if named:  # "pain yes, in shoulder left": the pain is the shoulder's
             found["injuries"] = named
     return found, consequences
+
+
+def _part_read(item: str, label: str | None, painless: bool) -> tuple[str, str | None, str | None] | None:
+    """One part as (item, its field, the label in force), or None when it is no item ("no injuries")."""
+    if _INJURY_FREE_RE.search(item):
+        return None
+    labelled = _STEP2_LABEL_RE.match(item)
+    if labelled and labelled.end() > 0:
+        label = labelled.lastgroup
+        item = clean_item(item[labelled.end() :])
+    item = clean_item(_POLARITY_YES_RE.sub("", item))
+    if not item or _BARE_FIELD_WORDS.match(item):
+        return None
+    # "limitations: back": the user's own label beats the vocabulary for the item right after it.
+    item_class = label if labelled and labelled.end() > 0 else step2_class(item)
+    if _STEP2_NONE_AFTER_RE.search(item):
+        return None  # "other limitation no": a none, not an item
+    if _STEP2_NEGATIVE_ITEM_RE.match(item) and not _LIMITATION_CUE_RE.search(item):
+        return None  # "no injuries": an answer for the none-detection, not an item ("no jumping" is one)
+    if item_class == "injuries" and painless and not _INJURY_WORD_RE.search(item):
+        return None  # "my knee clicks but doesn't hurt"
+    if _OTHER_STEP_ITEM_RE.search(item) and item_class != "limitations" and not _INJURY_WORD_RE.search(item):
+        return None
+    return item, item_class, label
 
 
 def _parts_store(parts: list[_Part], found: dict[str, list[str]], consequences: dict[str, str]) -> None:
