@@ -727,7 +727,7 @@ TOLD_AS_A_STORY = [
         {"injuries": ["right knee (meniscus; deep squats still pinch)"]},
     ),
     (2, "pain yes, in shoulder left", {"injuries": ["shoulder left"]}),
-    (2, "bad knee and gout", {"injuries": ["bad knee", "gout"]}),
+    (2, "bad knee and gout", {"injuries": ["bad knee"], "limitations": ["gout"]}),
     (
         2,
         "Not really an injury, but my neck gets stiff after long days at the computer",
@@ -800,6 +800,16 @@ TOLD_AS_A_STORY = [
     (6, "Not really any dislikes apart from olives", {"dislikes": ["olives"]}),
     (2, "I have dumbbells, no wait, kettlebells, I sold the dumbbells", {"equipment": ["kettlebells"]}),
     (2, "bad knee, i mean bad ankle", {"injuries": ["bad ankle"]}),
+    # Safety: the reason given for a limitation is a condition of its own; "no other injuries" keeps the
+    # ones named; a medical condition said with "I have" is no equipment.
+    (
+        2,
+        "My doctor says I shouldn't lift heavy because of my heart",
+        {"limitations": ["doctor says i shouldn't lift heavy", "heart"]},
+    ),
+    (2, "I have a bad knee. No other injuries. Actually my shoulder too.", {"injuries": ["bad knee", "shoulder"]}),
+    (2, "I have gout", {"limitations": ["gout"]}),
+    (2, "I have high blood pressure, which my doctor says is under control.", {"limitations": ["high blood pressure"]}),
     # Typos that are other words, or too short for the edit-distance search.
     (4, "gym, 4 days a weak, 60 mins", {"location": "gym", "days_per_week": 4, "session_minutes": 60}),
     (5, "looks god", {"approved": True}),

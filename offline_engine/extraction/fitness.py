@@ -238,7 +238,9 @@ _LIMITATION_RE = re.compile(
     r"\b(?:limitations?|limited|asthma\w*|pregnan\w*|postpartum|heart|cardiac|blood\s+pressure|hypertension|"
     r"diabet\w*|arthritis|osteo\w*|overweight|obes\w*|mobility|flexibility|stiff\w*|balance|dizz\w*|vertigo|"
     r"epilep\w*|chronic|conditions?|fatigue|copd|scoliosis|hernia|migraines?|fibromyalgia|multiple\s+sclerosis|"
-    r"disabilit\w*|disabled|wheelchair|hypermobil\w*|anxiety|elderly|insomnia|bad\s+lungs?)\b"
+    r"disabilit\w*|disabled|wheelchair|hypermobil\w*|anxiety|elderly|insomnia|bad\s+lungs?|gout|lupus|crohn'?s|"
+    r"ibs|colitis|thyroid|cancer|chemo\w*|kidneys?|stroke|parkinson'?s|sleep\s+apnea|glaucoma|pacemaker|anaemi\w*|"
+    r"anemi\w*|pots|long\s+covid|endometriosis|pcos|c[\s-]?section|caesarean|cesarean|cholesterol)\b"
 )
 _STEP2_KEYWORDS = _none_keywords(
     {
@@ -287,6 +289,7 @@ _BODYWEIGHT_ONLY_RE = re.compile(
 _NOTHING_LIMITS_RE = re.compile(
     r"\bnothing\s+(?:else\s+)?(?:really\s+|much\s+)?(?:limits|holds\s+me\s+back|stops\s+me|restricts|prevents)\b"
 )
+_NO_OTHER_INJURY_RE = re.compile(r"\bno\s+(?:other|more|further|additional|new|second)\s+injur")
 _NO_INJURY_EXCEPT_RE = re.compile(
     r"\bno\s+(?:other\s+)?injur\w*\s*,?\s*(?:except|apart\s+from|other\s+than|besides|aside\s+from|save\s+for)\b"
 )
@@ -297,6 +300,7 @@ _INJURY_FREE_RE = re.compile(r"\b(?:injury|pain)[\s-]free\b|\bhealthy\s+as\s+a\s
 _SHORT_ITEM_WORDS = 3
 _OTHER_STEP_CONTEXT_RE = re.compile(r"\b(?:gym|home|outdoors?|outside|days?|weeks?|want|goals?|minutes?|hours?)\b")
 _PREPOSITION_RE = re.compile(r"^(?:in|on|at|with|of)\s+(?:my\s+|the\s+)?")
+_GENERIC_LIMITATION_RE = re.compile(r"limitations?|limited|conditions?|limits?")
 _ITEM_CORRECTION_RE = re.compile(
     r"^(?:no+\s*,?\s*)?(?:wait|sorry|(?:i\s+)?mean|(?:i\s+)?meant|or\s+rather|scratch\s+that|correction|make\s+that)\b[\s,:]*(.*)$"
 )
@@ -538,9 +542,14 @@ def _explanation_add(parts: list[_Part], item: str, item_class: str | None) -> N
             parts.append(_Part("limitations", item, False))
         return
     last = parts[-1]
+    cause = _core(item, item_class) if item_class in ("injuries", "limitations") else []
+    if [word for word in cause if not _GENERIC_LIMITATION_RE.fullmatch(word)]:
+        # "... because of my heart": the reason is a condition of its own, never dropped
+        parts.append(_Part(item_class, item, False))
+        return
     if last.field is None and item_class:
         last.field = item_class  # "a c-section ..., that's my main limitation"
-    elif item_class == "limitations" and _LIMITATION_CUE_RE.search(item):
+    elif item_class == "limitations" and _LIMITATION_CUE_RE.search(item) and not _BACK_REFERENCE_RE.match(item):
         if last.field == "limitations":
             last.details.append(item)  # "asthma, so I can't do long cardio"
         else:
@@ -588,7 +597,12 @@ def _step_limitations(norm: str) -> Values:
     if _NOTHING_LIMITS_RE.search(norm):
         also.append("limitations")
     empty = _none_fields(norm, _STEP2_KEYWORDS, also=also)
-    if "injuries" in empty and values.get("injuries") and not _NO_INJURY_EXCEPT_RE.search(norm):
+    if (
+        "injuries" in empty
+        and values.get("injuries")
+        and not _NO_INJURY_EXCEPT_RE.search(norm)
+        and not _NO_OTHER_INJURY_RE.search(norm)  # "a bad knee. no other injuries": the knee is one
+    ):
         # "my wrists hurt from typing, but no injuries as such": the user does not count it as an injury,
         # so it is a limitation; it is never dropped.
         moved = values.pop("injuries")
