@@ -810,6 +810,10 @@ TOLD_AS_A_STORY = [
     (2, "I have a bad knee. No other injuries. Actually my shoulder too.", {"injuries": ["bad knee", "shoulder"]}),
     (2, "I have gout", {"limitations": ["gout"]}),
     (2, "I have high blood pressure, which my doctor says is under control.", {"limitations": ["high blood pressure"]}),
+    # A target said without its unit takes the unit of the weight said before it; undecided is no answer.
+    (3, "I weigh 90kg and want to get to 80", {"target_weight_kg": 80.0}),
+    (3, "I weigh 200 lbs and want to get down to 180", {"target_weight_kg": 81.6}),
+    (9, "not sure about supplements", {}),
     # Typos that are other words, or too short for the edit-distance search.
     (4, "gym, 4 days a weak, 60 mins", {"location": "gym", "days_per_week": 4, "session_minutes": 60}),
     (5, "looks god", {"approved": True}),

@@ -187,6 +187,10 @@ _NO_CURRENT_SUPPLEMENTS_RE = re.compile(
     r"(?:\s+supplements?)?|(?:take|taking|on)\s+(?:no|zero)\s+supplements?|no\s+supplements?\s+(?:currently|"
     r"right\s+now|at\s+the\s+moment|yet|so\s+far)|(?:currently|right\s+now)\s+(?:none|nothing))\b"
 )
+_UNDECIDED_RE = re.compile(
+    r"\b(?:not\s+sure|unsure|(?:don'?t|do\s+not)\s+know|no\s+idea|undecided|maybe|perhaps|not\s+decided)\b"
+    r"(?![^.;!?\n]*\b(?:yes|interested|open\s+to)\b)"
+)
 _NOT_INTERESTED_RE = re.compile(
     r"\b(?:not\s+(?:really\s+)?(?:interested|into|keen|bothered)|no\s+(?:interest|thanks|thank\s+you|need)|"
     r"(?:don'?t|do\s+not)\s+(?:really\s+)?(?:want|need|care\s+about|like)\s+(?:any\s+)?(?:supplements?\s+)?(?:supplements?|advice|"
@@ -250,6 +254,8 @@ def _interested(norm: str) -> bool | None:
         return True
     if _NOT_INTERESTED_RE.search(norm):
         return False
+    if _UNDECIDED_RE.search(norm):
+        return None  # "not sure about supplements": asked again, never guessed
     if _SUPPLEMENT_CONTEXT_RE.search(norm) or _INTERESTED_WORD_RE.search(norm):
         return True if _INTERESTED_RE.search(norm) else None
     return None
