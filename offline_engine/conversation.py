@@ -41,6 +41,7 @@ from offline_engine.extraction import (
     says_bare_none,
     step2_class,
 )
+from offline_engine.language import strip_accents
 from offline_engine.parsing import accepts_with_change, clean_item, is_bare_none, normalize, parse_approval
 from onboarding.steps import step_fields_validate
 
@@ -51,6 +52,9 @@ _INFO_QUESTION_RE = re.compile(
     r"^\s*(?:what|what'?s|whats|why|how|which|who|where|when|is|are|does|do|did|should|will|explain|"
     r"tell\s+me\s+(?:about|what|how|why|more)|(?:i'?m\s+)?not\s+sure\s+what|i\s+(?:don'?t|do\s+not)\s+"
     r"(?:understand|get|know\s+what))\b"
+)
+_SPANISH_QUESTION_RE = re.compile(
+    r"^\s*(?:que|como|cual|cuales|cuanto|cuantos|cuantas|por\s+que|donde|cuando|quien|puedo|debo|es|son|hay)\b"
 )
 _AUXILIARY_START_RE = re.compile(r"^\s*(?:is|are|does|do|did|should|will)\b")
 # Requests phrased as questions are answers: "how about 3 days?", "can you make it shorter?".
@@ -106,8 +110,10 @@ def split_questions(message: str) -> tuple[str, list[str]]:
     kept: list[str] = []
     questions: list[str] = []
     for sentence in _SENTENCE_RE.findall(message):
-        lowered = sentence.strip().lower()
+        lowered = strip_accents(sentence.strip().lower()).lstrip("\u00bf ")
         asks = _INFO_QUESTION_RE.match(lowered) and not _REQUEST_RE.match(lowered)
+        if not asks and "?" in lowered and _SPANISH_QUESTION_RE.match(lowered):
+            asks = True  # "¿qué significa limitaciones?"
         if asks and _AUXILIARY_START_RE.match(lowered) and "?" not in lowered:
             asks = None  # "is ok", "is good for me": non-native answers, not questions
         (questions if asks else kept).append(sentence)

@@ -569,3 +569,16 @@ def test_meal_times_said_with_the_diet_are_kept_for_the_schedule_not_as_training
 def test_supplement_answer_said_with_the_schedule_is_kept_for_the_last_step() -> None:
     later = understand(8, "Mon, Wed, Fri at 7am. I drink 2 litres a day and don't want supplements").later
     assert later == {9: {"daily_water_ml": 2000, "interested_in_supplements": False}}
+
+
+@pytest.mark.parametrize("message", ["¿Qué significa limitaciones?", "qué significa limitaciones?"])
+def test_a_spanish_question_is_answered_and_never_saved(message: str) -> None:
+    understood = understand(2, message)
+    assert understood.values == {}
+    assert understood.faq_topic == "limitations"
+
+
+def test_spanish_como_without_a_question_mark_is_an_answer() -> None:
+    understood = understand(6, "como de todo, soy alérgico al marisco")
+    assert understood.question == ""
+    assert understood.values == {"diet_type": "omnivore", "allergies": ["shellfish"]}
