@@ -116,6 +116,12 @@ def split_questions(message: str) -> tuple[str, list[str]]:
             asks = True  # "¿qué significa limitaciones?"
         if asks and _AUXILIARY_START_RE.match(lowered) and "?" not in lowered:
             asks = None  # "is ok", "is good for me": non-native answers, not questions
+        if asks and "?" not in sentence and "," in sentence:
+            # "not sure what counts, I have a pull-up bar I guess": the question, then an answer
+            asked_part, answer_part = sentence.split(",", 1)
+            questions.append(asked_part)
+            kept.append(answer_part)
+            continue
         (questions if asks else kept).append(sentence)
     if not questions:
         return message, []

@@ -582,3 +582,9 @@ def test_spanish_como_without_a_question_mark_is_an_answer() -> None:
     understood = understand(6, "como de todo, soy alérgico al marisco")
     assert understood.question == ""
     assert understood.values == {"diet_type": "omnivore", "allergies": ["shellfish"]}
+
+
+def test_a_question_then_an_answer_in_one_sentence_keeps_the_answer() -> None:
+    understood = understand(2, "not sure what counts, I have a pull-up bar I guess")
+    assert understood.question == "not sure what counts"
+    assert understood.values == {"equipment": ["pull-up bar"]}

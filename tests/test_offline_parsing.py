@@ -814,6 +814,7 @@ TOLD_AS_A_STORY = [
     (3, "I weigh 90kg and want to get to 80", {"target_weight_kg": 80.0}),
     (3, "I weigh 200 lbs and want to get down to 180", {"target_weight_kg": 81.6}),
     (9, "not sure about supplements", {}),
+    (6, "I think I might be lactose intolerant", {"intolerances": ["lactose"]}),
     # Typos that are other words, or too short for the edit-distance search.
     (4, "gym, 4 days a weak, 60 mins", {"location": "gym", "days_per_week": 4, "session_minutes": 60}),
     (5, "looks god", {"approved": True}),

@@ -114,7 +114,7 @@ _FOOD_STOP_WORDS = {
     "slightly", "bad", "serious", "minor", "food", "some", "no", "any", "known", "little", "small", "big", "very",
     "quite", "really", "also", "and", "but", "so", "bit", "kind", "of", "the", "m", "s", "got", "with", "to",
     "life", "threatening", "true", "real", "dietary", "or", "nor", "other", "allergy", "allergies", "intolerance",
-    "intolerances", "not", "yes", "yeah",
+    "intolerances", "not", "yes", "yeah", "be", "might", "maybe", "probably", "think", "guess",
 }
 # fmt: on
 # Said with "I don't eat ..." these describe the diet type, not a dislike.
