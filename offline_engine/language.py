@@ -68,6 +68,7 @@ bread breads break breaks
 knew know knees kneel
 diet died dies
 sure pure cure
+cars cabs sack huts bads
 light right might night sight fight tight weigh weighs weighed eight
 """)
 # fmt: on
@@ -108,12 +109,12 @@ _FIVE_LETTER = tuple(sorted(word for word in VOCABULARY if len(word) == _MIN_TYP
 
 
 def _one_letter_dropped(word: str, target: str) -> bool:
-    if target.endswith("s") and word == target[:-1]:
-        return False  # "carb" is "carbs" already, in the singular
+    # A letter dropped inside the word ("bans" -> "bands"); not the last one: "carb", "pale" and "hour"
+    # are words of their own.
     return (
         len(word) == len(target) - 1
         and word[0] == target[0]
-        and any(target[:index] + target[index + 1 :] == word for index in range(1, len(target)))
+        and any(target[:index] + target[index + 1 :] == word for index in range(1, len(target) - 1))
     )
 
 
