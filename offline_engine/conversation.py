@@ -36,11 +36,13 @@ from agents.faq import faq_for_step
 from offline_engine.extraction import (
     STEP_EXTRACTORS,
     extract,
+    goal_named,
     list_field_paths,
     says_bare_none,
     step2_class,
 )
-from offline_engine.parsing import clean_item, is_bare_none, normalize, parse_approval
+from offline_engine.language import strip_accents
+from offline_engine.parsing import accepts_with_change, clean_item, is_bare_none, normalize, parse_approval
 from onboarding.steps import step_fields_validate
 
 Values = dict[str, Any]
@@ -51,6 +53,10 @@ _INFO_QUESTION_RE = re.compile(
     r"tell\s+me\s+(?:about|what|how|why|more)|(?:i'?m\s+)?not\s+sure\s+what|i\s+(?:don'?t|do\s+not)\s+"
     r"(?:understand|get|know\s+what))\b"
 )
+_SPANISH_QUESTION_RE = re.compile(
+    r"^\s*(?:que|como|cual|cuales|cuanto|cuantos|cuantas|por\s+que|donde|cuando|quien|puedo|debo|es|son|hay)\b"
+)
+_AUXILIARY_START_RE = re.compile(r"^\s*(?:is|are|does|do|did|should|will)\b")
 # Requests phrased as questions are answers: "how about 3 days?", "can you make it shorter?".
 _REQUEST_RE = re.compile(
     r"^\s*(?:how\s+about|what\s+about|can|could|would|may|shall|is\s+it\s+ok|do\s+you\s+mind|will\s+you|"
@@ -79,8 +85,12 @@ _PROPOSAL_STEPS = (5, 7)
 _MACROS = ("protein_pct", "carbs_pct", "fats_pct")
 _WORKOUT_CONTEXT_RE = re.compile(r"\b(?:train|training|work\s*out|workouts?|exercise|gym|sessions?|lift)\b")
 _TARGET_RE = re.compile(r"\b(?:target|goal|get\s+(?:down\s+)?to|reach|down\s+to|want\s+to\s+(?:weigh|be))\b")
+_MEAL_CONTEXT_RE = re.compile(r"\b(?:eat|eating|meals?|breakfast|lunch|dinner|supper)\b")
+_SUPPLEMENT_WORD_RE = re.compile(r"\bsupplements?\b")
 _WATER_RE = re.compile(r"\b(?:water|drink|hydrat\w*)\b")
 _SESSION_RE = re.compile(r"\b(?:sessions?|each|per\s+(?:session|workout))\b")
+# "I want to ..., at home 4 days a week": what the user plans, not what they do today.
+_PLAN_RE = re.compile(r"\b(?:want|wanna|would\s+like|i'?d\s+like|plan(?:ning)?|going\s+to|gonna)\b")
 _DAYS_WORD_RE = re.compile(r"\b[0-9]{1,2}\s+days?\b")
 
 
@@ -100,8 +110,18 @@ def split_questions(message: str) -> tuple[str, list[str]]:
     kept: list[str] = []
     questions: list[str] = []
     for sentence in _SENTENCE_RE.findall(message):
-        lowered = sentence.strip().lower()
+        lowered = strip_accents(sentence.strip().lower()).lstrip("\u00bf ")
         asks = _INFO_QUESTION_RE.match(lowered) and not _REQUEST_RE.match(lowered)
+        if not asks and "?" in lowered and _SPANISH_QUESTION_RE.match(lowered):
+            asks = True  # "¿qué significa limitaciones?"
+        if asks and _AUXILIARY_START_RE.match(lowered) and "?" not in lowered:
+            asks = None  # "is ok", "is good for me": non-native answers, not questions
+        if asks and "?" not in sentence and "," in sentence:
+            # "not sure what counts, I have a pull-up bar I guess": the question, then an answer
+            asked_part, answer_part = sentence.split(",", 1)
+            questions.append(asked_part)
+            kept.append(answer_part)
+            continue
         (questions if asks else kept).append(sentence)
     if not questions:
         return message, []
@@ -149,9 +169,13 @@ def _scope_empty_lists(step: int, message: str, values: Values, asked: str, draf
     named = {path for path in paths if (cue := _FIELD_CUES.get(path[-1])) and cue.search(question)}
     norm = normalize(message)
     bare = says_bare_none(norm)
+    # Fields the message names itself ("no equipment. ... nothing else"): a bare "none" beside them
+    # does not make them less explicit.
+    named_empty = _explicitly_empty(step, norm) if bare else set()
     missing = [path for path in paths if not _get(draft, path)]
     scope = [path for path in missing if path in named] if named else missing
-    if bare and len(missing) == len(paths) and _AS_I_SAID_RE.search(norm):
+    said_items = any(_get(values, path) for path in paths)
+    if bare and len(missing) == len(paths) and not said_items and _AS_I_SAID_RE.search(norm):
         scope = []
     for path in paths:
         if _get(values, path) != []:
@@ -160,13 +184,23 @@ def _scope_empty_lists(step: int, message: str, values: Values, asked: str, draf
         # What the message says of this field: the clauses that name it, else the whole message.
         cue = _FIELD_CUES.get(path[-1])
         own = " ".join(clause for clause in _CLAUSE_RE.findall(norm) if cue and cue.search(clause)) or norm
-        if bare and path not in scope:
+        if bare and path not in scope and path not in named_empty:
             _drop(values, path)
         elif had_items and (_OTHER_RE.search(own) or not _REMOVAL_RE.search(own)):
             _drop(values, path)  # "no other injuries" keeps the knee; "actually no injuries, no other ..." clears
 
 
 _CLAUSE_RE = re.compile(r"[^,;.\n]+")
+
+
+def _explicitly_empty(step: int, norm: str) -> set[tuple[str, ...]]:
+    """List fields the message says are empty by name, its bare "none" clauses left out."""
+    named = ". ".join(clause for clause in _CLAUSE_RE.findall(norm) if clause.strip() and not is_bare_none(clause))
+    stated = STEP_EXTRACTORS[step](named) if named else {}
+    return {path for path in list_field_paths(step) if _get(stated, path) == []}
+
+
+_DAYS_IN_WEEK, _SHORTEST_SESSION, _LONGEST_SESSION = 7, 10, 240
 _BARE_NUMBER_RE = re.compile(r"^\s*([0-9]{1,3})\s*$")
 # A terse item: up to three words, no pronoun or verb of a sentence ("which i never eat" is not one).
 _TERSE_ITEM_RE = re.compile(
@@ -203,12 +237,33 @@ def _terse_numbers(answer: str, values: Values) -> None:
     open_fields = [name for name in ("days_per_week", "session_minutes") if name not in values]
     if numbers and len(numbers) == len(open_fields):
         values.update(zip(open_fields, numbers, strict=True))
+    elif len(numbers) == 1 and len(open_fields) == 2:
+        # One bare number, both asked: only a range that fits one of them says which ("45" is minutes).
+        if 1 <= numbers[0] <= _DAYS_IN_WEEK:
+            values["days_per_week"] = numbers[0]
+        elif _SHORTEST_SESSION <= numbers[0] <= _LONGEST_SESSION:
+            values["session_minutes"] = numbers[0]
+
+
+_ONLY_TIMES_RE = re.compile(r"^[\s0-9:.,;/&+-]*(?:(?:am|pm|h|and|y)\b[\s0-9:.,;/&+-]*)*$")
+
+
+def _terse_times(answer: str, asked: str) -> Values:
+    """Step 8: "8 13 19" after "when do you eat your meals?", "7" after "what time do you train?"."""
+    norm = normalize(answer)
+    if not _ONLY_TIMES_RE.match(norm):
+        return {}
+    question = _last_question(asked)
+    meals, train = "meal" in question or "eat" in question, bool(re.search(r"\btrain|\bwork\s*out", question))
+    if meals == train:
+        return {}  # both or neither asked: which one these times are is a guess
+    return extract(8, ("meals at " if meals else "train at ") + re.sub(r"(?<=[0-9])\s+(?=[0-9])", ", ", norm))
 
 
 def _approves_targets(message: str, values: Values, draft: Mapping[str, Any]) -> bool:
     """Step 7: the message accepts and every number it states is a valid target."""
-    if parse_approval(message) is not True:
-        return False
+    if parse_approval(message) is not True and not accepts_with_change(message):
+        return False  # "yes, but make it 4 meals" accepts, with a change the server checks
     _, errors = step_fields_validate(7, values)
     if errors:
         return False
@@ -227,25 +282,34 @@ def _later_clear(step: int, norm: str, values: Values, current: int) -> Values:
             if own or (not items and key != "equipment"):
                 kept[key] = own
     elif step == 3:
-        kept = {key: values[key] for key in ("primary_goal", "secondary_goal") if key in values}
+        if goal_named(norm):  # "I can't do long cardio" hints at no goal
+            kept = {key: values[key] for key in ("primary_goal", "secondary_goal") if key in values}
         if "target_weight_kg" in values and _TARGET_RE.search(norm):
             kept["target_weight_kg"] = values["target_weight_kg"]
     elif step == 4:
-        if "location" in values and _WORKOUT_CONTEXT_RE.search(norm):
+        planned = bool(_PLAN_RE.search(norm))
+        if "location" in values and (_WORKOUT_CONTEXT_RE.search(norm) or planned):
             kept["location"] = values["location"]
-        if "days_per_week" in values and current != 1 and _DAYS_WORD_RE.search(norm):
+        if "days_per_week" in values and (current != 1 or planned) and _DAYS_WORD_RE.search(norm):
             kept["days_per_week"] = values["days_per_week"]
-        if "session_minutes" in values and _SESSION_RE.search(norm):
+        if "session_minutes" in values and (_SESSION_RE.search(norm) or planned):
             kept["session_minutes"] = values["session_minutes"]
     elif step == 6:
         kept = dict(values)
-    elif step == 8:
-        kept = {key: values[key] for key in ("workout_days", "workout_time") if key in values}
+    elif step == 8 and current >= 3:
+        # Days named with the level or the injuries are today's habits ("hiking at weekends"), not the plan;
+        # "I eat at 8, 13 and 19 every day" gives meal times, not seven training days.
+        if _WORKOUT_CONTEXT_RE.search(norm):
+            kept = {key: values[key] for key in ("workout_days", "workout_time") if key in values}
+        if "meal_times" in values and _MEAL_CONTEXT_RE.search(norm):
+            kept["meal_times"] = values["meal_times"]
     elif step == 9:
         if "daily_water_ml" in values and _WATER_RE.search(norm):
             kept["daily_water_ml"] = values["daily_water_ml"]
         if values.get("current_supplements"):
             kept["current_supplements"] = values["current_supplements"]
+        if "interested_in_supplements" in values and _SUPPLEMENT_WORD_RE.search(norm):
+            kept["interested_in_supplements"] = values["interested_in_supplements"]
     return kept
 
 
@@ -273,6 +337,8 @@ def understand(step: int, message: str, *, asked: str = "", draft: Mapping[str, 
         _terse_lists(step, answer, values, draft)
     if step == 4 and answer:
         _terse_numbers(normalize(answer), values)
+    if step == 8 and answer and not values:
+        values = _terse_times(answer, asked)
     if step == 7 and values and "approved" not in values and _approves_targets(answer, values, draft):
         values["approved"] = True
     return Understanding(

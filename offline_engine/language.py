@@ -68,12 +68,54 @@ bread breads break breaks
 knew know knees kneel
 diet died dies
 sure pure cure
+cars cabs sack huts bads
 light right might night sight fight tight weigh weighs weighed eight
 """)
 # fmt: on
-_CONFUSIONS = {"loose": "lose", "loosing": "losing", "fourty": "forty"}
+# Informal spellings and typos too short for the edit-distance search.
+_CONFUSIONS = {
+    "loose": "lose",
+    "loosing": "losing",
+    "fourty": "forty",
+    "gud": "good",
+    "goood": "good",
+    "gr8": "great",
+    "thx": "thanks",
+    "gd": "good",
+    "pls": "please",
+    "plz": "please",
+    "yess": "yes",
+    "yeh": "yeah",
+    "okey": "okay",
+    "oki": "okay",
+    "alergy": "allergy",
+    "alergic": "allergic",
+    "alergies": "allergies",
+    "injurys": "injuries",
+}
+_SHORT_WORD_RE = re.compile(r"\b(?:" + "|".join(sorted(_CONFUSIONS, key=len, reverse=True)) + r")\b")
+# "yesss", "soooo good": a letter typed three times or more is one typed twice.
+_REPEATED_RE = re.compile(r"([a-z])\1{2,}")
+# Real words that are typos in their place: "4 days a weak", "looks god".
+_IN_CONTEXT = (
+    (re.compile(r"\b((?:days?|times|x|sessions?)\s+(?:a|per|every|each))\s+weak\b"), r"\1 week"),
+    (re.compile(r"\b(looks|sounds|is|very|so|all)\s+god\b"), r"\1 good"),
+)
 _WORD_RE = re.compile(r"[a-z][a-z'-]{3,}")
 _MIN_TYPO_LENGTH = 5
+
+
+_FIVE_LETTER = tuple(sorted(word for word in VOCABULARY if len(word) == _MIN_TYPO_LENGTH))
+
+
+def _one_letter_dropped(word: str, target: str) -> bool:
+    # A letter dropped inside the word ("bans" -> "bands"); not the last one: "carb", "pale" and "hour"
+    # are words of their own.
+    return (
+        len(word) == len(target) - 1
+        and word[0] == target[0]
+        and any(target[:index] + target[index + 1 :] == word for index in range(1, len(target) - 1))
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -81,8 +123,12 @@ def _corrected(word: str) -> str:
     if word in _CONFUSIONS:
         return _CONFUSIONS[word]
     stems = {word, word.removesuffix("s"), word.removesuffix("es"), word.removesuffix("ed"), word.removesuffix("ing")}
-    if stems & VOCABULARY or word in COMMON_WORDS or len(word) < _MIN_TYPO_LENGTH:
+    if stems & VOCABULARY or word in COMMON_WORDS:
         return word  # a known word or one of its forms ("weights", "trained")
+    if len(word) < _MIN_TYPO_LENGTH:
+        # Short words are too often other words ("pair", "loss"): only a dropped letter is mended ("bans").
+        dropped = [target for target in _FIVE_LETTER if _one_letter_dropped(word, target)]
+        return dropped[0] if len(dropped) == 1 else word
     limit = 1 if len(word) <= 6 else 2
     matches = process.extract(word, VOCABULARY, scorer=OSA.distance, score_cutoff=limit, limit=3)
     best = [match for match, distance, _ in matches if match[0] == word[0] and distance == matches[0][1]]
@@ -93,6 +139,10 @@ def _corrected(word: str) -> str:
 
 def correct_typos(text: str) -> str:
     """Misspelt vocabulary words spelt right ("beginer" -> "beginner"); other words untouched."""
+    text = _REPEATED_RE.sub(r"\1\1", text)
+    text = _SHORT_WORD_RE.sub(lambda match: _CONFUSIONS[match.group()], text)
+    for pattern, replacement in _IN_CONTEXT:
+        text = pattern.sub(replacement, text)
     return _WORD_RE.sub(lambda match: _corrected(match.group()), text)
 
 
@@ -129,9 +179,10 @@ def numbers_to_digits(text: str, language: str = "en") -> str:
 _SPANISH: dict[str, str] = {
     # yes / no / none
     "si": "yes", "claro": "sure", "vale": "ok", "de acuerdo": "agreed", "perfecto": "perfect",
-    "me parece bien": "sounds good", "suena bien": "sounds good", "esta bien": "fine", "me gusta": "i like it",
-    "no me gusta": "i don't like it", "ninguno": "no", "ninguna": "no", "ningun": "no", "nada": "nothing",
-    "nada mas": "nothing else",
+    "me parece bien": "sounds good", "suena bien": "sounds good", "esta bien": "fine", "me gusta": "i like",
+    "no me gusta": "i don't like", "no me guste": "i don't like", "no me gusten": "i don't like",
+    "ninguno": "no", "ninguna": "no", "ningun": "no", "nada": "nothing",
+    "nada mas": "nothing else", "sin mas": "nothing else",
     "no tengo": "i don't have", "tengo": "i have", "sin": "no", "tampoco": "neither",
     # level
     "principiante": "beginner", "novato": "beginner", "novata": "beginner", "intermedio": "intermediate",
@@ -185,22 +236,57 @@ _SPANISH: dict[str, str] = {
     "recuerdame": "remind me", "suplementos": "supplements", "tomo": "i take", "creatina": "creatine",
     "no me interesa": "not interested", "no me interesan": "not interested", "me interesa": "i'm interested",
     "me interesan": "i'm interested",
+    # more of each step's everyday words
+    "no gracias": "no thanks", "gracias": "thanks", "genial": "great", "me vale": "fine", "correcto": "correct",
+    "todo correcto": "all correct", "todo bien": "all good", "muy bien": "very good", "bien": "good",
+    "no quiero": "i don't want", "me gustaria": "i would like", "prefiero": "i prefer", "nunca": "never",
+    "a veces": "sometimes", "siempre": "always", "solo": "only", "sobre todo": "mainly",
+    "principalmente": "mainly", "en segundo lugar": "secondly", "ganar fuerza": "get stronger",
+    "tonificar": "tone up", "definir": "lose fat", "perder unos kilos": "lose weight", "mantenerme": "maintain",
+    "kilos": "kg", "natacion": "swimming", "futbol": "football", "baloncesto": "basketball", "ciclismo": "cycling",
+    "tenis": "tennis", "boxeo": "boxing", "escalada": "climbing", "senderismo": "hiking", "andar": "walking",
+    "barra de dominadas": "pull-up bar", "dominadas": "pull-ups", "pesa rusa": "kettlebell", "comba": "jump rope",
+    "cinta de correr": "treadmill", "bicicleta estatica": "stationary bike", "rodillo": "foam roller",
+    "discos": "plates", "gimnasio en casa": "home gym", "hombros": "shoulders", "tobillos": "ankles",
+    "munecas": "wrists", "caderas": "hips", "codo": "elbow", "codos": "elbows", "lumbares": "lower back",
+    "lumbar": "lower back", "cervicales": "neck", "hernia discal": "herniated disc", "esguince": "sprain",
+    "rotura": "tear", "me operaron": "i had surgery", "operacion": "surgery", "lesionado": "injured",
+    "lesionada": "injured", "me lesione": "i injured", "diabetico": "diabetic", "diabetica": "diabetic",
+    "tension alta": "high blood pressure", "presion alta": "high blood pressure", "hipertension": "hypertension",
+    "embarazada": "pregnant", "artrosis": "arthritis", "no puedo": "i can't", "saltar": "jumping",
+    "alergico al": "allergic to", "alergica al": "allergic to", "alergia al": "allergic to",
+    "intolerante al": "intolerant to", "frutos secos": "tree nuts", "nueces": "nuts", "huevos": "eggs",
+    "huevo": "egg", "leche": "milk", "queso": "cheese", "pollo": "chicken", "cerdo": "pork",
+    "verduras": "vegetables", "fruta": "fruit", "picante": "spicy", "cebolla": "onion", "ajo": "garlic",
+    "tomate": "tomato", "atun": "tuna", "brocoli": "broccoli", "no como": "i don't eat", "merienda": "snack",
+    "en punto": "o'clock", "batido de proteinas": "protein shake", "proteina en polvo": "protein powder",
+    "vitaminas": "vitamins", "magnesio": "magnesium", "diario": "daily", "diarios": "daily",
+    "nada de": "no", "derecho": "right", "derecha": "right", "izquierdo": "left", "izquierda": "left",
+    "menos": "except", "no mejor": "actually", "mejor dicho": "actually", "perdon": "sorry", "digo": "i mean",
+    "quiero decir": "i mean",
     # small words
-    "y": "and", "o": "or", "con": "with", "mi": "my", "pero": "but", "excepto": "except", "salvo": "except",
+    "y": "and", "ni": "nor", "que": "that", "o": "or", "con": "with", "mi": "my", "pero": "but", "excepto": "except",
+    "salvo": "except",
     "soy": "i'm", "estoy": "i'm", "el": "the", "la": "the", "los": "the", "las": "the", "en": "in", "de": "of",
     "un": "a", "una": "a", "unos": "some", "unas": "some", "algunos": "some", "algunas": "some",
     "muy": "very", "mas": "more", "para": "for", "como": "i eat",
 }
 # fmt: on
-_FUNCTION_WORDS = _words("y o con mi pero el la los las en de un una unos unas muy mas para como")
+_FUNCTION_WORDS = _words("y ni que o con mi pero el la los las en de un una unos unas muy mas para como")
 # Words that are also English ("material", "principal", "sin", "soy") do not make a message Spanish.
 _SPANISH_MARKERS = (
     frozenset(word for phrase in _SPANISH for word in phrase.split())
     - _FUNCTION_WORDS
     - {"no", "material", "principal", "sin", "a", "me", "dolor", "soy", "mi", "dos", "uno", "vale", "peso", "nada"}
     - {"cena", "salud", "banco", "barra", "tomo", "parque", "fuera", "casa", "bici", "hora", "claro", "mas", "muy"}
+    - {"solo", "hernia", "operacion", "tension", "presion", "kilos", "diario", "bien", "andar", "comba", "ajo"}
 )
 _SPANISH_RE = re.compile(r"\b(?:" + "|".join(sorted(map(re.escape, _SPANISH), key=len, reverse=True)) + r")\b")
+_DIAS = r"(lunes|martes|miercoles|jueves|viernes|sabados?|domingos?)"
+# "de lunes a viernes": a range of weekdays.
+_SPANISH_DAY_RANGE_RE = re.compile(rf"\b(?:de|desde)\s+(?:el\s+)?{_DIAS}\s+(?:a|al|hasta(?:\s+el)?)\s+{_DIAS}\b")
+# "dos litros y medio", "una hora y media": and a half, after a unit.
+_SPANISH_HALF_RE = re.compile(r"\b([0-9]{1,4})\s+(litros?|horas?|kilos?|kg)\s+y\s+medi[oa]\b")
 # "7 y media" / "7 y cuarto": half and quarter past, before "y" becomes "and".
 _SPANISH_CLOCK_RE = re.compile(r"\b([0-9]{1,2})\s+y\s+(media|cuarto)\b")
 _TOKEN_RE = re.compile(r"[a-z]+")
@@ -226,5 +312,7 @@ def looks_spanish(text: str) -> bool:
 def from_spanish(text: str) -> str:
     """A Spanish message (accents already removed) in the English the extractors read."""
     text = _SPANISH_SMALL_RE.sub(lambda match: _SPANISH_SMALL[match.group()], numbers_to_digits(text, "es"))
+    text = _SPANISH_DAY_RANGE_RE.sub(r"\1 to \2", text)
+    text = _SPANISH_HALF_RE.sub(lambda match: f"{match.group(1)}.5 {match.group(2)}", text)
     text = _SPANISH_CLOCK_RE.sub(lambda match: f"{match.group(1)}:{'30' if match.group(2) == 'media' else '15'}", text)
     return _SPANISH_RE.sub(lambda match: _SPANISH[match.group()], text)

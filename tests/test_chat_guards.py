@@ -44,6 +44,10 @@ def memory(agent: str) -> dict[str, Any]:
         ("what about 4 days a week?", False),
         ("can do 10 pushups", False),
         ("beginner", False),
+        ("como de todo, soy alérgico al marisco", False),
+        ("I think intermediate?", False),
+        ("does an old injury count?", True),
+        ("cómo se calcula el plan?", True),
     ],
 )
 def test_a_message_is_a_question_only_when_every_sentence_asks(message: str, question: bool) -> None:

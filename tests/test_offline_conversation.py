@@ -489,3 +489,102 @@ def test_a_label_beats_the_vocabulary() -> None:
         "equipment": [],
         "injuries": [],
     }
+
+
+def test_bare_times_answer_the_one_thing_the_coach_asked_about() -> None:
+    # Given the coach asked only for the meal times, or for the workout time and the meals together
+    meals_only = "Got it. Could you tell me when you eat your meals?"
+    both = "Could you tell me what time you like to train and when you eat your meals?"
+
+    # When the user answers with bare numbers
+    # Then they are the meal times when only those were asked; with both asked nothing is guessed
+    assert understand(8, "8 13 19", asked=meals_only).values == {"meal_times": ["08:00", "13:00", "19:00"]}
+    assert understand(8, "8 13 19", asked=both).values == {}
+
+
+def test_nothing_else_beside_named_items_answers_the_open_list() -> None:
+    # Given a message that names equipment and an injury, then says there is nothing else
+    message = "There's a rowing machine. I tore my ACL. Nothing else to mention."
+
+    # When it is read for step 2
+    values = understand(2, message).values
+
+    # Then the items are kept and the one list left open is answered "none"
+    assert values == {"equipment": ["rowing machine"], "injuries": ["knee (acl)"], "limitations": []}
+
+
+def test_an_explicit_none_beside_a_bare_one_is_kept() -> None:
+    # Given "no equipment" named, then a bare "nothing else" at the end
+    values = understand(
+        2, "no equipment. No real injuries, but my lower back gets sore if I sit long. Nothing else."
+    ).values
+
+    # Then nothing is lost: no equipment, no injuries, the back as a limitation
+    assert values == {"equipment": [], "injuries": [], "limitations": ["lower back"]}
+
+
+def test_habits_named_with_the_level_are_not_the_plan() -> None:
+    # Given a level answer that mentions the days the user hikes today
+    later = understand(1, "intermediate, these days I only go hiking at weekends").later
+
+    # Then no training days are carried to the schedule step
+    assert 8 not in later
+
+
+def test_a_hint_of_a_goal_in_a_limitation_is_not_a_goal() -> None:
+    assert 3 not in understand(2, "I have asthma so I can't do long cardio").later
+
+
+def test_non_native_is_ok_is_an_answer_not_a_question() -> None:
+    understood = understand(5, "is ok")
+    assert understood.question == ""
+    assert understood.values == {"approved": True}
+
+
+def test_an_acceptance_with_a_valid_change_approves_the_targets() -> None:
+    # Given the meal step, when the user accepts and changes the number of meals
+    values = understand(7, "yes, but make it 4 meals").values
+
+    # Then the change and the approval are both sent (the server still checks the change)
+    assert values == {"meals_per_day": 4, "approved": True}
+
+
+@pytest.mark.parametrize(
+    ("answer", "expected"), [("45", {"session_minutes": 45}), ("4", {"days_per_week": 4}), ("9", {})]
+)
+def test_one_bare_number_for_two_questions_is_read_only_when_its_range_says_which(
+    answer: str, expected: dict[str, Any]
+) -> None:
+    assert understand(4, answer).values == expected
+
+
+def test_meal_times_said_with_the_diet_are_kept_for_the_schedule_not_as_training_days() -> None:
+    # Given the diet answer also says when the user eats, "every day"
+    later = understand(6, "vegetarian, no allergies. I eat at 8, 13 and 19 every day").later
+
+    # Then the meal times are kept for step 8, and no training days are made of "every day"
+    assert later == {8: {"meal_times": ["08:00", "13:00", "19:00"]}}
+
+
+def test_supplement_answer_said_with_the_schedule_is_kept_for_the_last_step() -> None:
+    later = understand(8, "Mon, Wed, Fri at 7am. I drink 2 litres a day and don't want supplements").later
+    assert later == {9: {"daily_water_ml": 2000, "interested_in_supplements": False}}
+
+
+@pytest.mark.parametrize("message", ["¿Qué significa limitaciones?", "qué significa limitaciones?"])
+def test_a_spanish_question_is_answered_and_never_saved(message: str) -> None:
+    understood = understand(2, message)
+    assert understood.values == {}
+    assert understood.faq_topic == "limitations"
+
+
+def test_spanish_como_without_a_question_mark_is_an_answer() -> None:
+    understood = understand(6, "como de todo, soy alérgico al marisco")
+    assert understood.question == ""
+    assert understood.values == {"diet_type": "omnivore", "allergies": ["shellfish"]}
+
+
+def test_a_question_then_an_answer_in_one_sentence_keeps_the_answer() -> None:
+    understood = understand(2, "not sure what counts, I have a pull-up bar I guess")
+    assert understood.question == "not sure what counts"
+    assert understood.values == {"equipment": ["pull-up bar"]}

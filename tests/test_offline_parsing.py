@@ -649,6 +649,186 @@ def test_extract_examples(step: int, message: str, expected: dict[str, Any]) -> 
     assert extract(step, message) == expected
 
 
+# How people tell things, class by class (issue 11): each message says one thing in a way the engine
+# used to misread; the expected values are what a careful human would record.
+TOLD_AS_A_STORY = [
+    # A long item is cut down to what it names; the story around it is not an item.
+    (
+        2,
+        "There's a rowing machine in the spare room that mostly holds laundry. I tore my ACL skiing, had it "
+        "reconstructed, and the knee still swells up after long walks.",
+        {"equipment": ["rowing machine"], "injuries": ["knee (acl)"]},
+    ),
+    (
+        2,
+        "My right hip has been giving me grief since I fell off my bike last year, it flares up when I squat deep",
+        {"injuries": ["right hip"]},
+    ),
+    (
+        2,
+        "Old lower back injury from deadlifting in 2019, fully healed but I'm careful with it",
+        {"injuries": ["lower back"]},
+    ),
+    (2, "I hurt my knee last year. It still aches.", {"injuries": ["knee"]}),
+    (2, "my left shoulder, which I dislocated a while ago", {"injuries": ["left shoulder"]}),
+    (2, "injury: knee yes, the left one", {"injuries": ["left knee"]}),
+    (2, "I have a home gym in the garage: squat rack, barbell", {"equipment": ["squat rack", "barbell"]}),
+    # What the user cannot do because of a condition stays with it; beside an injury it is a limitation.
+    (2, "I have asthma so I can't do long cardio", {"limitations": ["asthma (can't do long cardio)"]}),
+    (2, "bad knees so no jumping", {"injuries": ["bad knees"], "limitations": ["no jumping"]}),
+    # "No injuries as such" with a sore joint: the user does not count it as an injury; never dropped.
+    (
+        2,
+        "My wrists hurt from typing so I'd rather avoid push-ups, but no injuries as such.",
+        {"injuries": [], "limitations": ["wrists (rather avoid push-ups)"]},
+    ),
+    (
+        2,
+        "Nothing holds me back besides my left shoulder",
+        {"injuries": ["left shoulder"], "limitations": []},
+    ),
+    # Informal "no" after the field's name.
+    (
+        2,
+        "equipment: a mat. injuries - nope. limitations: nah",
+        {"equipment": ["mat"], "injuries": [], "limitations": []},
+    ),
+    (2, "gym have all. injury no. limit no.", {"equipment": ["gym"], "injuries": [], "limitations": []}),
+    # Past sports are not today's activities; gear named after a sport is not the sport.
+    (
+        1,
+        "I played rugby until I was 25 and did karate as a kid, but these days I only go hiking",
+        {"experience": {"activities": ["hiking"]}},
+    ),
+    (1, "I used to swim competitively but gave it up ages ago. Beginner now.", {"fitness_level": "beginner"}),
+    (1, "I go to a spin class twice a week", {"experience": {"workouts_per_week": 2, "activities": ["cycling"]}}),
+    (1, "beginner, I only have a yoga mat", {"fitness_level": "beginner"}),
+    (1, "I walk every day", {"experience": {"activities": ["walking"]}}),
+    (1, "intermediate, I want to build muscle at home 4 days a week", {"fitness_level": "intermediate"}),
+    # A medicine or other non-food allergy is told but is not a food allergy.
+    (6, "I'm allergic to ibuprofen and to peanuts", {"allergies": ["peanuts"]}),
+    (6, "I'm allergic to penicillin but that's not food", {"allergies": []}),
+    (6, "I only react to latex and pollen, no food allergies", {"allergies": []}),
+    # A vegetarian who eats fish, said without the word.
+    (6, "meat I not eat, fish yes", {"diet_type": "pescatarian"}),
+    (6, "meat no, fish ok", {"diet_type": "pescatarian"}),
+    (6, "I skip meat completely but seafood is fine", {"diet_type": "pescatarian"}),
+    (6, "vegetarian, no fish", {"diet_type": "vegetarian"}),
+    (
+        6,
+        "diet: normal. allergies nope, intolerances zero, dislikes: nah",
+        {"diet_type": "omnivore", "allergies": [], "intolerances": [], "dislikes": []},
+    ),
+    (6, "allergy: peanut yes. dislike: coffee", {"allergies": ["peanut"], "dislikes": ["coffee"]}),
+    # The same classes in other words (the second batch of personas).
+    (
+        2,
+        "I had meniscus surgery on my right knee in 2021, it's mostly fine now but deep squats still pinch.",
+        {"injuries": ["right knee (meniscus; deep squats still pinch)"]},
+    ),
+    (2, "pain yes, in shoulder left", {"injuries": ["shoulder left"]}),
+    (2, "bad knee and gout", {"injuries": ["bad knee"], "limitations": ["gout"]}),
+    (
+        2,
+        "Not really an injury, but my neck gets stiff after long days at the computer",
+        {"injuries": [], "limitations": ["neck"]},
+    ),
+    (6, "No allergies, well, apart from sesame", {"allergies": ["sesame"]}),
+    (6, "Allergic to aspirin and shrimp. Nothing I can't digest.", {"allergies": ["shrimp"], "intolerances": []}),
+    (
+        6,
+        "Everything. None. None. None.",
+        {"diet_type": "omnivore", "allergies": [], "intolerances": [], "dislikes": []},
+    ),
+    (
+        8,
+        "Mon Wed Fri. 7am. 8, 13, 19.",
+        {"workout_days": [0, 2, 4], "workout_time": "07:00", "meal_times": ["08:00", "13:00", "19:00"]},
+    ),
+    (8, "monday at 18", {"workout_days": [0], "workout_time": "18:00"}),
+    (8, "at 7am, actually make that 6:30am", {"workout_time": "06:30"}),
+    (8, "at 7pm, no wait, 8", {"workout_time": "20:00"}),
+    (8, "de lunes a viernes a las 6 de la mañana", {"workout_days": [0, 1, 2, 3, 4], "workout_time": "06:00"}),
+    (9, "dos litros y medio", {"daily_water_ml": 2500}),
+    (6, "como de todo, soy alérgico al marisco", {"diet_type": "omnivore", "allergies": ["shellfish"]}),
+    (1, "medium level, not beginner not advanced", {"fitness_level": "intermediate"}),
+    (2, "resistance bans, a pair of dumbbells", {"equipment": ["resistance bands", "dumbbells"]}),
+    (5, "vale", {"approved": True}),
+    # Formats and phrasings the remaining known gaps showed.
+    (
+        8,
+        "at 6.30pm; meals at 8.00, 13.00 and 19.00",
+        {"workout_time": "18:30", "meal_times": ["08:00", "13:00", "19:00"]},
+    ),
+    (3, "I'd like to weigh 72.50 kg", {"target_weight_kg": 72.5}),
+    (4, "home, 3 days, 1h15", {"location": "home", "days_per_week": 3, "session_minutes": 75}),
+    (
+        8,
+        "mon tue wed thu fri at 7pm meals at 8 13 and 20",
+        {"workout_days": [0, 1, 2, 3, 4], "workout_time": "19:00", "meal_times": ["08:00", "13:00", "20:00"]},
+    ),
+    (
+        8,
+        "mon wed fri, 18:00, 08:00 13:00 19:00",
+        {"workout_days": [0, 2, 4], "workout_time": "18:00", "meal_times": ["08:00", "13:00", "19:00"]},
+    ),
+    (8, "friday at 7 of morning", {"workout_days": [4], "workout_time": "07:00"}),
+    (6, "everything but pork", {"diet_type": "omnivore", "dislikes": ["pork"]}),
+    (6, "i eat whatever", {"diet_type": "omnivore"}),
+    (6, "I have allergy of nuts", {"allergies": ["nuts"]}),
+    (6, "I don't dislike anything really", {"dislikes": []}),
+    (6, "nada que no me guste", {"dislikes": []}),
+    (9, "2 liters, not supplements", {"daily_water_ml": 2000, "interested_in_supplements": False}),
+    (7, "Sounds reasonable, let's do that.", {"approved": True}),
+    # The third batch of personas.
+    (6, "I eat most things", {"diet_type": "omnivore"}),
+    (2, "no equipment, pain in my right shoulder", {"equipment": [], "injuries": ["right shoulder"]}),
+    (
+        6,
+        "como de todo menos cerdo, sin alergias ni intolerancias",
+        {"diet_type": "omnivore", "dislikes": ["pork"], "allergies": [], "intolerances": []},
+    ),
+    (4, "en casa, 3 dias, no mejor 4 dias", {"location": "home", "days_per_week": 4}),
+    # The fourth batch: safety said every which way, hedges, corrections of items.
+    (6, "I can't have tree nuts, I go into anaphylaxis", {"allergies": ["tree nuts"]}),
+    (
+        6,
+        "I carry an EpiPen because of a severe shellfish allergy, and milk makes me bloated",
+        {"allergies": ["shellfish"], "intolerances": ["milk"]},
+    ),
+    (6, "Lactose gives me trouble", {"intolerances": ["lactose"]}),
+    (6, "Not really any dislikes apart from olives", {"dislikes": ["olives"]}),
+    (2, "I have dumbbells, no wait, kettlebells, I sold the dumbbells", {"equipment": ["kettlebells"]}),
+    (2, "bad knee, i mean bad ankle", {"injuries": ["bad ankle"]}),
+    # Safety: the reason given for a limitation is a condition of its own; "no other injuries" keeps the
+    # ones named; a medical condition said with "I have" is no equipment.
+    (
+        2,
+        "My doctor says I shouldn't lift heavy because of my heart",
+        {"limitations": ["doctor says i shouldn't lift heavy", "heart"]},
+    ),
+    (2, "I have a bad knee. No other injuries. Actually my shoulder too.", {"injuries": ["bad knee", "shoulder"]}),
+    (2, "I have gout", {"limitations": ["gout"]}),
+    (2, "I have high blood pressure, which my doctor says is under control.", {"limitations": ["high blood pressure"]}),
+    # A target said without its unit takes the unit of the weight said before it; undecided is no answer.
+    (3, "I weigh 90kg and want to get to 80", {"target_weight_kg": 80.0}),
+    (3, "I weigh 200 lbs and want to get down to 180", {"target_weight_kg": 81.6}),
+    (9, "not sure about supplements", {}),
+    (6, "I think I might be lactose intolerant", {"intolerances": ["lactose"]}),
+    # Typos that are other words, or too short for the edit-distance search.
+    (4, "gym, 4 days a weak, 60 mins", {"location": "gym", "days_per_week": 4, "session_minutes": 60}),
+    (5, "looks god", {"approved": True}),
+    (7, "sounds gud", {"approved": True}),
+    (5, "yesss", {"approved": True}),
+    (9, "2 liter, supplement no", {"daily_water_ml": 2000, "interested_in_supplements": False}),
+]
+
+
+@pytest.mark.parametrize(("step", "message", "expected"), TOLD_AS_A_STORY)
+def test_what_people_tell_is_recorded_as_they_meant_it(step: int, message: str, expected: dict[str, Any]) -> None:
+    assert extract(step, message) == expected
+
+
 @pytest.mark.parametrize("step", range(1, 10))
 def test_chit_chat_states_nothing(step: int) -> None:
     assert extract(step, "Hello there! What is this app about?") == {}

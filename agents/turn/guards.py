@@ -58,7 +58,14 @@ _NOT_AN_ITEM = re.compile(
     r"^(actually |really |honestly )?(no|none|nothing|nope|not sure|not really|dont know|n a|na|nada|ningun[ao]?)\b"
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
-_WH_START = re.compile(r"^(what|whats|how|why|which|who|where|when|que|como|por que|cual|cuanto|cuantos|cuantas)\b")
+# Without a question mark only the English words ask: Spanish "como" is also "I eat", "que" also "that".
+_WH_START = re.compile(r"^(what|whats|how|why|which|who|where|when)\b")
+# With a question mark, a sentence asks when it is built as a question: "I think intermediate?" is a
+# hesitant answer, "does an old injury count?" and "que significa?" ask.
+_ASKING_START = re.compile(
+    r"^(?:what|whats|how|why|which|who|where|when|is|are|am|do|does|did|can|could|should|would|will|may|shall|"
+    r"have|has|isnt|arent|dont|doesnt|que|como|cual|cuanto|cuantos|cuantas|por que|donde|cuando|puedo|es|son|hay)\b"
+)
 # A change asked for as a question ("can we do 2800 calories instead?") is a request, not a question.
 _REQUEST = re.compile(
     r"\b(can|could|would|will) (you|we)\b|\b(please|instead|how about|what about|lets|make it)\b|"
@@ -90,7 +97,11 @@ def message_is_question(message: str) -> bool:
     if not sentences:
         return False
     return all(
-        (sentence.endswith("?") or _WH_START.match(sentence) is not None) and _REQUEST.search(sentence) is None
+        (
+            _WH_START.match(sentence) is not None
+            or (sentence.endswith("?") and _ASKING_START.match(sentence) is not None)
+        )
+        and _REQUEST.search(sentence) is None
         for sentence in sentences
     )
 

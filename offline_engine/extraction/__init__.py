@@ -35,13 +35,21 @@ from typing import Any
 from offline_engine.extraction.common import _CLAUSE_END_RE, Values, _fill_bare_none, list_field_paths
 from offline_engine.extraction.diet import _step_diet_preferences, _step_meal_plan
 from offline_engine.extraction.fitness import _step_fitness_level, _step_limitations, step2_class
-from offline_engine.extraction.goals import _step_goals
+from offline_engine.extraction.goals import _step_goals, goal_named
 from offline_engine.extraction.routine import _step_hydration_supplements, _step_schedule
 from offline_engine.extraction.workouts import _step_workout_plan, _step_workout_preferences
 from offline_engine.parsing import is_bare_none, normalize
 from onboarding.steps import step_get
 
-__all__ = ["STEP_EXTRACTORS", "Values", "extract", "list_field_paths", "says_bare_none", "step2_class"]
+__all__ = [
+    "STEP_EXTRACTORS",
+    "Values",
+    "extract",
+    "goal_named",
+    "list_field_paths",
+    "says_bare_none",
+    "step2_class",
+]
 
 STEP_EXTRACTORS: dict[int, Callable[[str], Values]] = {
     1: _step_fitness_level,

@@ -86,7 +86,7 @@ _NONE_CUE_RE = re.compile(
 _NONE_FILLER_RE = re.compile(
     r"\s*(?:(?:any|real|known|other|major|serious|significant|current|past|previous|physical|food|medical|health|"
     r"special|dietary|particular|specific|actual|notable|big|kind\s+of|kinds\s+of|or|and|nor|no|the|my|such|"
-    r"really|at\s+all|issues\s+with)\b|[,/&])\s*"
+    r"really|at\s+all|issues\s+with|an?)\b|[,/&])\s*"
 )
 _NONE_AFTER = r"\s*(?::|-|=|\?|\bare\b|\bis\b)?\s*(?:none|nothing|no|n/?a|nil|zero|nope)\b"
 

@@ -72,6 +72,10 @@ _TARGET_LABEL_RE = re.compile(
     r"\b(?:target|goal|ideal|dream)\s+weight\s*(?:of|is|:|=|-|would\s+be|around|about)?\s*(?:about|around|~)?\s*"
     r"(?<![0-9.])([0-9]{2,3}(?:\.[0-9])?)(?![0-9])(?!\s*(?:%|kg|kgs|kilos?|lbs?|pounds?|stones?))"
 )
+_BARE_TARGET_RE = re.compile(
+    r"\b(?:get\s+(?:down\s+|up\s+)?to|down\s+to|reach|hit|target(?:\s+of)?|aim(?:ing)?\s+for|goal\s+(?:of|is))\s+"
+    r"(?:about\s+|around\s+|~)?([0-9]{2,3}(?:\.[0-9])?)(?![0-9.]|\s*(?:%|percent|kg|kgs|kilos?|lbs?|pounds?|stones?|st\b))"
+)
 _BODY_FAT = r"(?:body\s*fat|bodyfat|bf)(?:\s*(?:percentage|%|percent))?"
 _BODY_FAT_RE = re.compile(
     rf"(?<![0-9.])(?P<a>[0-9]{{1,2}}(?:\.[0-9])?)\s*(?:%|percent|per\s*cent)\s*(?:of\s+)?{_BODY_FAT}\b"
@@ -110,6 +114,13 @@ def _goals(norm: str) -> tuple[str | None, str | None]:
     return primary, secondary
 
 
+def goal_named(norm: str) -> bool:
+    """Whether the text names a goal itself ("lose weight", "build muscle"), not only a word that hints at
+    one ("cardio", "health"): enough to keep it for the goals step when another step is asked.
+    """
+    return bool(_hits(norm, _GOALS, _GOAL_NEGATION_RE))
+
+
 def _target_weight(norm: str) -> float | None:
     candidates: list[tuple[bool, float]] = []
     for mention in weight_mentions(norm):
@@ -123,6 +134,14 @@ def _target_weight(norm: str) -> float | None:
     labelled = _TARGET_LABEL_RE.search(norm)
     if labelled:
         candidates.append((True, float(labelled.group(1))))
+    said = weight_mentions(norm)
+    if said and not any(is_target for is_target, _ in candidates):
+        # "I weigh 90kg and want to get to 80": the target said without its unit, in the unit said before.
+        bare = _BARE_TARGET_RE.search(norm)
+        if bare:
+            unit = norm[said[0].start : said[0].end]
+            factor = said[0].value / float(re.findall(r"[0-9.]+", unit)[0]) if re.search(r"[0-9]", unit) else 1.0
+            candidates.append((True, round(float(bare.group(1)) * factor, 1)))
     targeted = [value for is_target, value in candidates if is_target]
     if targeted:
         return targeted[-1]

@@ -67,6 +67,10 @@ def _meal_minutes(mention: TimeMention, kind: str, previous: int | None) -> int:
     return morning if morning > previous else evening
 
 
+# "7pm meals at 8, 13": a word followed by its own times introduces them; it does not name the time before.
+_INTRODUCES_RE = re.compile(r"\s*(?:at|:|are|is|-|=)?\s*[0-9]")
+
+
 def _schedule(norm: str) -> _Schedule:
     contexts = [(match.start(), match.lastgroup or "") for match in _CONTEXT_RE.finditer(norm)]
     schedule = _Schedule()
@@ -76,7 +80,9 @@ def _schedule(norm: str) -> _Schedule:
         after = [
             kind
             for position, kind in contexts
-            if mention.end <= position <= mention.end + 15 and _PLAIN_GAP_RE.fullmatch(norm[mention.end : position])
+            if mention.end <= position <= mention.end + 15
+            and _PLAIN_GAP_RE.fullmatch(norm[mention.end : position])
+            and not _INTRODUCES_RE.match(norm, _CONTEXT_RE.match(norm, position).end())  # type: ignore[union-attr]
         ]
         kind = before[-1] if before else after[0] if after else ""
         if kind == "workout":
@@ -103,6 +109,13 @@ def _step_schedule(norm: str) -> Values:
     workout = [mention.text for mention in schedule.workout]
     unassigned = schedule.unassigned
     clock_unassigned = [mention for mention in unassigned if mention.clock]
+    if days and not workout and not meal_times and len(unassigned) >= 3 and unassigned[0].clock:
+        # "Mon Wed Fri. 7am. 8, 13, 19.": the days, the workout's time, then the meals, as the coach asked.
+        # A wrong guess cannot slip through: the meal times must match the meals a day, or are asked again.
+        workout = [unassigned[0].text]
+        for mention in unassigned[1:]:
+            previous = _meal_minutes(mention, "meal", previous)
+            meal_times.append(previous)
     if clock_unassigned and not workout and not meal_times and len(unassigned) >= 2:
         # A list of times with no word around them answers the one list question: meal times.
         for mention in unassigned:
@@ -174,6 +187,10 @@ _NO_CURRENT_SUPPLEMENTS_RE = re.compile(
     r"(?:\s+supplements?)?|(?:take|taking|on)\s+(?:no|zero)\s+supplements?|no\s+supplements?\s+(?:currently|"
     r"right\s+now|at\s+the\s+moment|yet|so\s+far)|(?:currently|right\s+now)\s+(?:none|nothing))\b"
 )
+_UNDECIDED_RE = re.compile(
+    r"\b(?:not\s+sure|unsure|(?:don'?t|do\s+not)\s+know|no\s+idea|undecided|maybe|perhaps|not\s+decided)\b"
+    r"(?![^.;!?\n]*\b(?:yes|interested|open\s+to)\b)"
+)
 _NOT_INTERESTED_RE = re.compile(
     r"\b(?:not\s+(?:really\s+)?(?:interested|into|keen|bothered)|no\s+(?:interest|thanks|thank\s+you|need)|"
     r"(?:don'?t|do\s+not)\s+(?:really\s+)?(?:want|need|care\s+about|like)\s+(?:any\s+)?(?:supplements?\s+)?(?:supplements?|advice|"
@@ -237,6 +254,8 @@ def _interested(norm: str) -> bool | None:
         return True
     if _NOT_INTERESTED_RE.search(norm):
         return False
+    if _UNDECIDED_RE.search(norm):
+        return None  # "not sure about supplements": asked again, never guessed
     if _SUPPLEMENT_CONTEXT_RE.search(norm) or _INTERESTED_WORD_RE.search(norm):
         return True if _INTERESTED_RE.search(norm) else None
     return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 from offline_engine.parsing.answers import (
     MAX_ITEM_LENGTH,
     MAX_LIST_ITEMS,
+    accepts_with_change,
     clean_item,
     is_bare_none,
     parse_approval,
@@ -70,6 +71,7 @@ __all__ = [
     "US_QUART_ML",
     "Mention",
     "TimeMention",
+    "accepts_with_change",
     "calorie_mentions",
     "clean_item",
     "duration_mentions",

@@ -42,9 +42,11 @@ _HESITATION_RE = re.compile(
 )
 _ACCEPT_RE = re.compile(
     r"\b(?:yes|yeah|yea|yep|yup|ya|yah|yas|sure|ok|okay|okey|okie|k|kk|fine|good|great|perfect|awesome|excellent|"
+    r"vale|dale|listo|genial|perfecto|claro|bueno|si|"
     r"amazing|wonderful|fantastic|brilliant|lovely|nice|cool|sweet|love\s+it|like\s+it|approved?|agreed?|"
     r"accept(?:ed)?|deal|happy|works\s+for\s+me|that\s+works|correct|exactly|absolutely|definitely|of\s+course|"
-    r"lgtm|confirm(?:ed)?|do\s+it|go\s+ahead|go\s+for\s+it|let'?s\s+(?:do\s+(?:it|this)|go|start)|alright|"
+    r"lgtm|confirm(?:ed)?|do\s+it|go\s+ahead|go\s+for\s+it|let'?s\s+(?:do\s+(?:it|this|that)|go|start)|alright|"
+    r"reasonable|sensible|fair\s+enough|works|"
     r"all\s+right|ready|i'?m\s+in|count\s+me\s+in|makes\s+sense|sounds\s+(?:good|great|fine|right|perfect)|"
     r"looks\s+(?:good|great|fine|right|perfect)|y)\b"
     r"|\U0001f44d|\u2705|\U0001f44c|\U0001f4aa|\U0001f64c|\U0001f525|\U0001f600|\U0001f642|\U0001f60a"
@@ -67,11 +69,18 @@ def parse_approval(text: str) -> bool | None:
     return None
 
 
+def accepts_with_change(text: str) -> bool:
+    """ "Yes, but make it 4 meals": an acceptance that also asks for a change (no refusal in it)."""
+    norm = normalize(text)
+    rest = _APPROVING_NEGATION_RE.sub(" ", norm)
+    return bool(_ACCEPT_RE.search(rest)) and not _DECLINE_RE.search(rest) and not _HESITATION_RE.search(rest)
+
+
 _BARE_ANSWER_MAX_LENGTH = 200
 _BARE_NONE_RE = re.compile(
     r"^\W*(?:(?:no|none|nope|nah|nothing|nil|zero|neither|n/?a|not\s+really|not\s+at\s+all|"
     r"no\s+thanks|none\s+at\s+all|nothing\s+at\s+all|none\s+of\s+(?:them|those|that|these)|no\s+to\s+all|"
-    r"nothing\s+to\s+(?:report|mention|add)|i\s+(?:don'?t|do\s+not)\s+have\s+any(?:\s+of\s+(?:them|those|that))?|"
+    r"nothing\s+(?:else\s+)?to\s+(?:report|mention|add|say)|i\s+(?:don'?t|do\s+not)\s+have\s+any(?:\s+of\s+(?:them|those|that))?|"
     r"i\s+have\s+none|i'?ve\s+got\s+none|not\s+that\s+i\s+know\s+of|all\s+good|i'?m\s+good|nothing\s+else|"
     r"none\s+else|that'?s\s+(?:it|all))\W*)+$"
 )

@@ -143,6 +143,29 @@ def _corrected_value(match: re.Match[str]) -> str:
     return f"{match.group('new')} {new_unit or unit or ''}".rstrip()
 
 
+_CORRECTION_CUE = (
+    r",?\s*(?:no+\s*,?\s*)?(?:wait|sorry|actually|i\s+mean|i\s+meant|correction|make\s+(?:it|that)|or\s+rather"
+    r"|scratch\s+that|let'?s\s+(?:say|do|go\s+with|make\s+it)|say|go\s+with|call\s+it)\b(?:\s+make\s+(?:it|that))?"
+    r"[\s,:]*"
+)
+_CLOCK = r"[0-9]{1,2}(?::[0-9]{2})?\s*(?:am|pm)?"
+# "at 7am, actually make that 6:30am": a time corrected in the same message.
+_TIME_CORRECTION_RE = re.compile(
+    rf"(?<![0-9.:])(?P<old>{_CLOCK})(?P<gap>[^0-9.;!?\n]{{0,12}}?|\.{{1,3}}\s*){_CORRECTION_CUE}"
+    rf"(?P<new>{_CLOCK})(?![0-9:])"
+)
+
+
+def _corrected_time(match: re.Match[str]) -> str:
+    old, new = match.group("old"), match.group("new")
+    if not re.search(r"[:apm]", old + new):
+        return match.group()  # plain numbers: ``_CORRECTION_RE`` reads them with their units
+    half = re.search(r"(am|pm)$", old)
+    if half and not re.search(r"(am|pm)$", new) and int(new.split(":")[0]) <= 12:
+        return new + half.group(1)  # "at 7pm, no wait, 8": 8pm
+    return new
+
+
 # Clock times the continental way: "19h", "20h30", "at 7h" (a bare "1h" stays a duration).
 _H_TIME_RE = re.compile(
     r"(?:(?P<at>\b(?:at|around|by|from|until|till|@)\s*)|(?<![0-9.:]))(?P<h>[01]?[0-9]|2[0-3])h(?P<m>[0-5][0-9])?\b"
@@ -150,9 +173,32 @@ _H_TIME_RE = re.compile(
 )
 
 
+_LONGEST_SESSION_HOURS = 4
+# "6.30pm", "meals at 8.00, 13.00 and 19.00": clock times written with a dot.
+_DOT_TIME_RE = re.compile(
+    r"(?<![0-9.])([01]?[0-9]|2[0-3])\.([0-5][0-9])(?![0-9])(?P<half>\s*[ap]\.?m\b\.?)?"
+    r"(?!\s*(?:kg|kilos?|lbs?|pounds?|l\b|lit|ltr|ml|km|miles?|%|percent|hours?|hrs?|h\b|min|kcal|cal|g\b|oz))"
+)
+_AT_BEFORE_RE = re.compile(r"\b(?:at|around|by|from|until|till|@|meals?|breakfast|lunch|dinner)\b[^;!?\n]*$")
+
+
+def _dot_time(match: re.Match[str], text: str) -> str:
+    if match.group("half") or _AT_BEFORE_RE.search(text[max(0, match.start() - 40) : match.start()]):
+        return f"{match.group(1)}:{match.group(2)}{match.group('half') or ''}"
+    return match.group()
+
+
+# "at 18": an hour past noon said alone is a clock time.
+_AFTERNOON_HOUR_RE = re.compile(
+    r"\b(at|around|by|from|until|till|@)\s+(1[3-9]|2[0-3])\b(?![:.,]?[0-9])(?!\s*(?:min|minutes?|kg|km|%|days?|times|x\b))"
+)
+
+
 def _h_time(match: re.Match[str]) -> str:
     hour = int(match.group("h"))
     if hour < 13 and not ((match.group("at") or match.group("m")) and hour >= 5):
+        if match.group("m") and hour <= _LONGEST_SESSION_HOURS:
+            return f"{hour * 60 + int(match.group('m'))} minutes"  # "1h15": a duration
         return match.group()
     return f"{match.group('at') or ''}{hour}:{match.group('m') or '00'}"
 
@@ -162,10 +208,26 @@ _INFORMAL: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bi\s+(?:no|not)\s+(have|eat|like|do|want|take|use|own|drink|know)\b"), r"i don't \1"),
     (re.compile(r"\b(?:no|not)\s+have\b"), "don't have"),
     (
-        re.compile(r"(?:^|(?<=[,.;]))\s*([a-z]+(?:\s+[a-z]+)?)\s+i\s+(?:not|no|don'?t|do\s+not|never)\s+(eat|like)\b"),
+        re.compile(
+            r"(?:^|(?<=[,.;]))\s*(?!(?:and|but|so|or|then|also|because|though|nothing|anything|everything|something)\b)"
+            r"([a-z]+(?:\s+(?!that\b|which\b)[a-z]+)?)\s+i\s+"
+            r"(?:not|no|don'?t|do\s+not|never)\s+(eat|like)\b"
+        ),
         r" i don't \2 \1",
     ),
     (re.compile(r"(?<![0-9.])([0-9]{1,5})\s*\+(?=\s*(?:[a-z,.;!?]|$))"), r"\1 "),  # "40+ push-ups"
+    (re.compile(r"\b(?:nah|nope|naw|nop|nay)\b"), "no"),
+    (re.compile(r"\ballerg(?:y|ies|ic)\s+(?:of|for|with|on)\b"), "allergic to"),
+    (re.compile(r"\b(?:of|in)\s+(?:the\s+)?(morning|evening|afternoon|night)\b"), r"in the \1"),
+    (re.compile(r"\bnot\s+(supplements?|equipment|injur(?:y|ies)|allerg(?:y|ies)|intoleran(?:ce|ces))\b"), r"no \1"),
+    # "injury no", "supplement no", "limitations: none": the field, then its answer, said "no <field>".
+    (
+        re.compile(
+            r"(^|[,.;:!?\n]\s*)(?!(?:i|we|it|that|there|and|but|or|so|is|are|yes|no|other\s+than)\b)"
+            r"([a-z][a-z'-]*(?:\s+[a-z][a-z'-]*)?)\s*[:=-]?\s+(?:no|none|nothing|0)\s*(?=[,;!?\n]|\.(?![0-9])|$)"
+        ),
+        r"\1no \2",
+    ),
 )
 
 
@@ -187,7 +249,10 @@ def normalize(text: str) -> str:
         text = pattern.sub(replacement, text)
     for informal, plain in _INFORMAL:
         text = informal.sub(plain, text)
+    text = _DOT_TIME_RE.sub(lambda match: _dot_time(match, text), text)
     text = _H_TIME_RE.sub(_h_time, text)
+    text = _AFTERNOON_HOUR_RE.sub(r"\1 \2:00", text)
+    text = _TIME_CORRECTION_RE.sub(_corrected_time, text)
     text = _CORRECTION_RE.sub(_corrected_value, text)
     return _SPACE_RE.sub(" ", text).strip()
 
