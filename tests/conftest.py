@@ -50,9 +50,18 @@ def run_django(args: list[str], env: Mapping[str, str]) -> subprocess.CompletedP
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``postgres`` need row locks and real concurrency: skip them, saying why, on SQLite."""
+    """Skip, saying why: ``postgres`` tests on SQLite, and ``serial`` tests under pytest-xdist.
+
+    A ``serial`` test stops PostgreSQL, which would break what the other workers run meanwhile;
+    ``make test`` runs those tests in a pass of their own after the parallel one.
+    """
     from django.conf import settings
 
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        alone = pytest.mark.skip(reason="must run alone: make test runs it in its serial pass (pytest -m serial)")
+        for item in items:
+            if "serial" in item.keywords:
+                item.add_marker(alone)
     if "postgresql" in settings.DATABASES["default"]["ENGINE"]:
         return
     skip = pytest.mark.skip(reason="needs PostgreSQL (row locks, concurrency); set DATABASE_URL=postgres://...")

@@ -21,3 +21,14 @@ from shuren.settings import REST_FRAMEWORK  # noqa: E402
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {"chat": "1000/minute", "auth": "1000/minute"}
 LOGGING["root"]["level"] = "DEBUG"  # noqa: F405  (tests read the DEBUG context logs)
+
+# pytest-xdist runs the suite in several processes (``make test`` uses one per core). Each needs a
+# database and a cache of its own: SQLite's test database stays in memory (a file name would be
+# suffixed per worker into a path that does not exist), and a Redis cache moves to its own database
+# number so that one worker's ``cache.clear()`` never wipes another's locks and throttles.
+if "sqlite" in DATABASES["default"]["ENGINE"] and not DATABASES["default"]["TEST"]["NAME"]:  # noqa: F405
+    DATABASES["default"]["TEST"]["NAME"] = ":memory:"  # noqa: F405
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker.startswith("gw") and CACHES["default"]["BACKEND"].endswith("RedisCache"):  # noqa: F405
+    _base, _, _number = CACHES["default"]["LOCATION"].rpartition("/")  # noqa: F405
+    CACHES["default"]["LOCATION"] = f"{_base}/{(int(_number or 0) - int(_worker[2:])) % 16}"  # noqa: F405

@@ -19,7 +19,8 @@ from onboarding.models import OnboardingState
 from tests.conftest import client_for, echo_responder
 
 CHAT = "/api/v1/onboarding/chat"
-pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+# serial: stopping PostgreSQL would break the tests other pytest-xdist workers run meanwhile.
+pytestmark = [pytest.mark.postgres, pytest.mark.slow, pytest.mark.serial, pytest.mark.django_db(transaction=True)]
 
 
 def _cluster() -> list[str]:
