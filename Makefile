@@ -48,8 +48,14 @@ $(TS_TOOLS): clients/typescript/package-lock.json
 test: $(TS_TOOLS)
 
 # The second run: the form flow with the agents app left out (tests/settings_no_agents.py).
+# pytest-xdist runs the suite on every core (TEST_JOBS=auto; TEST_JOBS=0 runs it in one process). The
+# tests marked serial stop PostgreSQL under the service (SHUREN_TEST_RESTART_POSTGRES=1, CI only): they
+# are skipped in the parallel run and run alone after it.
+TEST_JOBS ?= auto
 test: lint typecheck
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_JOBS)
+	@if [ "$$SHUREN_TEST_RESTART_POSTGRES" = 1 ] && [ "$(TEST_JOBS)" != 0 ]; then \
+	  echo "$(BIN)/pytest -p no:xdist --no-cov -m serial"; $(BIN)/pytest -p no:xdist --no-cov -m serial; fi
 	$(BIN)/pytest --no-cov --ds=tests.settings_no_agents tests/test_form_flow.py tests/test_admin.py onboarding/tests
 
 migrate: $(STAMP)
