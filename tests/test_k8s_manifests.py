@@ -123,6 +123,18 @@ def test_migrations_run_as_a_job_with_the_apps_image_and_settings() -> None:
     assert _env(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "MIGRATE_DATABASE_URL"
 
 
+def test_the_jobs_prometheus_directory_exists_and_is_writable() -> None:
+    # prometheus_client turns multiprocess mode on when PROMETHEUS_MULTIPROC_DIR is set at all, even empty
+    # ("" writes its files into the working directory, read-only here), and only gunicorn.conf.py creates
+    # the image's /tmp/prometheus. The Job runs manage.py alone, so its directory must be a mounted volume.
+    container = _container(_job())
+    directory = _env(container)["PROMETHEUS_MULTIPROC_DIR"]["value"]
+
+    assert directory
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert directory in {mount["mountPath"] for mount in container["volumeMounts"]}
+
+
 @pytest.mark.parametrize("workload", ["deployment", "job"])
 def test_secrets_are_referenced_never_written_down(workload: str) -> None:
     container = _container(_deployment() if workload == "deployment" else _job())
