@@ -12,8 +12,10 @@ import pytest
 from rest_framework.test import APIClient
 from rest_framework_simplejwt import authentication as simplejwt_authentication
 from rest_framework_simplejwt import tokens as simplejwt_tokens
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts import authentication as accounts_authentication
+from accounts.authentication import DeferredUserJWTAuthentication, TokenAccount
 from accounts.models import User
 from devtools.fake_anthropic import FakeAnthropicServer
 from onboarding.models import OnboardingState
@@ -127,3 +129,13 @@ def test_with_check_revoke_token_a_token_from_before_a_password_change_is_refuse
     # Then the deferred authentication loaded the user and refused the token, as every endpoint does
     assert response.status_code == 401
     assert response.json()["code"] == "password_changed"
+
+
+def test_a_token_account_shows_as_its_user_id_without_the_tokens_claims(user: User) -> None:
+    # str(request.user) appears in Django's error reports and the browsable API (DEBUG): an id, not the claims
+    token = RefreshToken.for_user(user).access_token
+    account = DeferredUserJWTAuthentication().get_user(token)
+
+    assert isinstance(account, TokenAccount)
+    assert str(account) == f"user {user.pk}"
+    assert str(token["jti"]) not in repr(account)
