@@ -18,6 +18,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.test_deployment_files import _load_gunicorn_conf
+
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
 MANIFESTS = sorted(path for path in K8S.glob("*.yaml") if path.name != "kustomization.yaml")
@@ -187,6 +189,14 @@ def test_prometheus_scrapes_each_pods_metrics_port() -> None:
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/path"] == "/metrics"
     assert int(annotations["prometheus.io/port"]) == 8000
+
+
+def test_the_configmap_gives_each_worker_at_least_the_images_default_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # bench/RESULTS.md: with a 10 s LLM, 128 threads per worker ran out long before the CPU; 256 did not
+    config = _all_resources()["ConfigMap/shuren-config"]["data"]
+    default = _load_gunicorn_conf(monkeypatch).threads
+
+    assert int(config.get("GUNICORN_THREADS", default)) >= default
 
 
 def test_the_pod_is_locked_down_and_sized() -> None:
