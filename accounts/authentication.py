@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
@@ -46,13 +46,17 @@ class TokenAccount:
     """
 
     pk: int
-    token: Token
+    # Not in the repr: str(request.user) is shown by Django's error reports and the browsable API's navbar.
+    token: Token = field(repr=False)
     is_authenticated: ClassVar[bool] = True
     is_anonymous: ClassVar[bool] = False
 
     @property
     def id(self) -> int:
         return self.pk
+
+    def __str__(self) -> str:
+        return f"user {self.pk}"
 
 
 class DeferredUserJWTAuthentication(JWTAuthentication):

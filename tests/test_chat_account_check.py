@@ -10,11 +10,16 @@ from typing import Any
 
 import pytest
 from rest_framework.test import APIClient
+from rest_framework_simplejwt import authentication as simplejwt_authentication
+from rest_framework_simplejwt import tokens as simplejwt_tokens
+from rest_framework_simplejwt.tokens import RefreshToken
 
+from accounts import authentication as accounts_authentication
+from accounts.authentication import DeferredUserJWTAuthentication, TokenAccount
 from accounts.models import User
 from devtools.fake_anthropic import FakeAnthropicServer
 from onboarding.models import OnboardingState
-from tests.conftest import echo_responder
+from tests.conftest import client_for, echo_responder
 
 CHAT = "/api/v1/onboarding/chat"
 STREAM = "/api/v1/onboarding/chat/stream"
@@ -102,3 +107,35 @@ def test_a_replayed_idempotent_message_of_a_deactivated_account_is_refused(
     # Then the stored reply is not handed out
     assert again.status_code == 401
     assert again.json()["code"] == "user_inactive"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", [CHAT, STREAM])
+def test_with_check_revoke_token_a_token_from_before_a_password_change_is_refused_on_chat(
+    monkeypatch: pytest.MonkeyPatch, user: User, path: str
+) -> None:
+    # Given CHECK_REVOKE_TOKEN on (tokens carry a hash of the password) and a started onboarding. simplejwt's
+    # modules hold the api_settings object they imported (overriding SIMPLE_JWT rebinds only the module global).
+    for module in (accounts_authentication, simplejwt_authentication, simplejwt_tokens):
+        monkeypatch.setattr(module.api_settings, "CHECK_REVOKE_TOKEN", True)
+    client = client_for(user)
+    assert client.post("/api/v1/onboarding/start").status_code == 201
+
+    # When the password is changed and the old token is used on a chat endpoint
+    user.set_password("a-new-password-123")
+    user.save()
+    response = client.post(path, {"message": "I'm a beginner"}, format="json")
+
+    # Then the deferred authentication loaded the user and refused the token, as every endpoint does
+    assert response.status_code == 401
+    assert response.json()["code"] == "password_changed"
+
+
+def test_a_token_account_shows_as_its_user_id_without_the_tokens_claims(user: User) -> None:
+    # str(request.user) appears in Django's error reports and the browsable API (DEBUG): an id, not the claims
+    token = RefreshToken.for_user(user).access_token
+    account = DeferredUserJWTAuthentication().get_user(token)
+
+    assert isinstance(account, TokenAccount)
+    assert str(account) == f"user {user.pk}"
+    assert str(token["jti"]) not in repr(account)

@@ -560,18 +560,31 @@ def test_env_example_values_are_the_settings_defaults() -> None:
         assert _as_settings_reads(method, values[name]) == default, f"{name}: .env.example says {values[name]!r}"
 
 
+GUNICORN_SETTING_OF = {
+    "GUNICORN_THREADS": "threads",
+    "GUNICORN_GRACEFUL_TIMEOUT": "graceful_timeout",
+    "GUNICORN_KEEPALIVE": "keepalive",
+    "GUNICORN_MAX_REQUESTS": "max_requests",
+}
+
+
 def test_env_example_gunicorn_values_are_the_config_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
     conf = _load_gunicorn_conf(monkeypatch)
-    setting_of = {
-        "GUNICORN_THREADS": "threads",
-        "GUNICORN_GRACEFUL_TIMEOUT": "graceful_timeout",
-        "GUNICORN_KEEPALIVE": "keepalive",
-        "GUNICORN_MAX_REQUESTS": "max_requests",
-    }
     values = _env_example_values()
 
-    for name, setting in setting_of.items():
+    for name, setting in GUNICORN_SETTING_OF.items():
         assert int(values[name]) == getattr(conf, setting), name
+
+
+def test_the_readmes_configuration_table_gives_the_gunicorn_config_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The table is written by hand: a default changed in gunicorn.conf.py (threads, 128 -> 256) must follow there.
+    conf = _load_gunicorn_conf(monkeypatch)
+    readme = (ROOT / "README.md").read_text()
+
+    for name, setting in GUNICORN_SETTING_OF.items():
+        row = re.search(rf"^\| `{name}` \| `(\d+)` \|", readme, re.MULTILINE)
+        assert row, f"{name} has no row with a number in the README's configuration table"
+        assert int(row[1]) == getattr(conf, setting), name
 
 
 def test_env_example_contains_no_real_secret() -> None:

@@ -301,3 +301,29 @@ def test_the_generated_typescript_types_check_and_the_readmes_fetch_reader_runs(
     assert "".join(result["texts"]) == result["reply"]["message"]
     assert result["again"] == result["reply"]
     assert _turns(user) == 1
+    # and it reads events cut anywhere, as networks and proxies deliver them: a fetch whose body arrives in
+    # pieces of 1-3 bytes (inside "event:", between the two newlines, inside a multi-byte character)
+    reply = {"message": "Wörld 💪", "step_complete": True}
+    body = "".join(
+        f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+        for event, data in [("delta", {"text": "Wö"}), ("delta", {"text": "rld 💪"}), ("done", reply)]
+    )
+    chunked = (
+        "import { chatStream } from './readme-stream.js';"
+        "const bytes = new TextEncoder().encode(process.argv[1]); let at = 0;"
+        "globalThis.fetch = async () => new Response(new ReadableStream({ pull(controller) {"
+        "  if (at >= bytes.length) return controller.close();"
+        "  const size = 1 + (at % 3); controller.enqueue(bytes.slice(at, at + size)); at += size; }}));"
+        "const texts = []; const reply = await chatStream('http://unused', 'token', 'hi', (t) => texts.push(t));"
+        "console.log(JSON.stringify({ reply, texts }));"
+    )
+    node = subprocess.run(
+        ["node", "--input-type=module", "-e", chunked, body],
+        cwd=project / "out",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert node.returncode == 0, node.stderr
+    assert json.loads(node.stdout) == {"reply": reply, "texts": ["Wö", "rld 💪"]}

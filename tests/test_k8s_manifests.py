@@ -18,6 +18,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from tests.test_deployment_files import _load_gunicorn_conf
+
 ROOT = Path(__file__).resolve().parent.parent
 K8S = ROOT / "deploy" / "k8s"
 MANIFESTS = sorted(path for path in K8S.glob("*.yaml") if path.name != "kustomization.yaml")
@@ -123,6 +125,18 @@ def test_migrations_run_as_a_job_with_the_apps_image_and_settings() -> None:
     assert _env(container)["DATABASE_URL"]["valueFrom"]["secretKeyRef"]["key"] == "MIGRATE_DATABASE_URL"
 
 
+def test_the_jobs_prometheus_directory_exists_and_is_writable() -> None:
+    # prometheus_client turns multiprocess mode on when PROMETHEUS_MULTIPROC_DIR is set at all, even empty
+    # ("" writes its files into the working directory, read-only here), and only gunicorn.conf.py creates
+    # the image's /tmp/prometheus. The Job runs manage.py alone, so its directory must be a mounted volume.
+    container = _container(_job())
+    directory = _env(container)["PROMETHEUS_MULTIPROC_DIR"]["value"]
+
+    assert directory
+    assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    assert directory in {mount["mountPath"] for mount in container["volumeMounts"]}
+
+
 @pytest.mark.parametrize("workload", ["deployment", "job"])
 def test_secrets_are_referenced_never_written_down(workload: str) -> None:
     container = _container(_deployment() if workload == "deployment" else _job())
@@ -175,6 +189,14 @@ def test_prometheus_scrapes_each_pods_metrics_port() -> None:
     assert annotations["prometheus.io/scrape"] == "true"
     assert annotations["prometheus.io/path"] == "/metrics"
     assert int(annotations["prometheus.io/port"]) == 8000
+
+
+def test_the_configmap_gives_each_worker_at_least_the_images_default_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    # bench/RESULTS.md: with a 10 s LLM, 128 threads per worker ran out long before the CPU; 256 did not
+    config = _all_resources()["ConfigMap/shuren-config"]["data"]
+    default = _load_gunicorn_conf(monkeypatch).threads
+
+    assert int(config.get("GUNICORN_THREADS", default)) >= default
 
 
 def test_the_pod_is_locked_down_and_sized() -> None:
