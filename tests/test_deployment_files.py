@@ -405,6 +405,26 @@ def test_migrate_on_start_false_applies_nothing_so_up_keeps_a_rollback(tmp_path:
     ]
 
 
+@pytest.mark.parametrize("value", ["False", "FALSE", "0", "no", "off"])
+def test_migrate_on_start_reads_false_as_the_settings_booleans_are_written(tmp_path: Path, value: str) -> None:
+    # .env.example writes the other booleans True/False: MIGRATE_ON_START=False must not migrate (and so
+    # silently undo a rollback) because the shell compared it with "false" only.
+    assert _migrate_service_runs(tmp_path, MIGRATE_ON_START=value)[0] == "manage.py showmigrations onboarding"
+
+
+@pytest.mark.parametrize("value", ["True", "1", "yes", "ON"])
+def test_migrate_on_start_reads_true_in_any_case(tmp_path: Path, value: str) -> None:
+    assert _migrate_service_runs(tmp_path, MIGRATE_ON_START=value) == ["manage.py migrate --noinput"]
+
+
+def test_a_migrate_on_start_typo_stops_migrate_instead_of_migrating(tmp_path: Path) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as stopped:
+        _migrate_service_runs(tmp_path, MIGRATE_ON_START="flase")
+
+    assert "MIGRATE_ON_START=flase is neither true nor false" in stopped.value.stderr
+    assert not (tmp_path / "python.log").exists(), "nothing ran, no migration above all"
+
+
 @pytest.mark.parametrize(
     "env",
     [
