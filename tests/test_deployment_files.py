@@ -505,6 +505,27 @@ def test_every_variable_gunicorn_reads_is_in_env_example() -> None:
     assert not missing, f"add to .env.example: {sorted(missing)}"
 
 
+def test_the_readme_configuration_table_lists_every_env_example_variable() -> None:
+    # The README says .env.example lists them all and tabulates them: a variable added to one only drifts.
+    readme = (ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", readme, re.MULTILINE))
+
+    assert not _env_example_names() - rows, f"add to README's Configuration: {sorted(_env_example_names() - rows)}"
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/deployment.md"])
+def test_the_compose_recipes_name_what_production_refuses_to_start_without(doc: str) -> None:
+    # The image runs with DEBUG off: a .env copied from .env.example starts only with a real SECRET_KEY, a
+    # POSTGRES_PASSWORD and an explicit provider (a key, or LLM_PROVIDER=offline); a recipe naming fewer fails.
+    blocks = re.findall(r"^```(?:bash|sh)\n(.*?)^```", (ROOT / doc).read_text(), re.MULTILINE | re.DOTALL)
+    recipes = [block for block in blocks if "cp .env.example .env" in block and "docker compose up" in block]
+
+    assert recipes, f"{doc} has no compose recipe"
+    for recipe in recipes:
+        for needed in ("SECRET_KEY", "POSTGRES_PASSWORD", "ANTHROPIC_API_KEY", "LLM_PROVIDER=offline"):
+            assert needed in recipe, f"{doc}: the recipe does not say to set {needed}:\n{recipe}"
+
+
 def test_env_example_documents_only_variables_something_reads() -> None:
     known = _settings_reads() | _gunicorn_reads() | _compose_variables() | _READ_BY_LIBRARIES
     stale = _env_example_names() - known
