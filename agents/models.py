@@ -9,7 +9,7 @@ from typing import ClassVar
 
 from django.db import models
 
-from onboarding.models import OnboardingState
+from onboarding.models import OnboardingState, StateRowsManager, objects_as_base_manager
 
 
 class ChatTurnLock(models.Model):
@@ -22,6 +22,8 @@ class ChatTurnLock(models.Model):
     state = models.OneToOneField(OnboardingState, on_delete=models.CASCADE, primary_key=True, related_name="turn_lock")
     token = models.UUIDField()
     expires_at = models.DateTimeField()
+
+    objects = StateRowsManager()
 
     class Meta:
         db_table = "onboarding_chat_turn_locks"
@@ -39,6 +41,8 @@ class ChatIdempotencyRecord(models.Model):
     response = models.JSONField()
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = StateRowsManager()
+
     class Meta:
         db_table = "onboarding_chat_idempotency"
         constraints: ClassVar = [
@@ -47,3 +51,9 @@ class ChatIdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"Idempotency key {self.key} of state {self.state_id}"
+
+
+# Their deletion with a user's (the admin's delete pages) joins the state: never its agent columns while the
+# feature is off, as they may be rolled back.
+objects_as_base_manager(ChatTurnLock)
+objects_as_base_manager(ChatIdempotencyRecord)

@@ -47,8 +47,9 @@ class OnboardingStateQuerySet(models.QuerySet["OnboardingState"]):
 class OnboardingStateManager(models.Manager["OnboardingState"]):
     """Every query of the state, without the agent columns while the feature is off: a rolled-back table has none.
 
-    Not the base manager (that would be a migration of its own, which ``rollback`` would undo first): the
-    code reads states through ``objects`` only, never through a related accessor such as ``user.onboarding_state``.
+    Also the model's base manager (set below the model), which Django uses where the code does not choose: a
+    related accessor (``user.onboarding_state``) and the collector of a user's deletion, which the admin's
+    delete page runs with ``select_related`` and so without deferring anything on its own.
     """
 
     def get_queryset(self) -> OnboardingStateQuerySet:
@@ -62,6 +63,16 @@ class OnboardingStateManager(models.Manager["OnboardingState"]):
     def with_history_older_than(self, cutoff: Any) -> OnboardingStateQuerySet:
         """States whose conversation was last touched before ``cutoff`` and still hold history."""
         return self.get_queryset().with_history_older_than(cutoff)
+
+
+class StateRowsManager(models.Manager[Any]):
+    """For a model with a ``state`` foreign key: a state joined in (``select_related``) comes without the
+    agent columns while the feature is off. The admin's delete pages join the state into the rows they list.
+    """
+
+    def get_queryset(self) -> models.QuerySet[Any]:
+        queryset = super().get_queryset()
+        return queryset if agent_fields_in_use() else queryset.defer(*(f"state__{name}" for name in AGENT_FIELDS))
 
 
 class OnboardingState(models.Model):
@@ -95,3 +106,16 @@ class OnboardingState(models.Model):
     def __str__(self) -> str:
         # How ops name a state (admin titles, breadcrumbs, delete pages): whose it is and where they stand.
         return f"{self.user.email} - step {self.current_step} of {LAST_STEP}: {step_get(self.current_step).title}"
+
+
+def objects_as_base_manager(model: type[models.Model]) -> None:
+    """Make the model's ``objects`` its base manager too, so Django's own queries defer the agent columns as well.
+
+    Set on the options rather than as ``Meta.base_manager_name``: a Meta option is part of the migration state,
+    and its migration (after 0002) would be the one ``rollback onboarding`` undid instead of 0002. Called right
+    after the class, before anything reads the cached ``_meta.base_manager``.
+    """
+    model._meta.base_manager_name = "objects"
+
+
+objects_as_base_manager(OnboardingState)

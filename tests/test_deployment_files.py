@@ -405,6 +405,26 @@ def test_migrate_on_start_false_applies_nothing_so_up_keeps_a_rollback(tmp_path:
     ]
 
 
+@pytest.mark.parametrize("value", ["False", "FALSE", "0", "no", "off"])
+def test_migrate_on_start_reads_false_as_the_settings_booleans_are_written(tmp_path: Path, value: str) -> None:
+    # .env.example writes the other booleans True/False: MIGRATE_ON_START=False must not migrate (and so
+    # silently undo a rollback) because the shell compared it with "false" only.
+    assert _migrate_service_runs(tmp_path, MIGRATE_ON_START=value)[0] == "manage.py showmigrations onboarding"
+
+
+@pytest.mark.parametrize("value", ["True", "1", "yes", "ON"])
+def test_migrate_on_start_reads_true_in_any_case(tmp_path: Path, value: str) -> None:
+    assert _migrate_service_runs(tmp_path, MIGRATE_ON_START=value) == ["manage.py migrate --noinput"]
+
+
+def test_a_migrate_on_start_typo_stops_migrate_instead_of_migrating(tmp_path: Path) -> None:
+    with pytest.raises(subprocess.CalledProcessError) as stopped:
+        _migrate_service_runs(tmp_path, MIGRATE_ON_START="flase")
+
+    assert "MIGRATE_ON_START=flase is neither true nor false" in stopped.value.stderr
+    assert not (tmp_path / "python.log").exists(), "nothing ran, no migration above all"
+
+
 @pytest.mark.parametrize(
     "env",
     [
@@ -483,6 +503,27 @@ def test_every_variable_settings_reads_is_in_env_example() -> None:
 def test_every_variable_gunicorn_reads_is_in_env_example() -> None:
     missing = _gunicorn_reads() - _env_example_names()
     assert not missing, f"add to .env.example: {sorted(missing)}"
+
+
+def test_the_readme_configuration_table_lists_every_env_example_variable() -> None:
+    # The README says .env.example lists them all and tabulates them: a variable added to one only drifts.
+    readme = (ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `([A-Z][A-Z0-9_]*)` \|", readme, re.MULTILINE))
+
+    assert not _env_example_names() - rows, f"add to README's Configuration: {sorted(_env_example_names() - rows)}"
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/deployment.md"])
+def test_the_compose_recipes_name_what_production_refuses_to_start_without(doc: str) -> None:
+    # The image runs with DEBUG off: a .env copied from .env.example starts only with a real SECRET_KEY, a
+    # POSTGRES_PASSWORD and an explicit provider (a key, or LLM_PROVIDER=offline); a recipe naming fewer fails.
+    blocks = re.findall(r"^```(?:bash|sh)\n(.*?)^```", (ROOT / doc).read_text(), re.MULTILINE | re.DOTALL)
+    recipes = [block for block in blocks if "cp .env.example .env" in block and "docker compose up" in block]
+
+    assert recipes, f"{doc} has no compose recipe"
+    for recipe in recipes:
+        for needed in ("SECRET_KEY", "POSTGRES_PASSWORD", "ANTHROPIC_API_KEY", "LLM_PROVIDER=offline"):
+            assert needed in recipe, f"{doc}: the recipe does not say to set {needed}:\n{recipe}"
 
 
 def test_env_example_documents_only_variables_something_reads() -> None:

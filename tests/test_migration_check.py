@@ -22,9 +22,18 @@ from devtools.migration_check.run import (
     copy_database,
     database_names,
     main,
+    phase_environment,
     redacted,
     with_database,
 )
+
+
+def test_the_phases_read_no_env_file_only_the_environment_the_check_sets() -> None:
+    # settings.py reads the checkout's .env unless SHUREN_ENV_FILE is blank, and make run writes one
+    env = phase_environment("postgres://u@h/db", agents_enabled=False)
+
+    assert env["SHUREN_ENV_FILE"] == ""
+    assert env["AGENTS_ENABLED"] == "false"
 
 
 def test_the_check_names_its_own_databases_after_database_url() -> None:

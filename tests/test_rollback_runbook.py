@@ -157,6 +157,37 @@ def test_with_the_feature_off_no_query_names_an_agent_column(make_user: Any, set
 
 
 @pytest.mark.django_db
+def test_with_the_feature_off_the_admins_delete_pages_name_no_agent_column(make_user: Any, settings: Any) -> None:
+    # Given users who chatted (a turn lock and an idempotency record hang off their states), then the feature off
+    admin = Client()
+    admin.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
+    users = [make_user("state@example.com"), make_user("account@example.com")]
+    for user in users:
+        client = client_for(user)
+        assert client.post(f"{ONBOARDING}/start").status_code == 201
+        assert chat(client, STEP_1_BY_CHAT).status_code == 200
+        resent = client.post(f"{ONBOARDING}/chat", {"message": "hi"}, format="json", HTTP_IDEMPOTENCY_KEY="k-1")
+        assert resent.status_code == 200
+    settings.AGENTS_ENABLED = False
+    state = users[0].onboarding_state
+    deleted_state = f"{ADMIN}{state.pk}/delete/"
+    deleted_account = f"/admin/accounts/user/{users[1].pk}/delete/"
+
+    # When a state and a whole account are deleted through the admin's delete pages (confirmation, then yes)
+    with CaptureQueriesContext(connection) as queries:
+        pages = [admin.get(deleted_state), admin.get(deleted_account)]
+        done = [admin.post(deleted_state, {"post": "yes"}), admin.post(deleted_account, {"post": "yes"})]
+
+    # Then both worked without one statement naming the agent columns (Django joins the state into the
+    # rows it lists: a rolled-back table would fail them)
+    assert [page.status_code for page in pages] == [200, 200]
+    assert "Idempotency key k-1 of state" in pages[1].content.decode()  # a row joined to its state
+    assert [response.status_code for response in done] == [302, 302]
+    assert not User.objects.filter(pk=users[1].pk).exists()
+    assert [q["sql"] for q in queries.captured_queries if AGENT_COLUMN.search(q["sql"])] == []
+
+
+@pytest.mark.django_db
 def test_with_the_feature_off_the_state_names_the_current_steps_agent(started: APIClient, settings: Any) -> None:
     settings.AGENTS_ENABLED = False
 

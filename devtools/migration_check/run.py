@@ -155,6 +155,9 @@ def phase_environment(database_url: str, *, agents_enabled: bool) -> dict[str, s
     return {
         **inherited,
         "DJANGO_SETTINGS_MODULE": "shuren.settings",
+        # Not the checkout's .env (make run writes one): a developer's edits there (a throttle, the cache...)
+        # would change what the check checks.
+        "SHUREN_ENV_FILE": "",
         "SHUREN_DEV_DEFAULTS": "1",
         "DEBUG": "true",
         "ALLOWED_HOSTS": "testserver",
