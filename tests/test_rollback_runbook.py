@@ -12,6 +12,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -227,9 +228,17 @@ def test_the_rollback_with_force_drops_the_columns_although_the_agents_are_on() 
 # --- the runbook, end to end through the API --------------------------------------------------------------
 
 
+@pytest.fixture
+def schema_restored() -> Iterator[None]:
+    """Whatever happens in the test, the columns are back afterwards: the next test in this process needs them."""
+    yield
+    connections.close_all()
+    call_command("migrate", verbosity=0)
+
+
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_the_rollback_runbook_on_one_release(make_user: Any, settings: Any) -> None:
+def test_the_rollback_runbook_on_one_release(make_user: Any, settings: Any, schema_restored: None) -> None:
     admin = Client()
     admin.force_login(make_user("root@example.com", is_staff=True, is_superuser=True))
     users = {name: make_user(f"{name}@example.com") for name in ("chat", "form", "done", "late", "quit", "gone")}
@@ -305,7 +314,9 @@ def test_the_rollback_runbook_on_one_release(make_user: Any, settings: Any) -> N
 @pytest.mark.slow
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_the_form_flow_is_served_while_the_columns_are_dropped(make_user: Any, settings: Any) -> None:
+def test_the_form_flow_is_served_while_the_columns_are_dropped(
+    make_user: Any, settings: Any, schema_restored: None
+) -> None:
     # Given the feature off and a user answering by form in another thread, without pause
     settings.AGENTS_ENABLED = False
     client = client_for(make_user("busy@example.com"))
