@@ -294,6 +294,8 @@ def test_a_yes_completes(started: APIClient, all_answered: dict) -> None:
     assert done["next_action"] == "complete_onboarding"
     assert done["is_complete"] is True
     assert OnboardingState.objects.get().is_complete is True
+    # The reply says it is done, and nothing else: the yes answered the summary, it was not "missed".
+    assert done["message"] == "That's everything - your onboarding is complete! Your plan is ready in the app."
 
 
 def test_a_correction_goes_to_its_step_and_the_summary_is_shown_again(started: APIClient, all_answered: dict) -> None:

@@ -78,13 +78,20 @@ def _later_steps_keep(*, state: OnboardingState, plan: TurnPlan, later: dict[int
 
 
 def reply_parts(
-    *, plan: TurnPlan, response: LLMResponse, outcome: StepOutcome, extracted: dict[str, Any], guarded: GuardedValues
+    *,
+    plan: TurnPlan,
+    response: LLMResponse,
+    outcome: StepOutcome,
+    extracted: dict[str, Any],
+    guarded: GuardedValues,
+    confirming: bool = False,
 ) -> list[str]:
     """What the agent says, before any step change is announced.
 
     Claude's text when it wrote some; otherwise (the offline engine, or a reply
     that was only a tool call) the agent phrases it. Refused values are always
-    explained by the server, whatever the model said.
+    explained by the server, whatever the model said. A yes to the review summary
+    (``confirming``) carries no answer, and gets no "didn't catch an answer" either.
     """
     agent, step = plan.agent, plan.step
     composed = response.compose_reply or not response.text.strip()
@@ -97,7 +104,7 @@ def reply_parts(
         parts.append(answered)
     if composed and (extracted or outcome.errors):
         parts.append(agent.acknowledge(step, outcome.accepted))
-    elif composed and not answered:
+    elif composed and not answered and not confirming:
         parts.append(agent.no_answer(plan.message))
     if outcome.complete_data is not None and outcome.complete_data.get("approved") is True:
         parts.append(wording.reply_approved(step_get(step).title))
@@ -117,13 +124,16 @@ def steps_advance(*, plan: TurnPlan, response: LLMResponse, state: OnboardingSta
     onboarding_ensure_open(state)  # the form flow may have completed it meanwhile
     in_review = onboarding_pending_step(state=state) is None
     extracted, later = extracted_values(plan=plan, response=response)
-    if in_review and message_confirms(plan.message):
+    confirming = in_review and message_confirms(plan.message)
+    if confirming:
         extracted = {}  # a plain yes to the summary carries no answer (not "yes" to supplements)
     guarded = values_guard(step=plan.step, message=plan.message, values=extracted, known=plan.draft)
     if extracted != guarded.values:
         logger.info("Guards changed the values sent at step %s for user %s", plan.step, plan.user_id)
     outcome = plan.agent.apply_step(plan.step, plan.draft, guarded.values, step_data_by_number(state.step_data))
-    parts = reply_parts(plan=plan, response=response, outcome=outcome, extracted=guarded.values, guarded=guarded)
+    parts = reply_parts(
+        plan=plan, response=response, outcome=outcome, extracted=guarded.values, guarded=guarded, confirming=confirming
+    )
     _later_steps_keep(state=state, plan=plan, later=later)
 
     for number, data in outcome.other_steps.items():
