@@ -251,6 +251,7 @@ class BaseAgent:
             return ""
         definition = step_get(step)
         parts = [
-            f"{definition.spec(key).label()}: {definition.spec(key).display(value)}" for key, value in shown.items()
+            wording.noted_value(definition.spec(key).label(), definition.spec(key).display(value), value)
+            for key, value in shown.items()
         ]
         return wording.reply_acknowledge(parts)

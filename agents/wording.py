@@ -30,8 +30,27 @@ def ask_field(name: str) -> str:
 
 
 def reply_acknowledge(saved: Sequence[str]) -> str:
-    """Repeat back what was saved (``"Fitness level: Beginner"``), so a misunderstanding shows."""
-    return _("Got it - %(saved)s.") % {"saved": "; ".join(saved)}
+    """Repeat back what was saved, as a sentence, so a misunderstanding shows.
+
+    ``"Got it, I've noted your equipment (dumbbells), your injuries (bad knee) and no limitations."``
+    """
+    return _("Got it, I've noted %(saved)s.") % {"saved": spoken_list(saved)}
+
+
+def noted_value(label: str, shown: str, value: object) -> str:
+    """One value saved, as said back: ``"your fitness level (beginner)"``, ``"no injuries"``."""
+    if value is None or value == [] or value is False:
+        return _("no %(label)s") % {"label": label}
+    if value is True:
+        return _("yes to %(label)s") % {"label": label}
+    return _("your %(label)s (%(value)s)") % {"label": label, "value": shown}
+
+
+def spoken_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if len(items) <= 1:
+        return "".join(items)
+    return _("%(most)s and %(last)s") % {"most": ", ".join(items[:-1]), "last": items[-1]}
 
 
 def reply_not_saved(problems: Sequence[str]) -> str:
@@ -80,7 +99,7 @@ def reply_removed(label: str, items: Sequence[str]) -> str:
 
 def reply_carried(saved: Sequence[str]) -> str:
     """A step opens with answers the user already gave earlier in the conversation."""
-    return _("You already told me: %(saved)s.") % {"saved": "; ".join(saved)}
+    return _("You already told me %(saved)s.") % {"saved": spoken_list(saved)}
 
 
 def reply_confirm_carried() -> str:

@@ -8,6 +8,7 @@ an expected failure, strictly, so the day the engine learns it the test fails un
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -36,7 +37,16 @@ def test_a_persona_is_understood_and_nothing_they_said_is_lost(persona: Persona,
     client = APIClient()
 
     # When they register, start onboarding and chat through every step over HTTP
-    verdict = walk_judge(persona_walk(persona, client=client))
+    walk = persona_walk(persona, client=client)
+    verdict = walk_judge(walk)
 
     # Then onboarding completes with every field as they meant it, nothing lost, nothing asked twice
     assert verdict.understood, "\n".join(verdict_problems(verdict))
+    # And the coach spoke plainly: no field name, no step number, no "didn't catch" at the review's yes
+    for turn in walk.turns:
+        assert not INTERNAL.search(turn.reply), (turn.message, turn.reply)
+    assert "didn't catch" not in walk.turns[-1].reply
+
+
+# A field name (snake_case, e.g. meals_per_day) or a step number ("step 7") in what the coach says.
+INTERNAL = re.compile(r"\b[a-z]+_[a-z_]+\b|\bstep \d\b", re.IGNORECASE)

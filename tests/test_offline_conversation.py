@@ -21,7 +21,7 @@ from onboarding.steps import step_get
 
 CHAT = "/api/v1/onboarding/chat"
 ASK_LIMITATIONS = (
-    "Got it - equipment: dumbbells; injuries: bad knee. "
+    "Got it, I've noted your equipment (dumbbells) and your injuries (bad knee). "
     "Could you tell me whether anything else limits your training (or 'no limitations')?"
 )
 ASK_FOOD = "Got it. Could you tell me any food intolerances (or 'none') and foods you dislike (or 'none')?"

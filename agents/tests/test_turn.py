@@ -35,7 +35,7 @@ def test_a_whole_answer_completes_the_step_and_opens_the_next(
     assert state.step_data["1"] == answers[1]
     assert (reply.step_complete, reply.next_action, reply.next_step) == (True, NextAction.ADVANCE_STEP, 2)
     assert reply.saved == answers[1]
-    assert reply.message.startswith("Got it - fitness level: intermediate")
+    assert reply.message.startswith("Got it, I've noted your fitness level (intermediate)")
     assert [entry["role"] for entry in state.conversation_history] == ["user", "assistant"]
     assert state.conversation_history[1]["content"] == reply.message
     assert not ChatTurnLock.objects.exists()

@@ -68,7 +68,7 @@ def step_open(*, state: OnboardingState, step: int) -> str:
     saved = steps_data.get(step, {})
     carried = {name: value for name, value in draft.items() if saved.get(name) != value and name != "approved"}
     told = agent.acknowledge(step, carried) and [
-        f"{step_get(step).spec(name).label()} {step_get(step).spec(name).display(value)}"
+        wording.noted_value(step_get(step).spec(name).label(), step_get(step).spec(name).display(value), value)
         for name, value in carried.items()
         if name != "plan"
     ]
