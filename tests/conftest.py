@@ -20,7 +20,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from accounts.models import User
 from devtools.fake_anthropic import FakeAnthropicServer, Reply
-from onboarding.plans import workout_plan_generate
+from devtools.sample_answers import valid_answers
 
 PASSWORD = "a-Long-and-unusual-passphrase-42"
 ROOT = Path(__file__).resolve().parent.parent
@@ -189,29 +189,6 @@ def started(api: APIClient) -> APIClient:
     """``api`` after ``POST onboarding/start``."""
     assert api.post("/api/v1/onboarding/start").status_code == 201
     return api
-
-
-def valid_answers() -> dict[int, dict[str, Any]]:
-    """A complete, mutually consistent set of answers for steps 1-9."""
-    answers: dict[int, dict[str, Any]] = {
-        1: {"fitness_level": "intermediate", "experience": {"pushups": 25, "workouts_per_week": 3}},
-        2: {"equipment": ["dumbbells", "mat"], "injuries": [], "limitations": []},
-        3: {"primary_goal": "muscle_gain", "secondary_goal": "fat_loss", "target_weight_kg": 78.5},
-        4: {"location": "home", "days_per_week": 3, "session_minutes": 45},
-        6: {"diet_type": "vegetarian", "allergies": ["peanuts"], "intolerances": [], "dislikes": ["olives"]},
-        7: {
-            "daily_calories": 2600,
-            "protein_pct": 30,
-            "carbs_pct": 45,
-            "fats_pct": 25,
-            "meals_per_day": 3,
-            "approved": True,
-        },
-        8: {"workout_days": [0, 2, 4], "workout_time": "18:30", "meal_times": ["07:30", "12:30", "19:00"]},
-        9: {"daily_water_ml": 2500, "reminder_every_minutes": 60, "interested_in_supplements": False},
-    }
-    answers[5] = {"plan": workout_plan_generate(answers), "approved": True}
-    return dict(sorted(answers.items()))
 
 
 @pytest.fixture

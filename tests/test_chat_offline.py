@@ -7,27 +7,17 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
+from devtools.sample_answers import REVIEW_CONFIRMATION, TERSE_CHAT
 from onboarding.models import OnboardingState
 from tests.conftest import client_for, parse_sse
 
 CHAT = "/api/v1/onboarding/chat"
-# What a user says to the summary of every answer that the coach shows before completing.
-CONFIRM = "yes, that's all correct"
+CONFIRM = REVIEW_CONFIRMATION
 
 # Each user: the messages they send, and the step data that must be saved.
 USERS: dict[str, dict[str, Any]] = {
     "terse": {
-        "messages": [
-            "beginner",
-            "none",
-            "lose weight",
-            "home, 3 days, 30 minutes",
-            "yes",
-            "I eat everything, no allergies, no intolerances, no dislikes",
-            "ok",
-            "Mon, Wed, Fri at 7am; meals at 8:00, 13:00 and 19:00",
-            "2 liters, no supplements",
-        ],
+        "messages": TERSE_CHAT,
         "expected": {
             1: {"fitness_level": "beginner"},
             2: {"equipment": [], "injuries": [], "limitations": []},

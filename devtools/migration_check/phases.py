@@ -21,22 +21,12 @@ from typing import Any
 
 import django
 
+from devtools.sample_answers import REVIEW_CONFIRMATION, TERSE_CHAT, valid_answers
+
 # How many users' state, progress and export are checked: all of a seeded source, a sample of a big copy.
 USERS_CHECKED = 50
-CONFIRM = "yes, that's all correct"
 # A user who answers every step in the chat (the offline engine understands these), then confirms the review.
-CHAT_WALK = [
-    "beginner",
-    "none",
-    "lose weight",
-    "home, 3 days, 30 minutes",
-    "yes",
-    "I eat everything, no allergies, no intolerances, no dislikes",
-    "ok",
-    "Mon, Wed, Fri at 7am; meals at 8:00, 13:00 and 19:00",
-    "2 liters, no supplements",
-    CONFIRM,
-]
+CHAT_WALK = [*TERSE_CHAT, REVIEW_CONFIRMATION]
 CHAT_START = [
     "Hi! I'd say I'm moderately active - I can do about twenty five push-ups and I work out twice a week",
     "I've got a pair of dumbbells and resistance bands. I have a bad knee but no other limitations",
@@ -75,31 +65,6 @@ def _json(response: Any) -> Any:
         return None
 
 
-def answers() -> dict[int, dict[str, Any]]:
-    """A complete, consistent set of answers for steps 1-9 (the form users')."""
-    from onboarding.plans import workout_plan_generate
-
-    given: dict[int, dict[str, Any]] = {
-        1: {"fitness_level": "intermediate", "experience": {"pushups": 25, "workouts_per_week": 3}},
-        2: {"equipment": ["dumbbells", "mat"], "injuries": [], "limitations": []},
-        3: {"primary_goal": "muscle_gain", "secondary_goal": "fat_loss", "target_weight_kg": 78.5},
-        4: {"location": "home", "days_per_week": 3, "session_minutes": 45},
-        6: {"diet_type": "vegetarian", "allergies": ["peanuts"], "intolerances": [], "dislikes": ["olives"]},
-        7: {
-            "daily_calories": 2600,
-            "protein_pct": 30,
-            "carbs_pct": 45,
-            "fats_pct": 25,
-            "meals_per_day": 3,
-            "approved": True,
-        },
-        8: {"workout_days": [0, 2, 4], "workout_time": "18:30", "meal_times": ["07:30", "12:30", "19:00"]},
-        9: {"daily_water_ml": 2500, "reminder_every_minutes": 60, "interested_in_supplements": False},
-    }
-    given[5] = {"plan": workout_plan_generate(given), "approved": True}
-    return dict(sorted(given.items()))
-
-
 def _client(user: Any) -> Any:
     from rest_framework.test import APIClient
 
@@ -115,7 +80,7 @@ def _new_user(label: str) -> Any:
 
 
 def _by_form(checks: Checks, client: Any, steps: range) -> None:
-    given = answers()
+    given = valid_answers()
     for step in steps:
         response = client.post(f"{ONBOARDING}/step", {"step": step, "data": given[step]}, format="json")
         checks.status(response, 200, f"form answer to step {step}")
@@ -245,7 +210,7 @@ def existing_users_continue(checks: Checks, incomplete: list[Any], *, agents_on:
     """An existing user corrects step 1 by form; another (with the agents on) chats on."""
     if not incomplete:
         return
-    given = answers()
+    given = valid_answers()
     client = _client(incomplete[0])
     checks.status(
         client.post(f"{ONBOARDING}/step", {"step": 1, "data": given[1]}, format="json"), 200, "a correction by form"
