@@ -52,6 +52,7 @@ from bench.monitor import (  # noqa: E402
     postmaster_pids,
     tree_pids,
 )
+from devtools.cluster import process_stop  # noqa: E402  (SIGTERM, then SIGKILL the group)
 
 BENCH_DIR = ROOT / "bench"
 OUT_DIR = BENCH_DIR / "out"
@@ -317,21 +318,6 @@ def run_checked(command: Sequence[str], env: Mapping[str, str], log: IO[str], ti
     )
     if completed.returncode != 0:
         raise RuntimeError(f"{' '.join(command[:4])} failed with exit code {completed.returncode}; see {log.name}")
-
-
-def process_stop(process: subprocess.Popen[Any], grace: float) -> None:
-    """SIGTERM the process (gunicorn drains in-flight requests), then SIGKILL its group after ``grace`` s."""
-    if process.poll() is not None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=grace)
-    except subprocess.TimeoutExpired:
-        # start_new_session made the process a group leader: its group is it and its children.
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)
-        process.wait(timeout=10)
 
 
 def fake_llm_start(scenario: Scenario, run_dir: Path, stack: contextlib.ExitStack) -> tuple[subprocess.Popen[str], str]:
