@@ -8,7 +8,11 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +51,46 @@ def run_django(args: list[str], env: Mapping[str, str]) -> subprocess.CompletedP
         timeout=60,
         check=False,
     )
+
+
+@dataclass
+class Gunicorn:
+    """A gunicorn started by ``gunicorn_serving``: its base URL, and its stderr once it has stopped."""
+
+    base: str
+    stderr: str = ""
+
+
+@contextmanager
+def gunicorn_serving(*, python: str, cwd: Path, env: Mapping[str, str]) -> Iterator[Gunicorn]:
+    """gunicorn with ``cwd``'s ``gunicorn.conf.py`` on ``env["PORT"]``, once ``/health`` answers 200; stopped after.
+
+    ``env`` is the whole environment of the server (it chooses the settings, the database and the port).
+    """
+    server = subprocess.Popen(
+        [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "shuren.wsgi:application"],
+        cwd=cwd,
+        env=dict(env),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    served = Gunicorn(base=f"http://127.0.0.1:{env['PORT']}")
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{served.base}/health", timeout=10) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or server.poll() is not None:
+                    raise
+                time.sleep(0.2)
+        yield served
+    finally:
+        server.terminate()
+        served.stderr = server.communicate(timeout=60)[1]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

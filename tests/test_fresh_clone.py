@@ -18,7 +18,6 @@ import shlex
 import shutil
 import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from typing import Any
 import pytest
 
 from shuren.static_storage import CollectedOrAppStaticFilesStorage
+from tests.conftest import gunicorn_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -212,29 +212,8 @@ def gunicorn_in_production_mode(clone: Path, tmp_path_factory: pytest.TempPathFa
         "LOG_LEVEL": "WARNING",
         "GUNICORN_GRACEFUL_TIMEOUT": "2",
     }
-    server = subprocess.Popen(
-        [".venv/bin/python", "-m", "gunicorn", "-c", "gunicorn.conf.py", "shuren.wsgi:application"],
-        cwd=clone,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                _get(f"{base}/health")
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-        yield base
-    finally:
-        server.terminate()
-        server.communicate(timeout=60)
+    with gunicorn_serving(python=".venv/bin/python", cwd=clone, env=env) as server:
+        yield server.base
 
 
 @pytest.mark.slow

@@ -7,12 +7,13 @@ import re
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import gunicorn_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = 40
@@ -54,39 +55,18 @@ def test_metrics_count_every_request_across_two_workers(tmp_path: Path) -> None:
     migrate_env = {key: value for key, value in env.items() if key != "PROMETHEUS_MULTIPROC_DIR"}
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, env=migrate_env, check=True, timeout=120)
     metrics_dir.mkdir()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "shuren.wsgi:application"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if _get(f"{base}/health")[0] == 200:
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise
-                time.sleep(0.2)
-
+    with gunicorn_serving(python=sys.executable, cwd=ROOT, env=env) as server:
+        base = server.base
         # When 40 liveness requests arrive on separate connections, 8 at a time
         with ThreadPoolExecutor(max_workers=8) as pool:
             statuses = list(pool.map(lambda _: _get(f"{base}/health")[0], range(REQUESTS)))
         body = _get(f"{base}/metrics")[1]
-    finally:
-        server.terminate()
-        _, stderr = server.communicate(timeout=60)
 
     # Then /metrics, answered by one worker, counts all of them (plus the readiness poll)
     assert statuses == [200] * REQUESTS
     pattern = r'django_http_responses_total_by_status_view_method_total\{[^}]*view="health-live"[^}]*\} (\S+)'
     counted = sum(float(value) for value in re.findall(pattern, body))
-    assert counted >= REQUESTS + 1, stderr
+    assert counted >= REQUESTS + 1, server.stderr
     assert counted <= REQUESTS + 60  # the readiness poll adds at most one request per 0.2 s
     # and both workers wrote samples of their own
     pids = {match.group(1) for path in metrics_dir.iterdir() if (match := re.search(r"_(\d+)\.db$", path.name))}
