@@ -153,8 +153,15 @@ def anthropic_check() -> HealthReport:
 
 
 def agents_check() -> HealthReport:
-    """Every step routes to an agent whose prompt renders and whose tool schema is valid JSON Schema."""
+    """Every step routes to an agent whose prompt renders and whose tool schema is valid JSON Schema.
+
+    With ``AGENTS_ENABLED`` off the agents still build (a switch back on must work), but the chat answers
+    503 ``agents_disabled``: the report says so as a degraded ``enabled`` check (200, ``status: degraded``),
+    so that a dashboard never shows a switched-off chat as ``ok``.
+    """
     report = HealthReport()
+    enabled = settings.AGENTS_ENABLED
+    report.add("enabled", enabled, required=False, **({} if enabled else {"error": "AGENTS_ENABLED is off"}))
     for step in STEPS:
         try:
             agent = agent_for_step(step.number)

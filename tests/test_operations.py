@@ -86,8 +86,22 @@ def test_agents_health_checks_every_step(db: None) -> None:
 
     assert response.status_code == 200
     checks = response.json()["checks"]
-    assert sorted(checks) == sorted(f"step_{n}" for n in range(1, 10))
+    assert sorted(checks) == sorted(["enabled", *(f"step_{n}" for n in range(1, 10))])
+    assert response.json()["status"] == "ok"
+    assert checks["enabled"] == {"ok": True, "required": False}
     assert checks["step_5"] == {"ok": True, "agent_type": "WORKOUT_PLANNING", "tool": "record_workout_plan"}
+
+
+def test_agents_health_says_degraded_while_the_agents_are_switched_off(db: None, settings: Any) -> None:
+    settings.AGENTS_ENABLED = False
+
+    response = Client().get("/api/v1/health/agents")
+
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["status"], body["degraded"]) == ("degraded", ["enabled"])
+    assert body["checks"]["enabled"] == {"ok": False, "required": False, "error": "AGENTS_ENABLED is off"}
+    assert body["checks"]["step_1"]["ok"] is True
 
 
 def test_agents_health_is_503_when_a_tool_schema_is_broken(db: None, monkeypatch: Any) -> None:
