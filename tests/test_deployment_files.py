@@ -15,7 +15,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
+from devtools.cluster import free_port
 from tests.conftest import run_django
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -854,19 +854,12 @@ def application(environ, start_response):
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _serve_and_probe(app: str, chdir: Path, extra_env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], str]:
     """Start gunicorn with gunicorn.conf.py, run the image's HEALTHCHECK until it passes; (probe, access log)."""
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(chdir),
-        "PORT": str(_free_port()),
+        "PORT": str(free_port()),
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "2",
         **extra_env,

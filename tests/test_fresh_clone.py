@@ -16,7 +16,6 @@ import os
 import re
 import shlex
 import shutil
-import socket
 import subprocess
 import urllib.error
 import urllib.request
@@ -26,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from devtools.cluster import free_port
 from shuren.static_storage import CollectedOrAppStaticFilesStorage
 from tests.conftest import gunicorn_serving
 
@@ -178,13 +178,6 @@ def test_the_development_defaults_of_make_run_never_apply_with_debug_off(after_m
 _ASSET = re.compile(r"""(?:src|href)="(/static/[^"]+)\"""")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 def _get(url: str) -> tuple[int, str, str]:
     """``(status, content type, body)``, errors included."""
     try:
@@ -197,7 +190,7 @@ def _get(url: str) -> tuple[int, str, str]:
 @pytest.fixture(scope="module")
 def gunicorn_in_production_mode(clone: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """gunicorn with gunicorn.conf.py in the clone, DEBUG off, as run outside Docker; its base URL."""
-    port = _free_port()
+    port = free_port()
     env = {
         **_BARE_ENV,
         "HOME": str(clone),

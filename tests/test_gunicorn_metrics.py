@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import urllib.request
@@ -13,17 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from devtools.cluster import free_port
 from tests.conftest import gunicorn_serving
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUESTS = 40
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _get(url: str) -> tuple[int, str]:
@@ -35,7 +28,7 @@ def _get(url: str) -> tuple[int, str]:
 def test_metrics_count_every_request_across_two_workers(tmp_path: Path) -> None:
     # Given a migrated database and gunicorn with 2 workers in multiprocess mode
     metrics_dir = tmp_path / "prometheus"
-    port = _free_port()
+    port = free_port()
     env = {
         **{key: value for key, value in os.environ.items() if key not in ("DATABASE_URL", "PROMETHEUS_MULTIPROC_DIR")},
         "DJANGO_SETTINGS_MODULE": "shuren.settings",

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 
+from devtools.cluster import free_port
 from tests.conftest import PASSWORD
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,13 +51,6 @@ pytestmark = [
     ),
     pytest.mark.skipif(shutil.which("nginx") is None, reason="nginx is not installed (apt-get install nginx-light)"),
 ]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def nginx_conf_for(upstream_port: int, listen_port: int) -> str:
@@ -117,7 +111,7 @@ def _request(port: int, method: str, path: str, *, timeout: float, body: object 
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """gunicorn with gunicorn.conf.py's serving model (2 workers x 128 threads) and nginx with deploy/nginx.conf."""
     tmp = tmp_path_factory.mktemp("proxy")
-    gunicorn_port, proxy_port = _free_port(), _free_port()
+    gunicorn_port, proxy_port = free_port(), free_port()
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(tmp),
