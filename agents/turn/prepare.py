@@ -22,6 +22,7 @@ from onboarding.selectors import (
     STATE_NOT_FOUND,
     onboarding_completed_steps,
     onboarding_pending_step,
+    onboarding_state_by_id,
     onboarding_state_get,
 )
 from onboarding.services import onboarding_ensure_open, onboarding_ensure_reachable
@@ -97,7 +98,7 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
         return _turn_refused(user=user, step=step, idempotency_key=idempotency_key, request_hash=request_hash)
     state_id, token = locked
     try:
-        state = OnboardingState.objects.filter(pk=state_id).first()
+        state = onboarding_state_by_id(state_id=state_id)
         if state is None:  # erased just now (the lock went with it)
             raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
         replay = locks.idempotent_replay(state_id=state_id, key=idempotency_key, request_hash=request_hash)
