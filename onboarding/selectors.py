@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from core.errors import NotFoundError
 from onboarding.extensions import onboarding_dependents
-from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use
+from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use, column_of
 from onboarding.plans import step_suggestion
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
 
@@ -45,19 +45,14 @@ class _StateSelect:
 _state_selects: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[bool, _StateSelect]] = weakref.WeakKeyDictionary()
 
 
-def _column(field: Field[Any, Any]) -> str:
-    assert field.column is not None, f"{field.name} has no column"  # only concrete fields are read
-    return field.column
-
-
 def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool) -> _StateSelect:
     meta = OnboardingState._meta
     fields: list[Field[Any, Any]] = [
         field for field in meta.concrete_fields if agent_fields or field.name not in AGENT_FIELDS
     ]
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(_column(field)) for field in fields)
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(_column(meta.pk))} = %s"  # noqa: S608
+    columns = ", ".join(quote(column_of(field)) for field in fields)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(column_of(meta.pk))} = %s"  # noqa: S608
     converters = []
     for index, field in enumerate(fields):  # what the ORM applies to each column it reads (compiler.get_converters)
         column = field.get_col(meta.db_table)
