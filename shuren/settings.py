@@ -93,7 +93,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "core.csp.CSPMiddleware",  # django-csp's, building the usual policy once
     "core.metrics.DbQueryTimingMiddleware",
     # Turns a locked-out admin login into axes' 429 page; last, as axes asks.
     "axes.middleware.AxesMiddleware",
