@@ -75,6 +75,12 @@ def _step_tool(step: int) -> dict[str, Any]:
     return agent_for_step(step).tool(step)
 
 
+@functools.cache
+def _step_prompt(step: int) -> str:
+    """A step's static system prompt (its agent's, for that step): the same for every turn and user."""
+    return agent_for_step(step).system_static(step)
+
+
 def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, request_hash: str) -> ChatReply:
     """Why the turn lock was not taken: 401 account gone, 404 not started, a stored reply, another 4xx, or 409."""
     state = onboarding_state_get(user=account_ensure_active(user))
@@ -111,9 +117,9 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
         draft = draft_get(state=state, agent=agent, step=target)
         draft = draft_with_proposal(agent=agent, step=target, steps_data=steps_data, draft=draft)
         request = LLMRequest(
-            system_static=agent.system_static(target),
+            system_static=_step_prompt(target),
             system_dynamic=agent.system_dynamic(target, steps_data, draft),
-            tools=[agent.tool(target)],
+            tools=[_step_tool(target)],
             messages=history_window(history=state.conversation_history, message=message),
             step=target,
             draft=draft,
