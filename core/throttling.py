@@ -13,8 +13,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from django_redis.client import DefaultClient, ShardClient
-from redis import Redis
+from django_redis.client import DefaultClient
 from redis.exceptions import NoScriptError
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
@@ -46,12 +45,10 @@ return false
 _WINDOW_SHA = hashlib.sha1(_WINDOW.encode()).hexdigest()  # noqa: S324 - Redis names scripts by their SHA-1
 
 
-def _redis_of(cache: Any) -> Redis | None:
-    """The Redis client behind a django-redis cache with one server; None for any other cache."""
+def _redis_of(cache: Any) -> DefaultClient[Any] | None:
+    """The django-redis client of a cache with one Redis server (the one configured); None for any other cache."""
     client = getattr(cache, "client", None)
-    if not isinstance(client, DefaultClient) or isinstance(client, ShardClient):
-        return None
-    return client.get_client(write=True)
+    return client if type(client) is DefaultClient else None
 
 
 class RedisWindowThrottleMixin(_Throttle):
@@ -66,14 +63,15 @@ class RedisWindowThrottleMixin(_Throttle):
     duration: int
 
     def allow_request(self, request: Request, view: APIView) -> bool:
-        client = _redis_of(self.cache)
-        if client is None or self.rate is None:
+        cache = _redis_of(self.cache)
+        if cache is None or self.rate is None:
             return super().allow_request(request, view)
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
         self.now = self.timer()
-        keys_and_args = (self.cache.make_key(f"{self.key}:window"), repr(self.now), self.duration, self.num_requests)
+        client = cache.get_client(write=True)
+        keys_and_args = (cache.make_key(f"{self.key}:window"), repr(self.now), self.duration, self.num_requests)
         try:
             times = client.evalsha(_WINDOW_SHA, 1, *keys_and_args)
         except NoScriptError:  # a Redis that has not run it yet (or restarted since)
