@@ -61,6 +61,20 @@ DB_QUERY_TIME = Histogram(
 )
 
 
+# The children of labelled metrics made so far (label values are bounded by design: agents, steps, outcomes).
+_children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+
+def labelled(metric: Any, *values: str) -> Any:
+    """``metric.labels(*values)``, kept once made: ``labels()`` checks and sorts its arguments and takes a lock on
+    every call, several times a chat message."""
+    key = (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child
+
+
 def _timed_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
     started = time.perf_counter()
     try:
@@ -97,4 +111,4 @@ def tokens_count(provider: str, usage: dict[str, int], *, billed: bool = True) -
         ("cache_write", "cache_creation_input_tokens"),
     ):
         if usage.get(key):
-            counter.labels(provider, kind).inc(usage[key])
+            labelled(counter, provider, kind).inc(usage[key])
