@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django_prometheus import middleware
 from prometheus_client import Counter, Histogram
 
 # From 5 ms up, the same as django-prometheus' (settings.PROMETHEUS_LATENCY_BUCKETS).
@@ -61,8 +62,9 @@ DB_QUERY_TIME = Histogram(
 )
 
 
-# The children of labelled metrics made so far (label values are bounded by design: agents, steps, outcomes).
-_children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+# The children of labelled metrics made so far (label values are bounded by design: agents, steps, outcomes,
+# views, methods, statuses).
+_children: dict[tuple[Any, ...], Any] = {}
 
 
 def labelled(metric: Any, *values: str) -> Any:
@@ -112,3 +114,17 @@ def tokens_count(provider: str, usage: dict[str, int], *, billed: bool = True) -
     ):
         if usage.get(key):
             labelled(counter, provider, kind).inc(usage[key])
+
+
+class PrometheusAfterMiddleware(middleware.PrometheusAfterMiddleware):
+    """django-prometheus' ``PrometheusAfterMiddleware`` (the HTTP metrics by view, method and status), its labelled
+    children kept as ``labelled`` keeps them: it calls ``labels()`` seven times a request."""
+
+    def label_metric(self, metric: Any, request: Any, response: Any = None, **labels: Any) -> Any:
+        if not labels:
+            return metric
+        key = (metric, *labels.items())
+        child = _children.get(key)
+        if child is None:
+            child = _children[key] = metric.labels(**labels)
+        return child

@@ -97,7 +97,7 @@ MIDDLEWARE = [
     "core.metrics.DbQueryTimingMiddleware",
     # Turns a locked-out admin login into axes' 429 page; last, as axes asks.
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "core.metrics.PrometheusAfterMiddleware",  # django-prometheus', its labelled metrics looked up once
 ]
 
 ROOT_URLCONF = "shuren.urls"
