@@ -67,13 +67,13 @@ DB_QUERY_TIME = Histogram(
 _children: dict[tuple[Any, ...], Any] = {}
 
 
-def labelled(metric: Any, *values: str) -> Any:
-    """``metric.labels(*values)``, kept once made: ``labels()`` checks and sorts its arguments and takes a lock on
-    every call, several times a chat message."""
-    key = (metric, values)
+def labelled(metric: Any, *values: str, **named: str) -> Any:
+    """``metric.labels(*values)`` (or ``labels(**named)``), kept once made: ``labels()`` checks and sorts its
+    arguments and takes a lock on every call, several times a chat message."""
+    key = (metric, values, *named.items()) if named else (metric, values)
     child = _children.get(key)
     if child is None:
-        child = _children[key] = metric.labels(*values)
+        child = _children[key] = metric.labels(*values, **named)
     return child
 
 
@@ -121,10 +121,4 @@ class PrometheusAfterMiddleware(middleware.PrometheusAfterMiddleware):
     children kept as ``labelled`` keeps them: it calls ``labels()`` seven times a request."""
 
     def label_metric(self, metric: Any, request: Any, response: Any = None, **labels: Any) -> Any:
-        if not labels:
-            return metric
-        key = (metric, *labels.items())
-        child = _children.get(key)
-        if child is None:
-            child = _children[key] = metric.labels(**labels)
-        return child
+        return labelled(metric, **labels) if labels else metric
