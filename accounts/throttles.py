@@ -8,9 +8,10 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from core.degraded_cache import FailOpenThrottleMixin
+from core.throttling import RedisWindowThrottleMixin
 
 
-class AuthRateThrottle(FailOpenThrottleMixin, SimpleRateThrottle):
+class AuthRateThrottle(FailOpenThrottleMixin, RedisWindowThrottleMixin, SimpleRateThrottle):
     """``THROTTLE_AUTH_RATE`` requests per client IP on the auth endpoints; not enforced while the cache is down."""
 
     scope = "auth"

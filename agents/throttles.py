@@ -4,9 +4,10 @@ from django.conf import settings
 from rest_framework.throttling import UserRateThrottle
 
 from core.degraded_cache import FailOpenThrottleMixin
+from core.throttling import RedisWindowThrottleMixin
 
 
-class ChatRateThrottle(FailOpenThrottleMixin, UserRateThrottle):
+class ChatRateThrottle(FailOpenThrottleMixin, RedisWindowThrottleMixin, UserRateThrottle):
     """``THROTTLE_CHAT_RATE`` messages per user, counted in the shared cache across workers (not while it is down)."""
 
     scope = "chat"

@@ -10,6 +10,7 @@ from typing import Any
 from django.http import StreamingHttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,6 +24,7 @@ from agents.throttles import ChatRateThrottle
 from agents.turn.metrics import CLIENT_CLOSED, OK, ChatMeter
 from core.errors import UnprocessableError
 from core.schema import ErrorSerializer
+from core.validation import serializer_validate
 
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 _KEY_PARAMETER = OpenApiParameter(
@@ -88,15 +90,16 @@ def _chat_arguments(request: Request) -> dict[str, Any]:
 
 
 def _chat_arguments_parse(request: Request) -> dict[str, Any]:
-    body = ChatRequestSerializer(data=request.data)
-    body.is_valid(raise_exception=True)
+    body, errors = serializer_validate(ChatRequestSerializer, request.data)
+    if errors:
+        raise ValidationError(errors)
     key = request.headers.get("Idempotency-Key")
     if key is not None and not _IDEMPOTENCY_KEY.match(key):
         raise UnprocessableError(
             "Idempotency-Key must be 1-255 visible ASCII characters.",
             errors={"Idempotency-Key": ["Use 1-255 visible ASCII characters, e.g. a UUID."]},
         )
-    return {"message": body.validated_data["message"], "step": body.validated_data.get("step"), "idempotency_key": key}
+    return {"message": body["message"], "step": body.get("step"), "idempotency_key": key}
 
 
 def sse_event(event: str, data: Any) -> str:

@@ -8,6 +8,7 @@ server on a thread of its own (its CPU is not counted), answering at once.
 
     python bench/turn_cpu.py                          # the service: 400 turns, then the reference
     python bench/turn_cpu.py --turns 400 --profile    # and where the service's CPU goes (cProfile, tottime)
+    python bench/turn_cpu.py --sqlite --profile       # the service on SQLite (the reference is PostgreSQL only)
 
 Both targets run in one process each (Django is set up once per process), in fresh child processes, and
 alternate ``--rounds`` times; the medians and the ratio are printed, and one JSON line.
@@ -35,10 +36,16 @@ if str(ROOT) not in sys.path:  # run as a script: make the project's packages im
 BENCH_DIR = ROOT / "bench"
 
 
+def _sqlite(database: str) -> bool:
+    return database.endswith(".sqlite3")
+
+
 def _environment(target: str, database: str, fake_url: str, cache_db: int) -> None:
     os.environ.update(
         {
-            "DATABASE_URL": f"postgres://postgres@127.0.0.1:5432/{database}",
+            "DATABASE_URL": f"sqlite:///{database}"
+            if _sqlite(database)
+            else f"postgres://postgres@127.0.0.1:5432/{database}",
             "SECRET_KEY": "turn-cpu-" + secrets.token_urlsafe(40),
             "DEBUG": "False",
             "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
@@ -71,7 +78,10 @@ def measure(
     overrides = overrides_from_args(argparse.Namespace(overrides_json=BENCH_DIR / "overrides.json"))
     with FakeAnthropicServer(responder=auto_responder(0.5, 1, overrides), record_requests=False) as fake:
         _environment(target, database, fake.url, cache_db)
-        database_reset(database)
+        if _sqlite(database):
+            Path(database).unlink(missing_ok=True)
+        else:
+            database_reset(database)
         import django
 
         django.setup()
@@ -164,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-db", type=int, default=int(os.environ.get("BENCH_CACHE_DB", "0")))
     parser.add_argument("--profile", action="store_true", help="also profile the service once and print the top")
     parser.add_argument("--only", choices=["service", "reference"], help="measure one target only")
+    parser.add_argument("--sqlite", action="store_true", help="the service on a fresh SQLite file (no reference)")
     parser.add_argument("--child", choices=["service", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--profile-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -178,6 +189,12 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(json.dumps(result))
         return 0
+    if args.sqlite:
+        if args.only == "reference":
+            parser.error("the reference endpoint runs on PostgreSQL only")
+        args.only = "service"
+        args.database = str(BENCH_DIR / "out" / f"turn-cpu-{os.getpid()}.sqlite3")
+        Path(args.database).parent.mkdir(parents=True, exist_ok=True)
     targets = [args.only] if args.only else ["service", "reference"]
     runs: dict[str, list[dict[str, Any]]] = {target: [] for target in targets}
     for index in range(args.rounds):

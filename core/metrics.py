@@ -16,6 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.http import HttpRequest, HttpResponse
+from django_prometheus import middleware
 from prometheus_client import Counter, Histogram
 
 # From 5 ms up, the same as django-prometheus' (settings.PROMETHEUS_LATENCY_BUCKETS).
@@ -61,6 +62,21 @@ DB_QUERY_TIME = Histogram(
 )
 
 
+# The children of labelled metrics made so far (label values are bounded by design: agents, steps, outcomes,
+# views, methods, statuses).
+_children: dict[tuple[Any, ...], Any] = {}
+
+
+def labelled(metric: Any, *values: str, **named: str) -> Any:
+    """``metric.labels(*values)`` (or ``labels(**named)``), kept once made: ``labels()`` checks and sorts its
+    arguments and takes a lock on every call, several times a chat message."""
+    key = (metric, values, *named.items()) if named else (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values, **named)
+    return child
+
+
 def _timed_query(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
     started = time.perf_counter()
     try:
@@ -97,4 +113,12 @@ def tokens_count(provider: str, usage: dict[str, int], *, billed: bool = True) -
         ("cache_write", "cache_creation_input_tokens"),
     ):
         if usage.get(key):
-            counter.labels(provider, kind).inc(usage[key])
+            labelled(counter, provider, kind).inc(usage[key])
+
+
+class PrometheusAfterMiddleware(middleware.PrometheusAfterMiddleware):
+    """django-prometheus' ``PrometheusAfterMiddleware`` (the HTTP metrics by view, method and status), its labelled
+    children kept as ``labelled`` keeps them: it calls ``labels()`` seven times a request."""
+
+    def label_metric(self, metric: Any, request: Any, response: Any = None, **labels: Any) -> Any:
+        return labelled(metric, **labels) if labels else metric

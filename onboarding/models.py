@@ -108,6 +108,12 @@ class OnboardingState(models.Model):
         return f"{self.user.email} - step {self.current_step} of {LAST_STEP}: {step_get(self.current_step).title}"
 
 
+def column_of(field: models.Field[Any, Any]) -> str:
+    """The column of a concrete field (Django types it optional: a field that is not concrete has none)."""
+    assert field.column is not None, f"{field.name} has no column"
+    return field.column
+
+
 def objects_as_base_manager(model: type[models.Model]) -> None:
     """Make the model's ``objects`` its base manager too, so Django's own queries defer the agent columns as well.
 

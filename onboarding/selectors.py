@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Mapping
+import weakref
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from django.db import connections, router
+from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.models import Field
+from django.db.models.expressions import Col
 from django.utils import timezone
 
 from core.errors import NotFoundError
 from onboarding.extensions import onboarding_dependents
-from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use
+from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use, column_of
 from onboarding.plans import step_suggestion
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
 
@@ -24,6 +30,60 @@ def onboarding_state_get(*, user: Any) -> OnboardingState:
     if state is None:
         raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
     return state
+
+
+@dataclass(frozen=True)
+class _StateSelect:
+    """The ``SELECT`` of one state row by id on one connection: its SQL, the columns read and their converters."""
+
+    sql: str
+    names: tuple[str, ...]
+    converters: tuple[tuple[int, Callable[..., Any], Col], ...]
+
+
+# Per connection object (Django has one per thread and database), as the converters may be bound to it.
+_state_selects: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[bool, _StateSelect]] = weakref.WeakKeyDictionary()
+
+
+def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool) -> _StateSelect:
+    meta = OnboardingState._meta
+    fields: list[Field[Any, Any]] = [
+        field for field in meta.concrete_fields if agent_fields or field.name not in AGENT_FIELDS
+    ]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(column_of(field)) for field in fields)
+    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(column_of(meta.pk))} = %s"  # noqa: S608
+    converters = []
+    for index, field in enumerate(fields):  # what the ORM applies to each column it reads (compiler.get_converters)
+        column = field.get_col(meta.db_table)
+        for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
+            converters.append((index, converter, column))
+    return _StateSelect(sql=sql, names=tuple(field.attname for field in fields), converters=tuple(converters))
+
+
+def onboarding_state_by_id(*, state_id: int) -> OnboardingState | None:
+    """The state row ``state_id`` (None when there is none): ``OnboardingState.objects.filter(pk=...).first()``.
+
+    The same columns (without the agent ones while the feature is off) and the same values, by a statement built
+    once per database connection: a chat turn reads its state by id on every message, and the ORM would compile
+    the same query each time, more Python than the rest of the read.
+    """
+    database = router.db_for_read(OnboardingState)
+    connection = connections[database]
+    agent_fields = agent_fields_in_use()
+    selects = _state_selects.setdefault(connection, {})
+    select = selects.get(agent_fields)
+    if select is None:
+        select = selects[agent_fields] = _state_select(connection, agent_fields=agent_fields)
+    with connection.cursor() as cursor:
+        cursor.execute(select.sql, [state_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, converter, column in select.converters:
+        values[index] = converter(values[index], column, connection)
+    return OnboardingState.from_db(database, select.names, values)
 
 
 def _completed_steps_of(raw: Mapping[str, Any]) -> list[int]:

@@ -16,11 +16,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import router
+from django.db import connections, router, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
-from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use
+from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use, column_of
 
 # What a save writes: the whole mutable state, as one UPDATE (the chat turn's budget counts it).
 STATE_FIELDS = ("current_step", "is_complete", "step_data", *AGENT_FIELDS)
@@ -29,6 +29,11 @@ FORM_FIELDS = tuple(name for name in STATE_FIELDS if name not in AGENT_FIELDS)
 
 # The smallest step both PostgreSQL and Django's datetimes represent.
 _TICK = timedelta(microseconds=1)
+
+_META = OnboardingState._meta
+_FIELDS = {field.name: field for field in _META.concrete_fields}
+# The UPDATE of each set of columns, by database vendor (it differs only in how names are quoted).
+_updates: dict[tuple[str, tuple[str, ...], bool], str] = {}
 
 
 def _moved(previous: datetime | None) -> datetime:
@@ -75,14 +80,44 @@ def onboarding_state_save(*, state: OnboardingState, unchanged_since: datetime |
     is still that value: an optimistic save onto a row read earlier without a lock.
     """
     updated_at = _moved(state.updated_at if unchanged_since is None else unchanged_since)
-    row = OnboardingState.objects.filter(pk=state.pk)
-    if unchanged_since is not None:
-        row = row.filter(updated_at=unchanged_since)
     fields = STATE_FIELDS if agent_fields_in_use() else FORM_FIELDS
-    written = row.update(updated_at=updated_at, **{name: getattr(state, name) for name in fields})
+    written = _state_update(state=state, fields=fields, updated_at=updated_at, unchanged_since=unchanged_since)
     if written:
         state.updated_at = updated_at
-    return bool(written)
+    return written
+
+
+def _update_sql(*, connection: Any, fields: tuple[str, ...], conditional: bool) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(column_of(_FIELDS[name]))} = %s" for name in ("updated_at", *fields))
+    condition = f" AND {quote(column_of(_FIELDS['updated_at']))} = %s" if conditional else ""
+    table, key = quote(_META.db_table), quote(column_of(_META.pk))
+    return f"UPDATE {table} SET {assignments} WHERE {key} = %s{condition}"  # noqa: S608
+
+
+def _state_update(
+    *, state: OnboardingState, fields: tuple[str, ...], updated_at: datetime, unchanged_since: datetime | None
+) -> bool:
+    """``OnboardingState.objects.filter(pk=state.pk[, updated_at=unchanged_since]).update(updated_at=updated_at,
+    <fields as in state>)``, by a statement built once: the chat turn saves on every message, and the ORM would
+    compile the same UPDATE each time. The values are prepared by their fields, as the ORM prepares them.
+    """
+    database = router.db_for_write(OnboardingState)
+    connection = connections[database]
+    key = (connection.vendor, fields, unchanged_since is not None)
+    sql = _updates.get(key)
+    if sql is None:
+        sql = _updates[key] = _update_sql(connection=connection, fields=fields, conditional=unchanged_since is not None)
+    version = _FIELDS["updated_at"]
+    params = [version.get_db_prep_save(updated_at, connection)]
+    params += [_FIELDS[name].get_db_prep_save(getattr(state, name), connection) for name in fields]
+    params.append(_META.pk.get_db_prep_value(state.pk, connection))
+    if unchanged_since is not None:
+        params.append(version.get_db_prep_value(unchanged_since, connection))
+    # As QuerySet.update(): a failure marks the enclosing atomic block for rollback.
+    with transaction.mark_for_rollback_on_error(using=database), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return bool(cursor.rowcount)
 
 
 def onboarding_histories_clear(*, last_written_before: datetime) -> int:

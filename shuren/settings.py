@@ -93,11 +93,11 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "core.csp.CSPMiddleware",  # django-csp's, building the usual policy once
     "core.metrics.DbQueryTimingMiddleware",
     # Turns a locked-out admin login into axes' 429 page; last, as axes asks.
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    "core.metrics.PrometheusAfterMiddleware",  # django-prometheus', its labelled metrics looked up once
 ]
 
 ROOT_URLCONF = "shuren.urls"
@@ -120,11 +120,12 @@ TEMPLATES = [
 
 # --- Database ---------------------------------------------------------------
 # SQLite in the project folder by default; DATABASE_URL=postgres://... switches
-# to PostgreSQL through psycopg 3 with Django's connection pool.
+# to PostgreSQL through psycopg 3 with Django's connection pool. Either is Django's
+# backend with django-prometheus' metrics (core/db_backends).
 DATABASES = {"default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
 _db = DATABASES["default"]
 if _db["ENGINE"] == "django.db.backends.postgresql":
-    _db["ENGINE"] = "django_prometheus.db.backends.postgresql"
+    _db["ENGINE"] = "core.db_backends.postgresql"
     _db.setdefault("OPTIONS", {})
     # A connection is checked before use, so after a database restart the service
     # replaces dead connections by itself (with the pool: psycopg_pool's check).
@@ -151,7 +152,7 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["OPTIONS"]["prepare_threshold"] = None
         _db["OPTIONS"]["server_side_binding"] = False
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
-    _db["ENGINE"] = "django_prometheus.db.backends.sqlite3"
+    _db["ENGINE"] = "core.db_backends.sqlite3"
     _db.setdefault("OPTIONS", {})
     # WAL and a busy timeout let the dev server's threads write without "database is locked".
     _db["OPTIONS"].setdefault("timeout", 20)

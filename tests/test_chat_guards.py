@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from agents.turn.guards import field_cleared, item_removed, message_is_question, values_guard
+from agents.turn.guards import field_cleared, item_removed, message_is_question, normalized, values_guard
 from agents.turn.review import message_confirms, review_step_for
 from devtools.fake_anthropic import FakeAnthropicServer, Reply, ToolCall
 from onboarding.models import OnboardingState
@@ -30,6 +30,19 @@ def memory(agent: str) -> dict[str, Any]:
 
 
 # --- the guards, called directly ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I'm a BEGINNER,  I train twice a week!", "im a beginner, i train twice a week!"),
+        ("Café au lait, crème brûlée \u2013 and naïve pi\u00f1a", "cafe au lait, creme brulee and naive pina"),
+        ("\uff11\uff12 k\u0301g / 80%\nno\u2019 dairy", "12 kg / 80%\nno dairy"),
+        ("", ""),
+    ],
+)
+def test_a_message_is_compared_without_case_accents_or_apostrophes(text: str, expected: str) -> None:
+    assert normalized(text) == expected
 
 
 @pytest.mark.parametrize(

@@ -206,3 +206,19 @@ def test_every_latency_histogram_starts_at_5_ms_and_has_the_guides_thresholds_as
         "onboarding_db_query_time_seconds": {0.1, 0.5},
     }.items():
         assert thresholds <= bounds[name], name
+
+
+def test_a_kept_child_is_the_metrics_own_so_what_it_counts_is_exported() -> None:
+    from core.metrics import AGENT_REQUESTS, labelled
+
+    # Given the child kept for a label set, and the count exported for it
+    child = labelled(AGENT_REQUESTS, "goal_setting", "3", "kept-child")
+    before = total("onboarding_agent_requests_total", status="kept-child")
+
+    # When it counts twice (once made by labels(), once kept)
+    child.inc()
+    labelled(AGENT_REQUESTS, "goal_setting", "3", "kept-child").inc()
+
+    # Then both are the metric's own child for those labels, and /metrics shows both counts
+    assert child is AGENT_REQUESTS.labels("goal_setting", "3", "kept-child")
+    assert total("onboarding_agent_requests_total", status="kept-child") == before + 2

@@ -204,6 +204,28 @@ def test_metrics_endpoint_exposes_the_guide_metrics(db: None) -> None:
         assert name in body, name
 
 
+def test_each_request_moves_the_http_metrics_of_its_view_method_and_status_by_one(db: None) -> None:
+    # Given the counts of two views so far
+    def responses(view: str, status: str) -> float:
+        labels = {"view": view, "method": "GET", "status": status}
+        return metric("django_http_responses_total_by_status_view_method_total", **labels)
+
+    before = {"live": responses("health-live", "200"), "state": responses("onboarding-state", "401")}
+    latency = metric("django_http_requests_latency_seconds_by_view_method_count", view="health-live", method="GET")
+
+    # When each is requested, one of them twice
+    for path in ("/health", "/health", "/api/v1/onboarding/state"):
+        Client().get(path)
+
+    # Then each request is counted once, under its own view, method and status
+    assert responses("health-live", "200") == before["live"] + 2
+    assert responses("onboarding-state", "401") == before["state"] + 1
+    assert (
+        metric("django_http_requests_latency_seconds_by_view_method_count", view="health-live", method="GET")
+        == latency + 2
+    )
+
+
 # --- response cache -------------------------------------------------------------------
 
 

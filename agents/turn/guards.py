@@ -87,7 +87,9 @@ class GuardedValues:
 def normalized(text: str) -> str:
     """Lower case, accents and apostrophes gone, words separated by single spaces."""
     text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(char for char in text if not unicodedata.combining(char)).replace("'", "").replace("\u2019", "")
+    if not text.isascii():  # combining marks (the accents NFKD split off) are all beyond ASCII
+        text = "".join(char for char in text if not unicodedata.combining(char))
+    text = text.replace("'", "").replace("\u2019", "")
     return re.sub(r"[^\w.,;!?\n%/+-]+", " ", text).strip()
 
 

@@ -13,11 +13,11 @@ import json
 import logging
 import uuid
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, connection
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils import timezone
 
 from agents import wording
@@ -33,8 +33,24 @@ _STATES = OnboardingState._meta.db_table
 _USERS = get_user_model()._meta.db_table
 
 
-def _lock_token_param(token: uuid.UUID) -> Any:
-    return ChatTurnLock._meta.get_field("token").get_db_prep_value(token, connection)
+_TOKEN = ChatTurnLock._meta.get_field("token")
+# The statements that take and drop a lock, by database vendor (they differ only in how names are quoted).
+_statements: dict[str, tuple[str, str]] = {}
+
+
+def _lock_statements(db: BaseDatabaseWrapper) -> tuple[str, str]:
+    statements = _statements.get(db.vendor)
+    if statements is None:
+        locks, states, users = (db.ops.quote_name(name) for name in (_LOCKS, _STATES, _USERS))
+        acquire = (
+            f"INSERT INTO {locks} (state_id, token, expires_at) SELECT s.id, %s, %s FROM {states} s "  # noqa: S608
+            f"JOIN {users} u ON u.id = s.user_id WHERE s.user_id = %s AND u.is_active "
+            f"ON CONFLICT (state_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at "
+            f"WHERE {locks}.expires_at < %s RETURNING state_id"
+        )
+        delete = f"DELETE FROM {locks} WHERE state_id = %s AND token = %s"  # noqa: S608
+        statements = _statements[db.vendor] = (acquire, delete)
+    return statements
 
 
 def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
@@ -50,17 +66,12 @@ def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
     now = timezone.now()
     token = uuid.uuid4()
     expires = now + timedelta(seconds=settings.CHAT_TURN_LOCK_SECONDS)
-    locks, states, users = (connection.ops.quote_name(name) for name in (_LOCKS, _STATES, _USERS))
-    sql = (
-        f"INSERT INTO {locks} (state_id, token, expires_at) SELECT s.id, %s, %s FROM {states} s "  # noqa: S608
-        f"JOIN {users} u ON u.id = s.user_id WHERE s.user_id = %s AND u.is_active "
-        f"ON CONFLICT (state_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at "
-        f"WHERE {locks}.expires_at < %s RETURNING state_id"
-    )
-    adapt = connection.ops.adapt_datetimefield_value
+    db = connections[DEFAULT_DB_ALIAS]
+    adapt = db.ops.adapt_datetimefield_value
     try:
-        with connection.cursor() as cursor:
-            cursor.execute(sql, [_lock_token_param(token), adapt(expires), user_id, adapt(now)])
+        with db.cursor() as cursor:
+            params = [_TOKEN.get_db_prep_value(token, db), adapt(expires), user_id, adapt(now)]
+            cursor.execute(_lock_statements(db)[0], params)
             row = cursor.fetchone()
     except IntegrityError:  # the state was erased while the lock was inserted (PostgreSQL's foreign key check)
         return None
@@ -69,9 +80,9 @@ def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
 
 def turn_lock_delete(*, state_id: int, token: uuid.UUID) -> bool:
     """Delete the lock if it is still this turn's; False when it expired and was taken, or was removed."""
-    sql = f"DELETE FROM {connection.ops.quote_name(_LOCKS)} WHERE state_id = %s AND token = %s"  # noqa: S608
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [state_id, _lock_token_param(token)])
+    db = connections[DEFAULT_DB_ALIAS]
+    with db.cursor() as cursor:
+        cursor.execute(_lock_statements(db)[1], [state_id, _TOKEN.get_db_prep_value(token, db)])
         return cursor.rowcount == 1
 
 

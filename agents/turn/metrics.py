@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
-from core.metrics import AGENT_ERRORS, AGENT_REQUESTS, AGENT_RESPONSE_TIME, STEP_COMPLETIONS
+from core.metrics import AGENT_ERRORS, AGENT_REQUESTS, AGENT_RESPONSE_TIME, STEP_COMPLETIONS, labelled
 
 logger = logging.getLogger(__name__)
 
@@ -47,10 +47,10 @@ class ChatMeter:
             return
         self.counted = True
         labels = (self.agent_type, self.step, status)
-        AGENT_RESPONSE_TIME.labels(*labels).observe(time.perf_counter() - self.started)
-        AGENT_REQUESTS.labels(*labels).inc()
+        labelled(AGENT_RESPONSE_TIME, *labels).observe(time.perf_counter() - self.started)
+        labelled(AGENT_REQUESTS, *labels).inc()
         if error_type is not None:
-            AGENT_ERRORS.labels(self.agent_type, error_type).inc()
+            labelled(AGENT_ERRORS, self.agent_type, error_type).inc()
 
 
 def step_completed_count(*, user_id: int, step: int) -> None:

@@ -22,6 +22,7 @@ from onboarding.selectors import (
     STATE_NOT_FOUND,
     onboarding_completed_steps,
     onboarding_pending_step,
+    onboarding_state_by_id,
     onboarding_state_get,
 )
 from onboarding.services import onboarding_ensure_open, onboarding_ensure_reachable
@@ -74,6 +75,12 @@ def _step_tool(step: int) -> dict[str, Any]:
     return agent_for_step(step).tool(step)
 
 
+@functools.cache
+def _step_prompt(step: int) -> str:
+    """A step's static system prompt (its agent's, for that step): the same for every turn and user."""
+    return agent_for_step(step).system_static(step)
+
+
 def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, request_hash: str) -> ChatReply:
     """Why the turn lock was not taken: 401 account gone, 404 not started, a stored reply, another 4xx, or 409."""
     state = onboarding_state_get(user=account_ensure_active(user))
@@ -97,7 +104,7 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
         return _turn_refused(user=user, step=step, idempotency_key=idempotency_key, request_hash=request_hash)
     state_id, token = locked
     try:
-        state = OnboardingState.objects.filter(pk=state_id).first()
+        state = onboarding_state_by_id(state_id=state_id)
         if state is None:  # erased just now (the lock went with it)
             raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
         replay = locks.idempotent_replay(state_id=state_id, key=idempotency_key, request_hash=request_hash)
@@ -110,9 +117,9 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
         draft = draft_get(state=state, agent=agent, step=target)
         draft = draft_with_proposal(agent=agent, step=target, steps_data=steps_data, draft=draft)
         request = LLMRequest(
-            system_static=agent.system_static(target),
+            system_static=_step_prompt(target),
             system_dynamic=agent.system_dynamic(target, steps_data, draft),
-            tools=[agent.tool(target)],
+            tools=[_step_tool(target)],
             messages=history_window(history=state.conversation_history, message=message),
             step=target,
             draft=draft,

@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
 
 from agents import wording
 from agents.llm import LLMProvider, LLMResponse, LLMUnavailableError, llm_provider_get
@@ -151,8 +151,9 @@ def _turn_in_flight(plan: TurnPlan, meter: ChatMeter) -> Iterator[None]:
     count = meter.count
     committed = False
     try:
-        if not connection.in_atomic_block:
-            connection.close()
+        db = connections[DEFAULT_DB_ALIAS]
+        if not db.in_atomic_block:
+            db.close()
         yield
         committed = True
     except LLMUnavailableError as exc:

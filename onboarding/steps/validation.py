@@ -13,6 +13,7 @@ from typing import Any
 from rest_framework import serializers
 
 from core.errors import FieldErrors, UnprocessableError, flatten_errors
+from core.validation import serializer_validate
 from onboarding.steps.catalogue import StepDefinition, step_get
 from onboarding.steps.specs import (
     AllStepData,
@@ -54,10 +55,10 @@ def _rule_errors(step: StepDefinition, data: StepData, other: AllStepData) -> Fi
 
 def step_validate(number: int, data: Any, *, other_steps: AllStepData) -> StepData:
     """Validate a whole step's answer; returns clean data or raises ``UnprocessableError``."""
-    serializer = step_serializer_class(number)(data=data)
-    if not serializer.is_valid():
-        raise UnprocessableError(f"Step {number} data is invalid.", errors=flatten_errors(serializer.errors))
-    clean = drop_none(dict(serializer.validated_data))
+    validated, invalid = serializer_validate(step_serializer_class(number), data)
+    if invalid:
+        raise UnprocessableError(f"Step {number} data is invalid.", errors=flatten_errors(invalid))
+    clean = drop_none(dict(validated))
     errors = _rule_errors(step_get(number), clean, other_steps)
     if errors:
         raise UnprocessableError(f"Step {number} data is invalid.", errors=errors)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from django.utils import timezone
@@ -10,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_start
-from onboarding.state_writer import onboarding_histories_clear, onboarding_state_save
+from onboarding.state_writer import STATE_FIELDS, onboarding_histories_clear, onboarding_state_save
 
 pytestmark = pytest.mark.django_db
 
@@ -60,6 +61,40 @@ def test_a_save_onto_an_unchanged_row_writes_it_and_moves_its_version(state: Onb
     fresh = OnboardingState.objects.get(pk=state.pk)
     assert fresh.conversation_history == [{"role": "user", "content": "hi"}]
     assert fresh.updated_at == state.updated_at > read_at
+
+
+def test_a_save_writes_every_field_as_held(state: OnboardingState) -> None:
+    # Given every mutable field changed, a null and nested JSON among them
+    state.current_step, state.is_complete, state.current_agent = 9, True, None
+    state.step_data = {"1": {"fitness_level": "beginner", "experience": {"activities": ["yoga"]}}}
+    state.agent_context = {"fitness_assessment": {"pushups": 10}}
+    state.conversation_history = [{"role": "assistant", "content": 'Hi \u2013 "coach"', "usage": {"input": 3}}]
+
+    # When it is saved
+    assert onboarding_state_save(state=state)
+
+    # Then the row holds each as held
+    fresh = OnboardingState.objects.get(pk=state.pk)
+    for name in STATE_FIELDS:
+        assert getattr(fresh, name) == getattr(state, name), name
+    assert fresh.updated_at == state.updated_at
+
+
+def test_with_the_agents_off_a_save_leaves_the_agent_columns_alone(state: OnboardingState, settings: Any) -> None:
+    # Given a state with a conversation, read and changed with the agent feature off
+    OnboardingState.objects.filter(pk=state.pk).update(conversation_history=[{"role": "user", "content": "hi"}])
+    settings.AGENTS_ENABLED = False
+    form_state = OnboardingState.objects.get(pk=state.pk)
+    form_state.current_step = 2
+
+    # When it is saved
+    assert onboarding_state_save(state=form_state, unchanged_since=form_state.updated_at)
+
+    # Then the form's change is written and the conversation kept
+    settings.AGENTS_ENABLED = True
+    fresh = OnboardingState.objects.get(pk=state.pk)
+    assert fresh.current_step == 2
+    assert fresh.conversation_history == [{"role": "user", "content": "hi"}]
 
 
 def test_clearing_old_histories_moves_their_version_past_the_cutoff(state: OnboardingState, make_user: object) -> None:

@@ -1,0 +1,50 @@
+"""Reads of the onboarding state."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+
+from accounts.models import User
+from onboarding.models import AGENT_FIELDS, OnboardingState
+from onboarding.selectors import onboarding_state_by_id
+from onboarding.services import onboarding_start
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(state: OnboardingState) -> dict[str, object]:
+    return {name: value for name, value in state.__dict__.items() if name != "_state"}
+
+
+@pytest.mark.parametrize("agents_enabled", [True, False])
+def test_the_state_by_id_is_the_row_the_orm_reads(user: User, agents_enabled: bool) -> None:
+    # Given a state with answers, memory and history (JSON, timestamps, a boolean and a null to convert)
+    state = onboarding_start(user=user)[0]
+    OnboardingState.objects.filter(pk=state.pk).update(
+        is_complete=True,
+        current_agent=None,
+        step_data={"1": {"fitness_level": "beginner"}},
+        agent_context={"fitness_assessment": {"pushups": 10}},
+        conversation_history=[{"role": "user", "content": "hi"}],
+    )
+
+    with override_settings(AGENTS_ENABLED=agents_enabled):
+        # When it is read by id
+        read = onboarding_state_by_id(state_id=state.pk)
+        orm = OnboardingState.objects.filter(pk=state.pk).first()
+
+    # Then it holds what the ORM's read holds: the same values, the agent columns left out with the feature off
+    assert read is not None
+    assert orm is not None
+    assert _fields(read) == _fields(orm)
+    assert read.get_deferred_fields() == orm.get_deferred_fields() == (set() if agents_enabled else set(AGENT_FIELDS))
+    assert (read._state.adding, read._state.db) == (False, orm._state.db)
+    assert read.step_data == {"1": {"fitness_level": "beginner"}}
+    assert read.is_complete is True
+
+
+def test_the_state_by_id_is_none_when_there_is_no_such_row(user: User) -> None:
+    state = onboarding_start(user=user)[0]
+
+    assert onboarding_state_by_id(state_id=state.pk + 1) is None
