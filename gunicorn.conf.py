@@ -2,13 +2,23 @@
 
 A chat request spends almost all of its time waiting on the LLM, so the
 server is sized for many concurrent *waits*, not for CPU: a few processes,
-each with many threads. Every knob can be overridden from the environment
-(see ``.env.example``); this file reads the process environment only, not
-``.env`` (``docker compose`` passes ``.env`` in through ``env_file``).
+each carrying many requests at once, on threads (``gthread``, the default) or
+on greenlets (``gevent``, GUNICORN_WORKER_CLASS). Every knob can be overridden
+from the environment (see ``.env.example``); this file reads the process
+environment only, not ``.env`` (``docker compose`` passes ``.env`` in through
+``env_file``).
 
-Sizing rule of thumb (docs/deployment.md): threads per worker ~ the LLM waits a
-worker should carry at once, and ``workers x DB_POOL_MAX_SIZE`` must stay under
-PostgreSQL's ``max_connections``.
+Sizing rule of thumb (docs/deployment.md): threads (or, with gevent, worker
+connections) per worker ~ the LLM waits a worker should carry at once, and
+``workers x DB_POOL_MAX_SIZE`` must stay under PostgreSQL's ``max_connections``.
+
+This file runs in gunicorn's master, which forks the workers. It imports only the
+standard library, so that a gevent worker monkey-patches the standard library (in
+its ``init_process``, before it loads Django) ahead of every library of the
+application: psycopg, for one, cooperates only if it is first imported after the
+patch. gunicorn itself has imported ``socket`` and ``ssl`` in the master by then;
+gevent looks for references taken to them before the patch and would warn
+(MonkeyPatchWarning), which tests/test_gevent_serving.py checks it does not.
 """
 
 from __future__ import annotations
@@ -57,16 +67,28 @@ def _usable_cpus() -> int:
 # 8000). Never publish it to clients: only through the proxy (docs/deployment.md).
 bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
 
-# --- Processes and threads ---------------------------------------------------------
+# --- Processes, threads and greenlets -----------------------------------------------
 # gthread: each thread blocks on one request, and a thread blocked on the LLM's
-# socket releases the GIL, so one process carries dozens of LLM waits. Sync workers
-# would need one process per concurrent chat; async workers would need the whole
-# stack (psycopg pool, anthropic client, Django ORM) to be green-thread safe.
-worker_class = "gthread"
+# socket releases the GIL, so one process carries hundreds of LLM waits, a thread
+# (and its stack) each. gevent: each request is a greenlet, and a wait on any socket
+# (the LLM, PostgreSQL, Redis, the client) switches to another, so one process
+# carries thousands of waits, open SSE streams included, for a few KiB each. The
+# whole stack cooperates once the worker has monkey-patched the standard library:
+# psycopg 3 (>= 3.1.15) waits on patched select when it sees the patch, psycopg_pool's
+# workers and locks, redis-py and the anthropic SDK (httpx) use patched threads and
+# sockets, and Django's per-request state (connections, asgiref Local, contextvars)
+# is per greenlet. Nothing in the application changes. Sync workers would need one
+# process per concurrent chat. Any other class is refused here rather than half
+# working: an async (ASGI) route measured 2x the CPU per turn (bench/RESULTS.md).
+# Switching the default is this one line (docs/deployment.md, "Choosing the worker class").
+_WORKER_CLASSES = ("gthread", "gevent")
+worker_class = _env_str("GUNICORN_WORKER_CLASS", "gthread").lower()
+if worker_class not in _WORKER_CLASSES:
+    raise ValueError(f"GUNICORN_WORKER_CLASS must be one of {', '.join(_WORKER_CLASSES)}, not {worker_class!r}")
 
 # Processes exist for the little CPU work (JSON, validation, ORM) and for isolation
 # (a crashed or recycled worker takes only its own requests down), not for
-# concurrency, which the threads provide. Hence one per usable CPU, at least 2 so a
+# concurrency, which the threads (or greenlets) provide. Hence one per usable CPU, at least 2 so a
 # single worker restart never empties the pool, at most 4 so that the default
 # 4 x DB_POOL_MAX_SIZE (20) = 80 connections stays under PostgreSQL's default
 # max_connections of 100. The classic (2 x CPU) + 1 is a rule for sync workers and
@@ -74,7 +96,8 @@ worker_class = "gthread"
 # GUNICORN_WORKERS explicitly in production.
 workers = _env_int("GUNICORN_WORKERS", min(max(_usable_cpus(), 2), 4))
 
-# Concurrent requests per worker: each thread carries one chat waiting on the LLM.
+# gthread only (gevent ignores it): concurrent requests per worker, each thread
+# carrying one chat waiting on the LLM.
 # bench/RESULTS.md (issue 15): 2,000 users with a 10 s LLM and 20 s think keep ~670
 # turns in flight; 4 x 128 threads ran out (84 % of the offered load, p95 41 s, the
 # CPU half idle) while 4 x 256 served 99.8 % with p95 10.3 s and 0.8 GiB RSS, and
@@ -82,6 +105,18 @@ workers = _env_int("GUNICORN_WORKERS", min(max(_usable_cpus(), 2), 4))
 # unevenly across workers (about 2:1), hence twice the share. Threads do not hold a
 # database connection while waiting on the LLM, so they share DB_POOL_MAX_SIZE (20).
 threads = _env_int("GUNICORN_THREADS", 256)
+
+# Open client connections per worker (requests in progress plus idle keep-alive ones).
+# gevent: the greenlet pool, so the most requests a worker carries at once; past it,
+# new connections wait in the listen backlog. gthread: the most connections a worker
+# holds (those over `threads` wait for a thread). 1000, gunicorn's own default, so
+# gthread is unchanged, and equal to the anthropic SDK's connection pool per process
+# (1000): a request admitted here can always have its LLM call in flight rather than
+# queue inside the SDK, where the wait counts against LLM_TIMEOUT_SECONDS. That is
+# more than a worker's CPU serves at ~10 ms per turn with today's LLM latencies
+# (~35 turns/s per core x 10 s = 350 waits; README, "Sizing"): CPU, not this number,
+# is the limit. A greenlet waiting costs a few KiB and no database connection.
+worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
 
 # --- Timeouts ------------------------------------------------------------------------
 # The longest a chat request may legitimately wait on the LLM: every attempt timing
@@ -96,10 +131,11 @@ _LLM_WORST_CASE_SECONDS = max(_LLM_TIMEOUT_SECONDS * (_LLM_MAX_RETRIES + 1), _LL
 _TIMEOUT_MARGIN_SECONDS = 30
 
 # A worker silent for this long is killed. With gthread the worker's main loop
-# heartbeats while its threads wait, so this mostly catches a wedged process; it
-# is still set above the LLM worst case (120 s by default: 3 x 30 s + 30 s) so that
-# no setting, nor a switch to sync workers, ever kills a request that is waiting
-# as designed.
+# heartbeats while its threads wait, and with gevent a greenlet of its own does
+# (delayed only by a request that holds the CPU without waiting), so this mostly
+# catches a wedged process; it is still set above the LLM worst case (120 s by
+# default: 3 x 30 s + 30 s) so that no setting, nor a switch to sync workers, ever
+# kills a request that is waiting as designed.
 timeout = _env_int("GUNICORN_TIMEOUT", math.ceil(_LLM_WORST_CASE_SECONDS + _TIMEOUT_MARGIN_SECONDS))
 
 # On SIGTERM (deploy, scale-down) in-flight requests get this long to finish. A
@@ -127,7 +163,10 @@ max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 1
 # False: Django, its psycopg connection pool and the anthropic client (with its
 # httpx connection pool) are created in each worker after the fork. Loading them in
 # the master and forking would share sockets and pool threads between processes,
-# which neither psycopg_pool nor httpx survives. The cost is a slower start.
+# which neither psycopg_pool nor httpx survives. It also lets a gevent worker patch
+# before anything of the application is imported: psycopg picks its wait function at
+# import, and one picked before the patch would block the whole worker on every query.
+# The cost is a slower start.
 preload_app = False
 
 # The heartbeat file lives in memory: on Docker's overlay filesystem the per-second
@@ -190,7 +229,10 @@ def child_exit(server: object, worker: _Worker) -> None:
     """Tell prometheus_client that a worker has died, so its live gauges stop counting."""
     if _prometheus_multiproc_dir() is None:
         return
-    # Imported here: the master needs prometheus_client only when a worker exits.
+    # Imported here: the master needs prometheus_client only when a worker exits. Workers forked after
+    # that inherit it imported before their gevent patch, holding the real threading.Lock it took at
+    # import. Harmless: its locks are held for microseconds around writes to memory and mmap'd files,
+    # with no socket I/O inside, so no greenlet ever switches out while holding one.
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)

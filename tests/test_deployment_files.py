@@ -603,6 +603,7 @@ def test_env_example_values_are_the_settings_defaults() -> None:
 
 GUNICORN_SETTING_OF = {
     "GUNICORN_THREADS": "threads",
+    "GUNICORN_WORKER_CONNECTIONS": "worker_connections",
     "GUNICORN_GRACEFUL_TIMEOUT": "graceful_timeout",
     "GUNICORN_KEEPALIVE": "keepalive",
     "GUNICORN_MAX_REQUESTS": "max_requests",
@@ -626,6 +627,9 @@ def test_the_readmes_configuration_table_gives_the_gunicorn_config_defaults(monk
         row = re.search(rf"^\| `{name}` \| `(\d+)` \|", readme, re.MULTILINE)
         assert row, f"{name} has no row with a number in the README's configuration table"
         assert int(row[1]) == getattr(conf, setting), name
+    row = re.search(r"^\| `GUNICORN_WORKER_CLASS` \| `(\w+)` \|", readme, re.MULTILINE)
+    assert row, "GUNICORN_WORKER_CLASS has no row in the README's configuration table"
+    assert row[1] == conf.worker_class
 
 
 def test_env_example_contains_no_real_secret() -> None:
@@ -689,6 +693,7 @@ def test_gunicorn_defaults_suit_a_service_that_waits_on_an_llm(monkeypatch: pyte
 
     assert conf.worker_class == "gthread"
     assert conf.threads == 256
+    assert conf.worker_connections == 1000
     assert 2 <= conf.workers <= 4
     assert conf.preload_app is False
     assert conf.keepalive == 5
@@ -701,8 +706,10 @@ def test_gunicorn_defaults_suit_a_service_that_waits_on_an_llm(monkeypatch: pyte
 def test_gunicorn_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     conf = _load_gunicorn_conf(
         monkeypatch,
+        GUNICORN_WORKER_CLASS="gevent",
         GUNICORN_WORKERS="7",
         GUNICORN_THREADS="12",
+        GUNICORN_WORKER_CONNECTIONS="5000",
         PORT="9100",
         GUNICORN_TIMEOUT="300",
         GUNICORN_GRACEFUL_TIMEOUT="45",
@@ -710,8 +717,10 @@ def test_gunicorn_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatc
         GUNICORN_MAX_REQUESTS="2000",
     )
 
+    assert conf.worker_class == "gevent"
     assert conf.workers == 7
     assert conf.threads == 12
+    assert conf.worker_connections == 5000
     assert conf.bind == ["0.0.0.0:9100"]
     assert conf.timeout == 300
     assert conf.graceful_timeout == 45
@@ -743,10 +752,26 @@ def test_gunicorn_names_the_variable_when_a_value_is_bad(monkeypatch: pytest.Mon
         _load_gunicorn_conf(monkeypatch, GUNICORN_THREADS="lots")
 
 
-def test_gunicorn_itself_accepts_every_setting_and_hook(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("worker_class", ["sync", "eventlet", "uvicorn_worker.UvicornWorker", "gevent_pywsgi"])
+def test_gunicorn_refuses_a_worker_class_other_than_gthread_or_gevent(
+    monkeypatch: pytest.MonkeyPatch, worker_class: str
+) -> None:
+    # sync would serve one chat per process; the others are not what the tests and benchmarks cover
+    with pytest.raises(ValueError, match="GUNICORN_WORKER_CLASS must be one of gthread, gevent"):
+        _load_gunicorn_conf(monkeypatch, GUNICORN_WORKER_CLASS=worker_class)
+
+
+@pytest.mark.parametrize(
+    ("worker_class", "worker"),
+    [("", "gunicorn.workers.gthread.ThreadWorker"), ("gevent", "gunicorn.workers.ggevent.GeventWorker")],
+    ids=["default", "gevent"],
+)
+def test_gunicorn_itself_accepts_every_setting_and_hook(
+    monkeypatch: pytest.MonkeyPatch, worker_class: str, worker: str
+) -> None:
     from gunicorn.app.base import Application
 
-    _load_gunicorn_conf(monkeypatch)  # clears the variables it reads
+    _load_gunicorn_conf(monkeypatch, GUNICORN_WORKER_CLASS=worker_class)  # clears the other variables it reads
 
     class ConfigOnly(Application):
         def load_config(self) -> None:
@@ -757,8 +782,10 @@ def test_gunicorn_itself_accepts_every_setting_and_hook(monkeypatch: pytest.Monk
 
     cfg = ConfigOnly().cfg
 
-    assert cfg.worker_class_str == "gthread"
+    # the class gunicorn loads (for gevent: gevent, from requirements.txt, is installed and new enough)
+    assert f"{cfg.worker_class.__module__}.{cfg.worker_class.__qualname__}" == worker
     assert cfg.threads == 256
+    assert cfg.worker_connections == 1000
     assert cfg.bind == ["0.0.0.0:8000"]
     assert cfg.preload_app is False
     assert cfg.on_starting.__name__ == "on_starting"
