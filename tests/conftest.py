@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Mapping
@@ -18,7 +19,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
+from django.db import connection, connections
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.tokens import RefreshToken
 
@@ -62,13 +63,16 @@ class Gunicorn:
 
 
 @contextmanager
-def gunicorn_serving(*, python: str, cwd: Path, env: Mapping[str, str]) -> Iterator[Gunicorn]:
+def gunicorn_serving(
+    *, python: str, cwd: Path, env: Mapping[str, str], app: str = "shuren.wsgi:application"
+) -> Iterator[Gunicorn]:
     """gunicorn with ``cwd``'s ``gunicorn.conf.py`` on ``env["PORT"]``, once ``/health`` answers 200; stopped after.
 
-    ``env`` is the whole environment of the server (it chooses the settings, the database and the port).
+    ``env`` is the whole environment of the server (it chooses the settings, the database and the port); ``app``
+    the WSGI application, importable from ``cwd`` or ``env``'s ``PYTHONPATH``.
     """
     server = subprocess.Popen(
-        [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", "shuren.wsgi:application"],
+        [python, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
         cwd=cwd,
         env=dict(env),
         stdout=subprocess.DEVNULL,
@@ -91,6 +95,26 @@ def gunicorn_serving(*, python: str, cwd: Path, env: Mapping[str, str]) -> Itera
     finally:
         server.terminate()
         served.stderr = server.communicate(timeout=60)[1]
+
+
+def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``count`` threads released together; each thread closes its DB connection."""
+    barrier = threading.Barrier(count)
+    results: list[Any] = [None] * count
+
+    def run(index: int) -> None:
+        barrier.wait()
+        try:
+            results[index] = work(index)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -273,7 +297,11 @@ def echo_responder(body: dict[str, Any]) -> Reply:
 
 def parse_sse(response: Any) -> list[tuple[str, Any]]:
     """The ``(event, data)`` pairs of a Server-Sent Events response."""
-    text = b"".join(response.streaming_content).decode()
+    return sse_events(b"".join(response.streaming_content).decode())
+
+
+def sse_events(text: str) -> list[tuple[str, Any]]:
+    """The ``(event, data)`` pairs of a Server-Sent Events body."""
     events = []
     for chunk in text.strip().split("\n\n"):
         lines = dict(line.split(": ", 1) for line in chunk.splitlines())

@@ -4,40 +4,19 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 from django.core.cache import cache
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from devtools.fake_anthropic import FakeAnthropicServer, Reply
 from onboarding.models import OnboardingState
-from tests.conftest import client_for, echo_responder
+from tests.conftest import client_for, echo_responder, in_threads
 
 CHAT = "/api/v1/onboarding/chat"
-
-
-def in_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
-    """Run ``work(i)`` in ``count`` threads released together; each thread closes its DB connection."""
-    barrier = threading.Barrier(count)
-    results: list[Any] = [None] * count
-
-    def run(index: int) -> None:
-        barrier.wait()
-        try:
-            results[index] = work(index)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return results
 
 
 @pytest.fixture
