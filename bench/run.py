@@ -21,6 +21,7 @@ import contextlib
 import dataclasses
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -62,7 +63,7 @@ PG_ADMIN_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 BENCH_DATABASE = os.environ.get("BENCH_DATABASE", "") or "shuren_bench"
 TARGETS: dict[str, tuple[str, str | None, str | None]] = {
     # what is served: its application, its settings module (None: the service's default) and the gunicorn
-    # worker class (None: gunicorn.conf.py's gthread)
+    # worker class of its own (None: gunicorn.conf.py's, GUNICORN_WORKER_CLASS, which --worker-class sets)
     "service": ("shuren.wsgi:application", None, None),
     "reference": ("bench.reference.wsgi:application", "bench.reference.settings", None),
     # The reference's chat turn as an async view under uvicorn workers: the async serving model, measured.
@@ -73,6 +74,14 @@ TARGETS: dict[str, tuple[str, str | None, str | None]] = {
 def database_url(name: str) -> str:
     """The bench database's URL."""
     return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+def default_worker_class() -> str:
+    """The worker class gunicorn.conf.py runs when GUNICORN_WORKER_CLASS is unset: its one line that decides."""
+    found = re.search(r"""_env_str\("GUNICORN_WORKER_CLASS", "(\w+)"\)""", (ROOT / "gunicorn.conf.py").read_text())
+    if found is None:
+        raise RuntimeError("gunicorn.conf.py no longer reads GUNICORN_WORKER_CLASS with a literal default")
+    return found[1]
 
 
 @dataclass(frozen=True)
@@ -88,22 +97,33 @@ class Scenario:
     mode: str = "anthropic"  # or "offline": the embedded engine, no LLM wait
     endpoint: str = "chat"  # or "stream"
     workers: int = 4
-    threads: int = 256  # gunicorn.conf.py's default
+    worker_class: str = "gthread"  # GUNICORN_WORKER_CLASS (the command line's default: gunicorn.conf.py's)
+    threads: int = 256  # gunicorn.conf.py's default; gthread only
+    worker_connections: int = 1000  # gunicorn.conf.py's default; with gevent, the requests a worker carries
     db_pool_max: int = 20
     tool_ratio: float = 0.5
     latency_jitter: float = 0.0
     cache: str = "redis"  # or "locmem"
+    cache_db: int = 0  # the Redis database number
     profile: bool = False  # serve bench.profile_wsgi (CPU profile per thread) instead of shuren.wsgi
     instances: int = 1  # > 1: behind HAProxy, PgBouncer in front of PostgreSQL (bench/cluster.py)
     target: str = "service"  # or "reference": the minimal endpoint of bench/reference, same serving model
     database: str = BENCH_DATABASE
 
     @property
+    def served_worker_class(self) -> str:
+        """The gunicorn worker class that serves: the target's own, or GUNICORN_WORKER_CLASS."""
+        return TARGETS[self.target][2] or self.worker_class
+
+    @property
     def serving(self) -> str:
         """The serving model in one phrase."""
+        backing = f"pool {self.db_pool_max}/worker, cache {self.cache}"
         if TARGETS[self.target][2] is not None:
-            return f"ASGI {TARGETS[self.target][2]} x{self.workers}, pool {self.db_pool_max}/worker, cache {self.cache}"
-        return f"gthread {self.workers}x{self.threads}, pool {self.db_pool_max}/worker, cache {self.cache}"
+            return f"ASGI {TARGETS[self.target][2]} x{self.workers}, {backing}"
+        if self.worker_class == "gevent":
+            return f"gevent {self.workers}x{self.worker_connections} connections, {backing}"
+        return f"gthread {self.workers}x{self.threads}, {backing}"
 
 
 # ----- scenario lists ------------------------------------------------------------------------------------------
@@ -270,10 +290,14 @@ def server_env(scenario: Scenario, run_dir: Path, fake_url: str | None, port: in
             "LLM_RESPONSE_CACHE_ENABLED": "False",
             "LOG_LEVEL": "WARNING",
             "GUNICORN_WORKERS": str(scenario.workers),
+            "GUNICORN_WORKER_CLASS": scenario.worker_class,
             "GUNICORN_THREADS": str(scenario.threads),
+            "GUNICORN_WORKER_CONNECTIONS": str(scenario.worker_connections),
             "PORT": str(port),
             "PROMETHEUS_MULTIPROC_DIR": str(run_dir / "prometheus"),
-            "CACHE_URL": "redis://127.0.0.1:6379/0" if scenario.cache == "redis" else "locmemcache://bench",
+            "CACHE_URL": f"redis://127.0.0.1:6379/{scenario.cache_db}"
+            if scenario.cache == "redis"
+            else "locmemcache://bench",
             # Keys of this run only; throttle counters expire on their own.
             "CACHE_KEY_PREFIX": f"bench-{run_dir.name}",
             "PYTHONUNBUFFERED": "1",
@@ -649,8 +673,10 @@ def result_build(
         "warmup_s": scenario.warmup,
         "window_s": duration,
         "serving": scenario.serving,
+        "worker_class": scenario.served_worker_class,
         "workers": scenario.workers,
         "threads": scenario.threads,
+        "worker_connections": scenario.worker_connections,
         "db_pool_max": scenario.db_pool_max,
         "cpus": cpus,
         "requests": len(samples),
@@ -727,9 +753,24 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tool-ratio", type=float, default=0.5, help="share of LLM replies that call the tool")
     serving = parser.add_argument_group("serving model (overrides for every scenario)")
     serving.add_argument("--workers", type=int, default=4, help="GUNICORN_WORKERS")
-    serving.add_argument("--threads", type=int, default=256, help="GUNICORN_THREADS")
+    serving.add_argument(
+        "--worker-class",
+        choices=["gthread", "gevent"],
+        default=None,
+        help="GUNICORN_WORKER_CLASS, for the service and the reference (default: gunicorn.conf.py's)",
+    )
+    serving.add_argument("--threads", type=int, default=256, help="GUNICORN_THREADS (gthread)")
+    serving.add_argument(
+        "--worker-connections", type=int, default=1000, help="GUNICORN_WORKER_CONNECTIONS (with gevent: per worker)"
+    )
     serving.add_argument("--db-pool", type=int, default=20, help="DB_POOL_MAX_SIZE")
     serving.add_argument("--cache", choices=["redis", "locmem"], default="redis", help="CACHE_URL backend")
+    serving.add_argument(
+        "--cache-db",
+        type=int,
+        default=int(os.environ.get("BENCH_CACHE_DB", "0")),
+        help="the Redis database number (default: $BENCH_CACHE_DB or 0)",
+    )
     serving.add_argument(
         "--instances", type=int, default=1, help="N > 1: N instances behind HAProxy (bench/cluster.py)"
     )
@@ -764,16 +805,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--no-charts", action="store_true", help="do not draw the PNG charts (bench/charts.py)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where run logs and results go")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.worker_class is not None and TARGETS[args.target][2] is not None:
+        parser.error(f"--target {args.target} is served by {TARGETS[args.target][2]}: --worker-class does not apply")
+    args.worker_class = args.worker_class or default_worker_class()
+    if args.profile and args.worker_class == "gevent":
+        # bench/profile_wsgi.py times each thread's CPU: under gevent every request shares the worker's thread.
+        parser.error("--profile profiles per thread; it cannot tell gevent's requests apart (use gthread)")
+    return args
 
 
 def scenarios_from_args(args: argparse.Namespace) -> list[Scenario]:
     """The scenarios the command line asks for."""
     serving = {
         "workers": args.workers,
+        "worker_class": args.worker_class,
         "threads": args.threads,
+        "worker_connections": args.worker_connections,
         "db_pool_max": args.db_pool,
         "cache": args.cache,
+        "cache_db": args.cache_db,
         "profile": args.profile,
         "instances": args.instances,
         "database": args.database,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import runpy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -217,3 +219,32 @@ def test_the_command_line_names_the_database_and_runs_one_scenario_per_user_coun
     assert database_url("shuren_bench_h6").endswith("/shuren_bench_h6")
     with pytest.raises(SystemExit):
         parse_args(["--users", "0"])
+
+
+def test_the_command_line_serves_the_service_and_the_reference_with_the_worker_class_it_names(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from bench.run import parse_args, scenarios_from_args, server_env
+
+    monkeypatch.delenv("GUNICORN_WORKER_CLASS", raising=False)
+    configured = runpy.run_path(str(Path(__file__).resolve().parent.parent / "gunicorn.conf.py"))["worker_class"]
+
+    default = scenarios_from_args(parse_args([]))[0]
+    gevent = scenarios_from_args(
+        parse_args(["--worker-class", "gevent", "--worker-connections", "2000", "--target", "reference"])
+    )[0]
+
+    # without --worker-class, what gunicorn.conf.py runs by default, said in the report
+    assert default.worker_class == configured
+    assert default.serving.startswith(f"{configured} 4x")
+    # with it, the server (the reference too: same gunicorn.conf.py) is started with that class
+    env = server_env(gevent, tmp_path, "http://127.0.0.1:9", 9)
+    assert (env["GUNICORN_WORKER_CLASS"], env["GUNICORN_WORKER_CONNECTIONS"]) == ("gevent", "2000")
+    assert env["DJANGO_SETTINGS_MODULE"] == "bench.reference.settings"
+    assert gevent.serving == "gevent 4x2000 connections, pool 20/worker, cache redis"
+    # and the ASGI reference, served by uvicorn workers of its own, refuses one
+    with pytest.raises(SystemExit):
+        parse_args(["--target", "reference-async", "--worker-class", "gevent"])
+    # and the per-thread profiler, which cannot tell greenlets apart, refuses gevent
+    with pytest.raises(SystemExit):
+        parse_args(["--worker-class", "gevent", "--profile"])
