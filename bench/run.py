@@ -76,6 +76,11 @@ def database_url(name: str) -> str:
     return f"postgres://postgres@127.0.0.1:5432/{name}"
 
 
+def shown(path: Path) -> Path:
+    """``path`` relative to the checkout when it is inside it (``--out`` may name a folder elsewhere)."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def default_worker_class() -> str:
     """The worker class gunicorn.conf.py runs when GUNICORN_WORKER_CLASS is unset: its one line that decides."""
     found = re.search(r"""_env_str\("GUNICORN_WORKER_CLASS", "(\w+)"\)""", (ROOT / "gunicorn.conf.py").read_text())
@@ -525,7 +530,7 @@ def scenario_run(
     print(
         f"\n== {scenario.name}: {scenario.users} users, LLM {scenario.llm_latency:g} s, think {scenario.think:g} s, "
         f"{scenario.endpoint}, {scenario.mode}, {scenario.target}; {scenario.serving}; "
-        f"logs in {run_dir.relative_to(ROOT)}",
+        f"logs in {shown(run_dir)}",
         flush=True,
     )
 
@@ -629,7 +634,7 @@ def scenario_run(
     result["quiet_waited_s"] = quiet_waited
     result["server_log"] = server_log_summary(run_dir / "gunicorn.log")
     result["error_examples"] = load.error_examples
-    result["run_dir"] = str(run_dir.relative_to(ROOT))
+    result["run_dir"] = str(shown(run_dir))
     (run_dir / "result.json").write_text(json.dumps(result, indent=2))
     return result
 
@@ -933,7 +938,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_charts and len(results) > 1:
         sitting = args.out / f"{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-sitting"
         for path in charts_draw(results, sitting):
-            print(f"chart: {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}", flush=True)
+            print(f"chart: {shown(path)}", flush=True)
     print(f"\ntotal time {time.monotonic() - began:.0f}s", flush=True)
     slim = [{k: v for k, v in r.items() if k not in ("error_examples",)} for r in results]
     document: dict[str, Any] = (
