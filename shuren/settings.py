@@ -15,6 +15,7 @@ command run from the checkout gets the same development defaults.
 from __future__ import annotations
 
 import os
+import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -119,6 +120,14 @@ TEMPLATES = [
 ]
 
 # --- Database ---------------------------------------------------------------
+
+
+def _on_greenlets() -> bool:
+    """Whether gevent has patched the standard library: gunicorn's gevent worker does, before Django loads."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey is not None and bool(monkey.is_module_patched("socket"))
+
+
 # SQLite in the project folder by default; DATABASE_URL=postgres://... switches
 # to PostgreSQL through psycopg 3 with Django's connection pool. Either is Django's
 # backend with django-prometheus' metrics (core/db_backends).
@@ -140,6 +149,13 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         }
     else:
         _db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
+        if _db["CONN_MAX_AGE"] and _on_greenlets():
+            # Each request runs in a greenlet of its own, whose persistent connection is never reused and stays
+            # open until garbage collection: PostgreSQL soon refuses more ("too many clients already").
+            raise ImproperlyConfigured(
+                "GUNICORN_WORKER_CLASS=gevent needs DB_POOL=true (or CONN_MAX_AGE=0): a persistent connection "
+                "per greenlet is never reused and is left open"
+            )
     _db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
     if env.bool("DB_PGBOUNCER", default=False):
         # DATABASE_URL is PgBouncer in transaction pooling mode: each transaction may run on

@@ -212,6 +212,42 @@ def test_development_without_a_key_falls_back_to_offline_with_a_warning() -> Non
     assert "ANTHROPIC_API_KEY is not set: using the offline LLM engine because DEBUG is on" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("database", "refused"),
+    [
+        ({"DB_POOL": "false", "CONN_MAX_AGE": "60"}, True),
+        ({"DB_POOL": "false", "CONN_MAX_AGE": "0"}, False),
+        ({}, False),  # the pool, the default
+    ],
+    ids=["persistent-connections", "a-connection-per-request", "pool"],
+)
+def test_under_gevent_persistent_connections_without_the_pool_are_refused(
+    database: dict[str, str], refused: bool
+) -> None:
+    # given: the standard library patched by gevent first, as gunicorn's gevent worker does before Django loads
+    env = environ_without("SHUREN_DEV_DEFAULTS", "DB_POOL", "CONN_MAX_AGE")
+    env.update(DEBUG="False", SECRET_KEY=STRONG_KEY, LLM_PROVIDER="offline", **database)
+    env["DATABASE_URL"] = "postgres://shuren@127.0.0.1:5432/shuren"  # nothing connects: the settings alone decide
+    code = "from gevent import monkey; monkey.patch_all(); import django; django.setup()"
+
+    # when: Django starts
+    result = run_django(["-c", code], env)
+
+    # then: a connection kept per greenlet (never reused, left open until PostgreSQL refuses more) stops it
+    if refused:
+        assert result.returncode != 0
+        assert "GUNICORN_WORKER_CLASS=gevent needs DB_POOL=true (or CONN_MAX_AGE=0)" in result.stderr
+    else:
+        assert result.returncode == 0, result.stderr
+
+
+def test_persistent_connections_without_the_pool_still_start_on_threads() -> None:
+    env = {"DB_POOL": "false", "CONN_MAX_AGE": "60", "DATABASE_URL": "postgres://shuren@127.0.0.1:5432/shuren"}
+    result = _start(DEBUG="False", SECRET_KEY=STRONG_KEY, **env)
+
+    assert result.returncode == 0, result.stderr
+
+
 def test_production_starts_with_a_secret_and_explicit_hosts() -> None:
     assert _start(DEBUG="False", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="api.shuren.app").returncode == 0
 
