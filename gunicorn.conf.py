@@ -72,7 +72,7 @@ bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
 # socket releases the GIL, so one process carries hundreds of LLM waits, a thread
 # (and its stack) each. gevent: each request is a greenlet, and a wait on any socket
 # (the LLM, PostgreSQL, Redis, the client) switches to another, so one process
-# carries thousands of waits, open SSE streams included, for a few KiB each. The
+# carries thousands of waits, open SSE streams included, with no thread each. The
 # whole stack cooperates once the worker has monkey-patched the standard library:
 # psycopg 3 (>= 3.1.15) waits on patched select when it sees the patch, psycopg_pool's
 # workers and locks, redis-py and the anthropic SDK (httpx) use patched threads and
@@ -115,7 +115,9 @@ threads = _env_int("GUNICORN_THREADS", 256)
 # queue inside the SDK, where the wait counts against LLM_TIMEOUT_SECONDS. That is
 # more than a worker's CPU serves at ~10 ms per turn with today's LLM latencies
 # (~35 turns/s per core x 10 s = 350 waits; README, "Sizing"): CPU, not this number,
-# is the limit. A greenlet waiting costs a few KiB and no database connection.
+# is the limit. A turn in flight costs ~130 KiB under either class (its request's state,
+# not the greenlet or the thread: 1,000 on one gevent worker, 256 on one gthread worker)
+# and no database connection.
 worker_connections = _env_int("GUNICORN_WORKER_CONNECTIONS", 1000)
 
 # --- Timeouts ------------------------------------------------------------------------
