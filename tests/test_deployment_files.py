@@ -616,6 +616,12 @@ def test_env_example_gunicorn_values_are_the_config_defaults(monkeypatch: pytest
 
     for name, setting in GUNICORN_SETTING_OF.items():
         assert int(values[name]) == getattr(conf, setting), name
+    # left commented out, so that a copied .env follows the default if it changes; its example still names it
+    example = next(
+        m for line in _env_example_lines() if (m := _ASSIGNMENT.match(line)) and m["name"] == "GUNICORN_WORKER_CLASS"
+    )
+    assert example["commented"]
+    assert example["value"] == conf.worker_class
 
 
 def test_the_readmes_configuration_table_gives_the_gunicorn_config_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
