@@ -232,6 +232,16 @@ AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 # The client address as the throttles see it (NUM_PROXIES), not the proxy's.
 AXES_CLIENT_IP_CALLABLE = "core.client_ip.client_ip"
 
+# Django's default list, its first (the one new hashes use) replaced by the same PBKDF2-SHA256 computed off the
+# event loop under a gevent worker (accounts/hashers.py; docs/deployment.md, "Choosing the worker class").
+PASSWORD_HASHERS = [
+    "accounts.hashers.CooperativePBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.BCryptSHA256PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -32,7 +32,7 @@ import pytest
 
 from devtools.cluster import free_port
 from devtools.fake_anthropic import FakeAnthropicServer
-from tests.conftest import echo_responder, gunicorn_serving, in_threads, run_django, sse_events
+from tests.conftest import PASSWORD, echo_responder, gunicorn_serving, in_threads, run_django, sse_events
 
 ROOT = Path(__file__).resolve().parent.parent
 TURNS = 60
@@ -247,6 +247,43 @@ def test_one_gevent_worker_holds_a_hundred_open_streams_until_each_gets_its_done
         events = sse_events(answer.body)
         assert events[-1][0] == "done", events
         assert events[-1][1]["message"] == f"echo: stream {index}"
+
+
+def _timed(call: Callable[[], Answer]) -> tuple[Answer, float]:
+    started = time.monotonic()
+    answer = call()
+    return answer, time.monotonic() - started
+
+
+def test_a_login_hashes_its_password_off_the_event_loop_so_the_worker_keeps_answering(on_sqlite: Service) -> None:
+    # Given an account (its password hashed with the production PBKDF2 work factor, a few hundred ms of CPU)
+    credentials = {"email": f"hasher-{secrets.token_hex(4)}@example.com", "password": PASSWORD}
+    assert on_sqlite.call("POST", "/api/v1/auth/register", "", credentials).status == 201
+    # (a first login imports what logins need, once: that is not the hash)
+    assert on_sqlite.call("POST", "/api/v1/auth/token", "", credentials).status == 200
+    logins: list[float] = []
+
+    def log_in_three_times() -> None:
+        for _ in range(3):
+            answer, seconds = _timed(lambda: on_sqlite.call("POST", "/api/v1/auth/token", "", credentials))
+            assert answer.status == 200, answer.body
+            logins.append(seconds)
+
+    # When the one worker hashes for three logins while /health is asked every 10 ms
+    login = threading.Thread(target=log_in_three_times)
+    login.start()
+    health: list[float] = []
+    while login.is_alive():
+        answer, seconds = _timed(lambda: on_sqlite.call("GET", "/health", ""))
+        assert answer.status == 200
+        health.append(seconds)
+        time.sleep(0.01)
+    login.join()
+
+    # Then /health never waited for a hash: on the event loop, one asked during a login would take the whole hash
+    assert len(logins) == 3
+    assert min(logins) > 0.05, logins  # the hash is long enough to be seen
+    assert max(health) < min(logins) / 2, (health, logins)
 
 
 # --- The same on PostgreSQL, through the pool ---------------------------------------------------------------------
