@@ -80,7 +80,10 @@ bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
 # is per greenlet. Nothing in the application changes. Sync workers would need one
 # process per concurrent chat. Any other class is refused here rather than half
 # working: an async (ASGI) route measured 2x the CPU per turn (bench/RESULTS.md).
-# Switching the default is this one line (docs/deployment.md, "Choosing the worker class").
+# gthread stays the default: gevent measured ~10 % more CPU per turn (bench/RESULTS.md,
+# "The serving model: decision"), and CPU, not threads, is what a machine runs out of
+# at the deployment guide's load. Switching the default is this one line
+# (docs/deployment.md, "Choosing the worker class").
 _WORKER_CLASSES = ("gthread", "gevent")
 worker_class = _env_str("GUNICORN_WORKER_CLASS", "gthread").lower()
 if worker_class not in _WORKER_CLASSES:

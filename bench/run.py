@@ -24,7 +24,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -53,7 +52,7 @@ from bench.monitor import (  # noqa: E402
     postmaster_pids,
     tree_pids,
 )
-from devtools.cluster import process_stop  # noqa: E402  (SIGTERM, then SIGKILL the group)
+from devtools.cluster import free_port, process_stop  # noqa: E402
 
 BENCH_DIR = ROOT / "bench"
 OUT_DIR = BENCH_DIR / "out"
@@ -265,13 +264,6 @@ def targets_check(scenario: Scenario, result: Mapping[str, Any]) -> list[dict[st
 
 
 # ----- processes -----------------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def base_env() -> dict[str, str]:
