@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -34,15 +33,18 @@ def onboarding_state_get(*, user: Any) -> OnboardingState:
 
 @dataclass(frozen=True)
 class _StateSelect:
-    """The ``SELECT`` of one state row by id on one connection: its SQL, the columns read and their converters."""
+    """The ``SELECT`` of one state row by id on one database: its SQL, the columns read and their converters."""
 
     sql: str
     names: tuple[str, ...]
     converters: tuple[tuple[int, Callable[..., Any], Col], ...]
 
 
-# Per connection object (Django has one per thread and database), as the converters may be bound to it.
-_state_selects: weakref.WeakKeyDictionary[BaseDatabaseWrapper, dict[bool, _StateSelect]] = weakref.WeakKeyDictionary()
+# Per database alias and column set, built on the first connection that reads: the SQL and the converters depend
+# only on the database's vendor and settings, which every connection to one alias shares. (Not per connection
+# object: there is one per thread, or per greenlet under gevent, so that would rebuild the statement on most
+# requests, and SQLite's converters, bound to their connection, would keep every one alive.)
+_state_selects: dict[tuple[str, bool], _StateSelect] = {}
 
 
 def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool) -> _StateSelect:
@@ -65,16 +67,15 @@ def onboarding_state_by_id(*, state_id: int) -> OnboardingState | None:
     """The state row ``state_id`` (None when there is none): ``OnboardingState.objects.filter(pk=...).first()``.
 
     The same columns (without the agent ones while the feature is off) and the same values, by a statement built
-    once per database connection: a chat turn reads its state by id on every message, and the ORM would compile
+    once per database: a chat turn reads its state by id on every message, and the ORM would compile
     the same query each time, more Python than the rest of the read.
     """
     database = router.db_for_read(OnboardingState)
     connection = connections[database]
     agent_fields = agent_fields_in_use()
-    selects = _state_selects.setdefault(connection, {})
-    select = selects.get(agent_fields)
+    select = _state_selects.get((database, agent_fields))
     if select is None:
-        select = selects[agent_fields] = _state_select(connection, agent_fields=agent_fields)
+        select = _state_selects[(database, agent_fields)] = _state_select(connection, agent_fields=agent_fields)
     with connection.cursor() as cursor:
         cursor.execute(select.sql, [state_id])
         row = cursor.fetchone()
