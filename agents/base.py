@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, ClassVar
 
 from agents import wording
@@ -97,13 +96,6 @@ def problem_text(step: StepDefinition, name: str, messages: list[str]) -> str:
     return f"{label}: {messages[0].rstrip('.')}"
 
 
-# The line of an answered step in the user's context: the same text for the same answer, turn after turn.
-# Saved answers are JSON, so their JSON text is the key (and gives them back as they are).
-@lru_cache(maxsize=4096)
-def _known_line(number: int, data_json: str) -> str:
-    return f"- {step_get(number).title}: {plain_text(json.loads(data_json))}"
-
-
 def split_declines(step: int, values: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
     """Take an explicit "no" to an approval out of the values: it is an answer, not an invalid value."""
     approvals = {spec.name for spec in step_get(step).fields if isinstance(spec, Boolean) and spec.must_be_true}
@@ -176,7 +168,7 @@ class BaseAgent:
     def system_dynamic(self, step: int, steps_data: AllStepData, draft: StepData) -> str:
         """This user's context: what earlier steps said, what this step has, what is missing."""
         known = "\n".join(
-            _known_line(number, json.dumps(data))
+            f"- {step_get(number).title}: {plain_text(data)}"
             for number, data in sorted(steps_data.items())
             # The plan itself is long and built by code: the proposal below shows it when it matters.
             if number != step and step_get(number).proposal is not ProposalKind.WORKOUT_PLAN
