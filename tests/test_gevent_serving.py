@@ -280,10 +280,11 @@ def test_a_login_hashes_its_password_off_the_event_loop_so_the_worker_keeps_answ
         time.sleep(0.01)
     login.join()
 
-    # Then /health never waited for a hash: on the event loop, one asked during a login would take the whole hash
+    # Then /health did not wait for the hashes: on the event loop, one asked during a login would take the whole hash
     assert len(logins) == 3
     assert min(logins) > 0.05, logins  # the hash is long enough to be seen
-    assert max(health) < min(logins) / 2, (health, logins)
+    # (the second slowest: one pause of a busy machine is not a hash; each of the three hashes would make one)
+    assert sorted(health)[-2] < min(logins) / 2, (health, logins)
 
 
 # --- The same on PostgreSQL, through the pool ---------------------------------------------------------------------
