@@ -79,11 +79,11 @@ bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
 # sockets, and Django's per-request state (connections, asgiref Local, contextvars)
 # is per greenlet. Nothing in the application changes. Sync workers would need one
 # process per concurrent chat. Any other class is refused here rather than half
-# working: an async (ASGI) route measured 2x the CPU per turn (bench/RESULTS.md).
-# gthread stays the default: gevent measured ~10 % more CPU per turn (bench/RESULTS.md,
-# "The serving model: decision"), and CPU, not threads, is what a machine runs out of
-# at the deployment guide's load. Switching the default is this one line
-# (docs/deployment.md, "Choosing the worker class").
+# working: an async (ASGI) route measured ~2x the CPU per turn (bench/RESULTS.md).
+# gthread stays the default: gevent measured 9-11 % more CPU per turn at 100 and at
+# 2,000-5,000 users, the same at 500 (bench/RESULTS.md, "The serving model: decision"),
+# and CPU, not threads, is what a machine runs out of at the deployment guide's load.
+# Switching the default is this one line (docs/deployment.md, "Choosing the worker class").
 _WORKER_CLASSES = ("gthread", "gevent")
 worker_class = _env_str("GUNICORN_WORKER_CLASS", "gthread").lower()
 if worker_class not in _WORKER_CLASSES:
@@ -116,8 +116,8 @@ threads = _env_int("GUNICORN_THREADS", 256)
 # gthread is unchanged, and equal to the anthropic SDK's connection pool per process
 # (1000): a request admitted here can always have its LLM call in flight rather than
 # queue inside the SDK, where the wait counts against LLM_TIMEOUT_SECONDS. That is
-# more than a worker's CPU serves at ~10 ms per turn with today's LLM latencies
-# (~35 turns/s per core x 10 s = 350 waits; README, "Sizing"): CPU, not this number,
+# more than a worker's CPU serves at ~12 ms per turn with today's LLM latencies
+# (~30 turns/s per core x 10 s = 300 waits; README, "Sizing"): CPU, not this number,
 # is the limit. A turn in flight costs ~130 KiB under either class (its request's state,
 # not the greenlet or the thread: 1,000 on one gevent worker, 256 on one gthread worker)
 # and no database connection.
