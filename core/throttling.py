@@ -10,11 +10,11 @@ of the times, newest first; any other cache (the local-memory default) keeps DRF
 
 from __future__ import annotations
 
-import hashlib
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from django_redis.client import DefaultClient
-from redis.exceptions import NoScriptError
+from redis.commands.core import Script
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
@@ -42,7 +42,12 @@ redis.call('LPUSH', key, ARGV[1])
 redis.call('EXPIRE', key, ARGV[2])
 return false
 """
-_WINDOW_SHA = hashlib.sha1(_WINDOW.encode()).hexdigest()  # noqa: S324 - Redis names scripts by their SHA-1
+
+
+@cache
+def _window_script(client: Any) -> Script:
+    """The script for one Redis client; redis-py runs it by its SHA-1 and loads it first where Redis lacks it."""
+    return client.register_script(_WINDOW)
 
 
 def _redis_of(cache: Any) -> DefaultClient[Any] | None:
@@ -71,12 +76,9 @@ class RedisWindowThrottleMixin(_Throttle):
             return True
         self.now = self.timer()
         client = cache.get_client(write=True)
-        keys_and_args = (cache.make_key(f"{self.key}:window"), repr(self.now), self.duration, self.num_requests)
-        try:
-            times = client.evalsha(_WINDOW_SHA, 1, *keys_and_args)
-        except NoScriptError:  # a Redis that has not run it yet (or restarted since)
-            client.script_load(_WINDOW)
-            times = client.evalsha(_WINDOW_SHA, 1, *keys_and_args)
+        times = _window_script(client)(
+            keys=[cache.make_key(f"{self.key}:window")], args=[repr(self.now), self.duration, self.num_requests]
+        )
         if times is None:
             return True
         self.history = [float(time) for time in times]

@@ -101,3 +101,17 @@ def test_on_redis_the_window_expires_with_its_duration() -> None:
     client = cache.client.get_client(write=True)  # type: ignore[attr-defined]  # django-redis
     ttl = client.ttl(cache.make_key("throttle_test_ttl:window"))
     assert 3590 <= ttl <= 3600
+
+
+def test_a_redis_that_lost_the_script_is_given_it_again() -> None:
+    # Given a throttle that has run its script once, and a Redis that has since forgotten it (a restart, a flush)
+    clock = Clock()
+    _, on_redis = _throttles("2/minute", clock)
+    assert on_redis.allow_request("client-a", None)  # type: ignore[arg-type]
+    cache.client.get_client(write=True).script_flush()  # type: ignore[attr-defined]
+
+    # When the same client sends two more requests
+    decisions = [on_redis.allow_request("client-a", None) for _ in range(2)]  # type: ignore[arg-type]
+
+    # Then the script was loaded again and the window kept counting: the second of three passes, the third does not
+    assert decisions == [True, False]
