@@ -62,8 +62,9 @@ DB_QUERY_TIME = Histogram(
 )
 
 
-# The children of labelled metrics made so far (label values are bounded by design: agents, steps, outcomes,
-# views, methods, statuses).
+# The children of labelled metrics made so far: one entry per child the metric itself holds, so it grows as the
+# metrics' own label sets do (agents, steps, outcomes, views, statuses; django-prometheus labels the HTTP
+# metrics with the request's method as sent, which a client can vary).
 _children: dict[tuple[Any, ...], Any] = {}
 
 
