@@ -6,12 +6,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import pytest
 from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from agents.llm import llm_provider_reset, provider_check_configuration
-from agents.llm.types import LLMRequestRejectedError
+from agents.llm import types as llm
+from agents.llm.anthropic_provider import AnthropicProvider
+from agents.llm.types import LLMRequest, LLMRequestRejectedError, LLMUnavailableError
 from agents.registry import agent_for_step
 from devtools.fake_anthropic import (
     Disconnect,
@@ -379,6 +382,103 @@ def test_a_request_claude_rejects_is_a_502_that_saves_nothing_and_the_next_messa
     follow_up = chat(started, "I'm a beginner")
     assert follow_up.status_code == 200
     assert OnboardingState.objects.get().step_data == {"1": {"fitness_level": "beginner"}}
+
+
+def _provider_request() -> LLMRequest:
+    return LLMRequest(
+        system_static='You are Shuren\'s coach. Step 1 of 9: é, ü, 日本 and a "quote".',
+        system_dynamic="The user's context.",
+        tools=[{"name": "record_fitness_level", "description": "Record it.", "input_schema": {"type": "object"}}],
+        messages=[{"role": "user", "content": "I'm a beginner \u2014 mostly"}],
+        step=1,
+    )
+
+
+@pytest.mark.parametrize("model", ["claude-sonnet-5-5", "claude-sonnet-4-6"], ids=["current", "with-temperature"])
+def test_a_turn_sends_exactly_what_messages_create_sends(
+    claude: FakeAnthropicServer, settings: Any, model: str
+) -> None:
+    # Given the provider, and the SDK's typed method given the same parameters
+    settings.LLM_MODEL = model
+    provider = AnthropicProvider.from_settings(settings)
+    request = _provider_request()
+    provider.client.messages.create(**provider._params(request))
+
+    # When a turn calls Claude
+    provider.complete(request)
+
+    # Then the body is the one the typed method sent, and so are the headers (but the timeout, set per call)
+    typed, turn = claude.requests[-2:]
+    assert (turn.method, turn.path) == (typed.method, typed.path) == ("POST", "/v1/messages")
+    assert turn.body == typed.body
+    assert ("temperature" in turn.body) is (model == "claude-sonnet-4-6")
+    timeouts = {"x-stainless-timeout", "x-stainless-read-timeout"}
+    assert {k: v for k, v in turn.headers.items() if k not in timeouts} == {
+        k: v for k, v in typed.headers.items() if k not in timeouts
+    }
+    assert turn.headers["authorization"] == "Bearer test-key"
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"<html>Bad gateway</html>",
+        b'["not", "a", "message"]',
+        b'{"type": "message", "model": "claude-sonnet-5-5"}',
+        b'{"content": "text", "model": "claude-sonnet-5-5"}',
+        b'{"content": ["text"], "model": "claude-sonnet-5-5"}',
+        b'{"content": [{"type": "tool_use", "input": {}}], "model": "claude-sonnet-5-5"}',
+        b'{"content": [], "model": "claude-sonnet-5-5", "usage": [1]}',
+        b'{"content": [], "model": "claude-sonnet-5-5", "usage": {"input_tokens": "many"}}',
+        b'{"content": []}',
+    ],
+    ids=[
+        "html",
+        "list",
+        "no-content",
+        "content-text",
+        "block-text",
+        "tool-no-name",
+        "usage-list",
+        "usage-word",
+        "no-model",
+    ],
+)
+def test_a_200_that_is_not_a_message_is_the_coach_unavailable(
+    claude: FakeAnthropicServer, settings: Any, content: bytes
+) -> None:
+    with pytest.raises(LLMUnavailableError) as raised:
+        AnthropicProvider.from_settings(settings)._parsed(httpx2.Response(200, content=content))
+    assert raised.value.reason == "malformed_reply"
+    assert raised.value.retry_after == 7
+
+
+def test_a_reply_keeps_text_tool_calls_and_usage_and_skips_other_blocks(
+    claude: FakeAnthropicServer, settings: Any
+) -> None:
+    reply = {
+        "model": "claude-sonnet-5-5",
+        "content": [
+            {"type": "thinking", "thinking": "hmm"},
+            {"type": "text", "text": "Got it. "},
+            {"type": "tool_use", "id": "t1", "name": "record_fitness_level", "input": {"fitness_level": "beginner"}},
+            {"type": "tool_use", "id": "t2", "name": "record_fitness_level", "input": "not an object"},
+            {"type": "text", "text": "Next?"},
+        ],
+        "usage": {"input_tokens": 12, "output_tokens": 3, "cache_read_input_tokens": None},
+    }
+
+    response = AnthropicProvider.from_settings(settings)._parsed(httpx2.Response(200, json=reply))
+
+    assert response.text == "Got it. Next?"
+    assert response.tool_calls == [
+        llm.ToolCall("record_fitness_level", {"fitness_level": "beginner"}),
+        llm.ToolCall("record_fitness_level", {}),
+    ]
+    assert response.usage == llm.Usage(
+        input_tokens=12, output_tokens=3, cache_read_input_tokens=0, cache_creation_input_tokens=0
+    )
+    assert response.model == "claude-sonnet-5-5"
 
 
 def test_deprecated_model_logs_a_warning_at_start(settings: Any, caplog: Any) -> None:
