@@ -137,7 +137,8 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["ENGINE"] = "core.db_backends.postgresql"
     _db.setdefault("OPTIONS", {})
     # A connection is checked before use, so after a database restart the service
-    # replaces dead connections by itself (with the pool: psycopg_pool's check).
+    # replaces dead connections by itself (with the pool: by reading what the server
+    # sent it, without a round trip: core/db_backends/postgresql/pool.py).
     _db["CONN_HEALTH_CHECKS"] = True
     if env.bool("DB_POOL", default=True):
         # With the pool, CONN_MAX_AGE must stay 0: the pool keeps the connections.

@@ -19,7 +19,7 @@ PRINT_DATABASE = (
     # DISABLE_SERVER_SIDE_CURSORS from this dict, absent meaning False.
     "import json, shuren.settings as s; db = s.DATABASES['default']; "
     "print(json.dumps({k: db.get(k, False) for k in ('ENGINE', 'CONN_MAX_AGE', 'DISABLE_SERVER_SIDE_CURSORS')} "
-    "| {'OPTIONS': {k: v for k, v in db['OPTIONS'].items() if k != 'context'}}))"
+    "| {'OPTIONS': {k: v for k, v in db['OPTIONS'].items() if k != 'context'}}, default=repr))"
 )
 
 

@@ -8,10 +8,22 @@ from django.db.backends.postgresql import base
 from django_prometheus.db.common import DatabaseWrapperMixin
 
 from core.db_backends.metrics import exporting_cursor_class
+from core.db_backends.postgresql.pool import pooled_connection_check
 
 
 class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
-    """Counts connections (django-prometheus' mixin) and, through its cursors, statements."""
+    """Counts connections (django-prometheus' mixin) and, through its cursors, statements; with
+    ``CONN_HEALTH_CHECKS``, its pool checks a connection at checkout without a round trip."""
+
+    @property
+    def pool(self) -> Any:
+        pool = super().pool
+        if pool is not None and self.settings_dict["CONN_HEALTH_CHECKS"] and pool._check is not pooled_connection_check:
+            # Django gives the pool psycopg_pool's check, an empty query on every checkout; ours reads what the
+            # server sent instead. psycopg_pool takes its check only when built, which Django does, so it is
+            # swapped here, once, before the pool opens (tests/test_pool_check.py watches the attribute).
+            pool._check = pooled_connection_check
+        return pool
 
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
