@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import secrets
+import threading
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from django.db import connections, router
@@ -93,11 +95,14 @@ def _completed_steps_of(raw: Mapping[str, Any]) -> list[int]:
 
 
 # Validating all nine steps costs about a millisecond of CPU (DRF builds its serializers anew each time),
-# and a chat turn needs the answer twice for step data that rarely changes. The answer depends on the
-# step data alone, so it is remembered per process under that data's JSON text (a few KB each).
-@lru_cache(maxsize=1024)
-def _completed_steps_of_json(step_data_json: str) -> tuple[int, ...]:
-    return tuple(_completed_steps_of(json.loads(step_data_json)))
+# and a chat turn needs the answer several times for step data that rarely changes. The answer depends on
+# the step data alone, so it is remembered per process (the last 1,024) under a keyed digest of that data's
+# JSON text, never under the text itself: the answers are health data, and an erased account's must not
+# stay in the process's memory. The key is random per process, so a digest says nothing outside it.
+_DIGEST_KEY = secrets.token_bytes(32)
+_COMPLETED_MAX = 1024
+_completed_by_digest: dict[bytes, tuple[int, ...]] = {}
+_completed_lock = threading.Lock()
 
 
 def onboarding_completed_steps(*, state: OnboardingState) -> list[int]:
@@ -109,7 +114,15 @@ def onboarding_completed_steps(*, state: OnboardingState) -> list[int]:
         step_data_json = json.dumps(state.step_data, sort_keys=True)
     except (TypeError, ValueError):  # not plain JSON (not yet saved): nothing to key it by
         return _completed_steps_of(state.step_data)
-    return list(_completed_steps_of_json(step_data_json))
+    digest = hashlib.blake2b(step_data_json.encode(), key=_DIGEST_KEY, digest_size=16).digest()
+    completed = _completed_by_digest.get(digest)
+    if completed is None:
+        completed = tuple(_completed_steps_of(json.loads(step_data_json)))
+        with _completed_lock:
+            if len(_completed_by_digest) >= _COMPLETED_MAX:
+                del _completed_by_digest[next(iter(_completed_by_digest))]  # the oldest
+            _completed_by_digest[digest] = completed
+    return list(completed)
 
 
 def onboarding_pending_step(*, state: OnboardingState, completed: Collection[int] | None = None) -> int | None:

@@ -264,3 +264,34 @@ def test_completed_steps_follow_the_step_data_and_their_memo_cannot_be_altered(a
     assert onboarding_completed_steps(state=state) == []
     state.step_data = {"1": answers[1], "2": answers[2]}
     assert onboarding_completed_steps(state=state) == [1, 2]
+
+
+def test_the_completed_steps_memo_keeps_no_answer(answers: dict) -> None:
+    from onboarding import selectors
+
+    # Given a state whose answers include a health detail
+    detail = "torn meniscus, left knee, 2019"
+    state = OnboardingState(step_data={"1": answers[1], "2": {**answers[2], "injuries": [detail]}})
+
+    # When its completed steps are worked out (and remembered)
+    selectors.onboarding_completed_steps(state=state)
+
+    # Then what the process remembers holds digests and step numbers, not the answer
+    remembered = selectors._completed_by_digest
+    assert remembered
+    assert all(isinstance(key, bytes) and len(key) == 16 for key in remembered)
+    assert all(all(isinstance(step, int) for step in steps) for steps in remembered.values())
+    assert detail.encode() not in b"".join(remembered)
+
+
+def test_the_completed_steps_memo_forgets_the_oldest_beyond_its_size(answers: dict, monkeypatch: Any) -> None:
+    from onboarding import selectors
+
+    monkeypatch.setattr(selectors, "_completed_by_digest", {})
+    monkeypatch.setattr(selectors, "_COMPLETED_MAX", 3)
+    states = [OnboardingState(step_data={"1": {**answers[1], "n": n}}) for n in range(5)]
+
+    results = [selectors.onboarding_completed_steps(state=state) for state in states]
+
+    assert len(selectors._completed_by_digest) == 3
+    assert results == [selectors.onboarding_completed_steps(state=state) for state in states]
