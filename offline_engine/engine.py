@@ -23,6 +23,7 @@ from typing import Any
 
 from agents.llm.types import LLMRequest, LLMResponse, ToolCall, Usage
 from offline_engine.conversation import understand
+from offline_engine.parsing.text import normalize_memo
 from onboarding.steps import step_get
 
 
@@ -45,7 +46,8 @@ class OfflineProvider:
         asked = next(
             (entry["content"] for entry in reversed(request.messages[:-1]) if entry.get("role") == "assistant"), ""
         )
-        understood = understand(request.step, message, asked=asked, draft=request.draft)
+        with normalize_memo():
+            understood = understand(request.step, message, asked=asked, draft=request.draft)
         values = understood.values
         calls = [ToolCall(request.tools[0]["name"], values)] if values and request.tools else []
         offered = {tool["name"] for tool in request.lookahead_tools}

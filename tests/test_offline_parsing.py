@@ -917,3 +917,46 @@ def test_long_adversarial_messages_stay_fast(message: str) -> None:
     for step in range(1, 10):
         extract(step, message[:2000])
     assert time.perf_counter() - started < 5.0  # generous: catastrophic backtracking takes minutes
+
+
+def test_normalize_remembers_within_a_turn_and_nothing_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    from offline_engine.parsing import text
+
+    calls: list[str] = []
+    real = text._normalized
+
+    def counted(value: str) -> str:
+        calls.append(value)
+        return real(value)
+
+    monkeypatch.setattr(text, "_normalized", counted)
+    message = "My left knee hurts since the meniscus tear"
+
+    # Within a turn's memo one message is normalized once, however many steps read it
+    with text.normalize_memo():
+        first, second = text.normalize(message), text.normalize(message)
+    assert first == second
+    assert calls == [message]
+    # and outside one nothing is remembered: each call works it out again
+    text.normalize(message)
+    text.normalize(message)
+    assert calls == [message] * 3
+    assert text._memo.get() is None
+
+
+def test_the_engine_keeps_no_message_after_its_turn() -> None:
+    from agents.llm.types import LLMRequest
+    from offline_engine.engine import OfflineProvider
+    from offline_engine.parsing import text
+
+    request = LLMRequest(
+        system_static="",
+        system_dynamic="",
+        tools=[{"name": "record_limitations"}],
+        messages=[{"role": "user", "content": "I tore my meniscus in 2019"}],
+        step=2,
+    )
+
+    OfflineProvider().complete(request)
+
+    assert text._memo.get() is None
