@@ -9,6 +9,7 @@ server on a thread of its own (its CPU is not counted), answering at once.
     python bench/turn_cpu.py                          # the service: 400 turns, then the reference
     python bench/turn_cpu.py --turns 400 --profile    # and where the service's CPU goes (cProfile, tottime)
     python bench/turn_cpu.py --sqlite --profile       # the service on SQLite (the reference is PostgreSQL only)
+    python bench/turn_cpu.py --endpoint stream        # the service's streamed turn (the reference has no stream)
 
 Both targets run in one process each (Django is set up once per process), in fresh child processes, and
 alternate ``--rounds`` times; the medians and the ratio are printed, and one JSON line.
@@ -66,10 +67,30 @@ def _environment(target: str, database: str, fake_url: str, cache_db: int) -> No
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shuren.settings")
 
 
+def _streamed_body(response: Any) -> dict[str, Any]:
+    """The ``done`` event's body of a streamed reply (read whole, as the client would), or {} without one."""
+    text = b"".join(response.streaming_content).decode()
+    for event in text.split("\n\n"):
+        if event.startswith("event: done\n"):
+            return dict(json.loads(event.split("data: ", 1)[1]))
+    return {}
+
+
 def measure(
-    target: str, *, turns: int, users: int, database: str, cache_db: int, profile: Path | None
+    target: str,
+    *,
+    turns: int,
+    users: int,
+    database: str,
+    cache_db: int,
+    profile: Path | None,
+    endpoint: str = "chat",
 ) -> dict[str, Any]:
-    """Run ``turns`` chat turns over ``users`` accounts on a fresh database; CPU ms per turn (thread time)."""
+    """Run ``turns`` chat turns over ``users`` accounts on a fresh database; CPU ms per turn (thread time).
+
+    ``endpoint="stream"`` sends them to ``onboarding/chat/stream`` and reads each streamed reply whole.
+    """
+    url = "/api/v1/onboarding/chat/stream" if endpoint == "stream" else "/api/v1/onboarding/chat"
     from bench.loadgen import step_message
     from bench.run import database_reset
     from devtools.fake_anthropic.__main__ import overrides_from_args
@@ -113,15 +134,16 @@ def measure(
             started = time.thread_time()
             if profiler is not None:
                 profiler.enable()
-            response = clients[slot].post("/api/v1/onboarding/chat", payload, content_type="application/json")
+            response = clients[slot].post(url, payload, content_type="application/json")
+            body = _streamed_body(response) if endpoint == "stream" else None
             if profiler is not None:
                 profiler.disable()
             if profiler is None:
                 cpu.append(time.thread_time() - started)
-            if response.status_code != 200:
+            if response.status_code != 200 or body == {}:
                 errors += 1
                 continue
-            body = response.json()
+            body = body if body is not None else response.json()
             if body.get("is_complete"):
                 steps[slot] = [1, 0]
                 continue
@@ -138,6 +160,7 @@ def measure(
         "cpu_ms_mean": 1000 * statistics.fmean(measured),
         "calls_per_turn": calls / turns,
         "errors": errors,
+        "endpoint": endpoint,
     }
 
 
@@ -155,6 +178,8 @@ def _child(args: argparse.Namespace, target: str, profile: Path | None) -> dict[
         args.database,
         "--cache-db",
         str(args.cache_db),
+        "--endpoint",
+        args.endpoint,
     ]
     if profile is not None:
         command += ["--profile-file", str(profile)]
@@ -175,6 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="also profile the service once and print the top")
     parser.add_argument("--only", choices=["service", "reference"], help="measure one target only")
     parser.add_argument("--sqlite", action="store_true", help="the service on a fresh SQLite file (no reference)")
+    parser.add_argument(
+        "--endpoint",
+        choices=["chat", "stream"],
+        default="chat",
+        help="stream: the service's chat/stream (no reference)",
+    )
     parser.add_argument("--child", choices=["service", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--profile-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -186,9 +217,14 @@ def main(argv: list[str] | None = None) -> int:
             database=args.database,
             cache_db=args.cache_db,
             profile=args.profile_file,
+            endpoint=args.endpoint,
         )
         print(json.dumps(result))
         return 0
+    if args.endpoint == "stream":
+        if args.only == "reference":
+            parser.error("the reference endpoint has no stream")
+        args.only = "service"
     if args.sqlite:
         if args.only == "reference":
             parser.error("the reference endpoint runs on PostgreSQL only")
