@@ -431,6 +431,8 @@ def test_a_turn_sends_exactly_what_messages_create_sends(
         b'{"content": [], "model": "claude-sonnet-5-5", "usage": [1]}',
         b'{"content": [], "model": "claude-sonnet-5-5", "usage": {"input_tokens": "many"}}',
         b'{"content": []}',
+        b'{"content": [{"type": "text", "text": null}], "model": "claude-sonnet-5-5"}',
+        b'{"content": [], "model": "claude-sonnet-5-5", "usage": {"input_tokens": 1e999}}',
     ],
     ids=[
         "html",
@@ -442,15 +444,35 @@ def test_a_turn_sends_exactly_what_messages_create_sends(
         "usage-list",
         "usage-word",
         "no-model",
+        "text-null",
+        "usage-overflow",
     ],
 )
 def test_a_200_that_is_not_a_message_is_the_coach_unavailable(
     claude: FakeAnthropicServer, settings: Any, content: bytes
 ) -> None:
     with pytest.raises(LLMUnavailableError) as raised:
-        AnthropicProvider.from_settings(settings)._parsed(httpx2.Response(200, content=content))
+        AnthropicProvider.from_settings(settings)._parsed(httpx2.Response(200, content=content).json)
     assert raised.value.reason == "malformed_reply"
     assert raised.value.retry_after == 7
+
+
+def test_a_200_that_is_not_a_message_is_a_503_that_saves_nothing(
+    claude: FakeAnthropicServer, started: APIClient
+) -> None:
+    # Given Claude answers 200 with a body that is not a message (an error's shape)
+    claude.enqueue(Fault(200, "api_error", "not a message"))
+
+    # When the user sends a message
+    response = chat(started, "I'm a beginner")
+
+    # Then it is the coach unavailable, with nothing saved, and the next message works
+    assert response.status_code == 503
+    assert response.json()["code"] == "llm_unavailable"
+    state = OnboardingState.objects.get()
+    assert (state.conversation_history, state.step_data) == ([], {})
+    claude.enqueue(record(1, fitness_level="beginner"))
+    assert chat(started, "I'm a beginner").status_code == 200
 
 
 def test_a_reply_keeps_text_tool_calls_and_usage_and_skips_other_blocks(
@@ -468,7 +490,7 @@ def test_a_reply_keeps_text_tool_calls_and_usage_and_skips_other_blocks(
         "usage": {"input_tokens": 12, "output_tokens": 3, "cache_read_input_tokens": None},
     }
 
-    response = AnthropicProvider.from_settings(settings)._parsed(httpx2.Response(200, json=reply))
+    response = AnthropicProvider.from_settings(settings)._parsed(httpx2.Response(200, json=reply).json)
 
     assert response.text == "Got it. Next?"
     assert response.tool_calls == [

@@ -140,13 +140,14 @@ class AnthropicProvider:
         """``params`` as the Messages API's JSON body: what ``messages.create(**params)`` sends."""
         body = {key: value for key, value in params.items() if key != "extra_body"}
         body.update(params.get("extra_body", {}))
-        return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode()
 
-    def _parsed(self, response: httpx2.Response) -> LLMResponse:
-        """The Messages API's JSON reply as the provider's response; a 200 that is not a message is a failure."""
+    def _parsed(self, message: Callable[[], Any]) -> LLMResponse:
+        """The reply ``message()`` returns (JSON data) as the provider's response; one that is not a Messages API
+        reply (a 200 with another body) is the coach unavailable, nothing saved."""
         try:
-            return _reply(response.json())
-        except (ValueError, KeyError, TypeError) as exc:
+            return _reply(message())
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
             logger.error("LLM API error: a reply that is not a message (%s: %s)", type(exc).__name__, exc)
             raise LLMUnavailableError(
                 "The coach's reply could not be read.", reason="malformed_reply", retry_after=self.retry_after_default
@@ -213,7 +214,9 @@ class AnthropicProvider:
         the JSON body serialised here and read back as JSON rather than through ``messages.create``: the typed
         method deep-copies the whole prompt into a new tree and builds a model object for every part of the
         reply, 1.2-1.5 ms of CPU a turn (about a tenth of one), for a request this module builds itself from
-        plain data and a reply it reads five fields of (``bench/RESULTS.md``).
+        plain data and a reply it reads five fields of (``bench/RESULTS.md``, "Issue 15, third sitting"). One
+        thing the typed method has that this call has not: its OpenTelemetry span name, which matters only if
+        tracing is turned on (the SDK's ``post`` takes no span options); streamed turns keep theirs.
         """
         body = self._wire_body(self._params(request))
         response = self._with_retries(
@@ -221,7 +224,7 @@ class AnthropicProvider:
                 "/v1/messages", content=body, cast_to=httpx2.Response, options={"timeout": timeout}
             )
         )
-        return self._parsed(response)
+        return self._parsed(response.json)
 
     def stream(self, request: LLMRequest) -> Iterator[str | LLMResponse]:
         """Text deltas as Claude writes them, then the final response.
@@ -247,7 +250,7 @@ class AnthropicProvider:
             raise LLMUnavailableError(
                 "The coach's reply was interrupted.", reason=type(exc).__name__, retry_after=self.retry_after_default
             ) from exc
-        yield _reply(final.to_dict())
+        yield self._parsed(lambda: final.to_dict(warnings=False))
 
     def health(self) -> dict[str, Any]:
         """A cheap authenticated call (model lookup); raises ``LLMUnavailableError`` when it fails."""
@@ -292,7 +295,9 @@ def _reply(message: Any) -> LLMResponse:
         if not isinstance(block, dict):
             raise TypeError("a content block that is not an object")
         if block.get("type") == "text":
-            texts.append(str(block["text"]))
+            if not isinstance(block["text"], str):
+                raise TypeError("a text block whose text is not a string")
+            texts.append(block["text"])
         elif block.get("type") == "tool_use":
             # A model can send a non-object input; treat it as no values rather than fail the turn.
             values = block.get("input")
