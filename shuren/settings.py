@@ -137,8 +137,7 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     _db["ENGINE"] = "core.db_backends.postgresql"
     _db.setdefault("OPTIONS", {})
     # A connection is checked before use, so after a database restart the service
-    # replaces dead connections by itself (with the pool: by reading what the server
-    # sent it, without a round trip: core/db_backends/postgresql/pool.py).
+    # replaces dead connections by itself (with the pool: core/db_backends/postgresql/pool.py).
     _db["CONN_HEALTH_CHECKS"] = True
     if env.bool("DB_POOL", default=True):
         # With the pool, CONN_MAX_AGE must stay 0: the pool keeps the connections.
@@ -158,6 +157,16 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
                 "per greenlet is never reused and is left open"
             )
     _db["OPTIONS"].setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+    # TCP keepalives: a connection whose server vanished without closing it (a crashed host, a failover to
+    # another machine at the same address) is reported dead by the kernel after about a minute idle, which
+    # the pool's checkout check then sees. DATABASE_URL's query string (?keepalives_idle=60) overrides them.
+    for _option, _value in (
+        ("keepalives", 1),
+        ("keepalives_idle", 30),
+        ("keepalives_interval", 10),
+        ("keepalives_count", 3),
+    ):
+        _db["OPTIONS"].setdefault(_option, _value)
     if env.bool("DB_PGBOUNCER", default=False):
         # DATABASE_URL is PgBouncer in transaction pooling mode: each transaction may run on
         # another server connection, so nothing may outlive one (docs/deployment.md, "PgBouncer").

@@ -14,14 +14,19 @@ from django.db import connection
 from psycopg_pool import ConnectionPool
 
 from core.db_backends.postgresql.pool import pooled_connection_check
+from tests.conftest import client_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
-def _connect() -> psycopg.Connection[Any]:
+def _params() -> dict[str, Any]:
     params = connection.get_connection_params()
     params.pop("cursor_factory", None)
-    return psycopg.connect(**params, autocommit=True)
+    return {**params, "autocommit": True}
+
+
+def _connect() -> psycopg.Connection[Any]:
+    return psycopg.connect(**_params())
 
 
 @pytest.fixture
@@ -47,10 +52,12 @@ def test_an_open_idle_connection_passes_without_a_query(pair: Any, monkeypatch: 
     def no_query(*args: Any, **kwargs: Any) -> None:
         raise AssertionError("the check sent a query")
 
-    monkeypatch.setattr(checked, "execute", no_query)
-    monkeypatch.setattr(checked, "cursor", no_query)
-    pooled_connection_check(checked)
-    pooled_connection_check(checked)  # and again: nothing it read changed the connection
+    with monkeypatch.context() as patched:
+        patched.setattr(checked, "execute", no_query)
+        patched.setattr(checked, "cursor", no_query)
+        pooled_connection_check(checked)
+        pooled_connection_check(checked)  # and again: nothing it read changed the connection
+    assert checked.execute("SELECT 1").fetchone() == (1,)  # and the connection still works
 
 
 def test_a_connection_whose_session_the_server_ended_is_refused(pair: Any) -> None:
@@ -70,18 +77,35 @@ def test_a_connection_left_inside_a_transaction_is_refused(pair: Any) -> None:
         pooled_connection_check(checked)
 
 
-def test_the_pool_uses_it_instead_of_a_round_trip() -> None:
-    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
+def test_djangos_pool_runs_it_at_every_checkout(make_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from core.db_backends.postgresql import base
+
+    # Given the pool as Django builds it (psycopg_pool's round-trip check), and the check counted
+    checked: list[int] = []
+
+    def counted(conn: psycopg.Connection[Any]) -> None:
+        checked.append(conn.info.backend_pid)
+        pooled_connection_check(conn)
+
+    monkeypatch.setattr(base, "pooled_connection_check", counted)
     pool = connection.pool  # type: ignore[attr-defined]
-    assert pool is not None
-    assert pool._check is pooled_connection_check  # what psycopg_pool calls at checkout
+    pool._check = ConnectionPool.check_connection
+    connection.close()
+
+    # When requests take connections from it
+    client = client_for(make_user())
+    assert client.post("/api/v1/onboarding/start").status_code == 201
+    assert client.get("/api/v1/onboarding/state").status_code == 200
+
+    # Then each checkout ran the check (not the round trip), and the settings keep checks on
+    assert len(checked) >= 2
+    assert pool._check is counted
+    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
 
 
 def test_a_pool_hands_out_a_new_connection_in_place_of_one_the_server_ended() -> None:
     # Given a pool of one connection, checked as the service's pool is, whose session the server then ends
-    params = connection.get_connection_params()
-    params.pop("cursor_factory", None)
-    pool = ConnectionPool(kwargs={**params, "autocommit": True}, min_size=1, max_size=1, check=pooled_connection_check)
+    pool = ConnectionPool(kwargs=_params(), min_size=1, max_size=1, check=pooled_connection_check)
     try:
         pool.wait(timeout=5)
         with pool.connection(timeout=5) as first:

@@ -19,9 +19,8 @@ class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
     def pool(self) -> Any:
         pool = super().pool
         if pool is not None and self.settings_dict["CONN_HEALTH_CHECKS"] and pool._check is not pooled_connection_check:
-            # Django gives the pool psycopg_pool's check, an empty query on every checkout; ours reads what the
-            # server sent instead. psycopg_pool takes its check only when built, which Django does, so it is
-            # swapped here, once, before the pool opens (tests/test_pool_check.py watches the attribute).
+            # Django builds the pool with psycopg_pool's round-trip check and psycopg_pool offers no setter, so
+            # ours (pool.py says why) is swapped in here, before the first checkout (tests/test_pool_check.py).
             pool._check = pooled_connection_check
         return pool
 

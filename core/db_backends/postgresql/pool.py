@@ -19,8 +19,11 @@ def pooled_connection_check(connection: psycopg.Connection[Any]) -> None:
     connection is non-blocking (psycopg 3 makes every one so), so the reads return at once. The first read takes
     the goodbye when there is one, the second meets the end of the stream behind it.
 
-    What neither check sees in time is a silent network failure (no end of stream): the round trip would wait
-    for its timeout, and this hands the connection out, where the query fails with the usual 503.
+    What this does not see, and the round trip did: a server gone without closing anything (a crashed host,
+    a failover to another machine at the same address). Its connections are handed out and their first query
+    fails, a 503 ``database_unavailable`` once per pooled connection, until the TCP keepalives set in
+    ``shuren/settings.py`` let the kernel report them dead (about a minute idle); the round trip would instead
+    have been refused at once by a new machine, or waited on a dead one as long as the kernel retried.
     """
     pgconn = connection.pgconn
     pgconn.consume_input()
