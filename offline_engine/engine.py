@@ -23,7 +23,7 @@ from typing import Any
 
 from agents.llm.types import LLMRequest, LLMResponse, ToolCall, Usage
 from offline_engine.conversation import understand
-from offline_engine.parsing.text import normalize_memo
+from offline_engine.memo import turn_memo
 from onboarding.steps import step_get
 
 
@@ -46,7 +46,7 @@ class OfflineProvider:
         asked = next(
             (entry["content"] for entry in reversed(request.messages[:-1]) if entry.get("role") == "assistant"), ""
         )
-        with normalize_memo():
+        with turn_memo():
             understood = understand(request.step, message, asked=asked, draft=request.draft)
         values = understood.values
         calls = [ToolCall(request.tools[0]["name"], values)] if values and request.tools else []

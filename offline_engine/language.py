@@ -9,7 +9,7 @@
   edit (two for long words; swapped letters count as one edit) of exactly one vocabulary word, with
   the same first letter, becomes it.
   Only the engine's own vocabulary is a target, so ordinary words are never "corrected" into
-  something else; each distinct word is looked up once (``lru_cache``).
+  something else; each distinct word is looked up once a turn (``offline_engine.memo``).
 * Spanish is read by translating its vocabulary into the English the extractors know
   ("en el gimnasio, cuatro dias, una hora" -> "at the gym, 4 days, an hour"): a phrase table,
   applied only to a message that looks Spanish, after its numbers were read by text2num.
@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from text_to_num import alpha2digit
+
+from offline_engine.memo import remembered
 
 # --- typo correction ----------------------------------------------------------------------------
 
@@ -118,8 +119,11 @@ def _one_letter_dropped(word: str, target: str) -> bool:
     )
 
 
-@lru_cache(maxsize=4096)
 def _corrected(word: str) -> str:
+    return remembered("corrected", word, _correction)
+
+
+def _correction(word: str) -> str:
     if word in _CONFUSIONS:
         return _CONFUSIONS[word]
     stems = {word, word.removesuffix("s"), word.removesuffix("es"), word.removesuffix("ed"), word.removesuffix("ing")}

@@ -919,44 +919,66 @@ def test_long_adversarial_messages_stay_fast(message: str) -> None:
     assert time.perf_counter() - started < 5.0  # generous: catastrophic backtracking takes minutes
 
 
-def test_normalize_remembers_within_a_turn_and_nothing_after(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_turn_remembers_its_text_and_nothing_after(monkeypatch: pytest.MonkeyPatch) -> None:
+    from offline_engine import language, memo
     from offline_engine.parsing import text
 
     calls: list[str] = []
-    real = text._normalized
+    for module, name in ((text, "_normalized"), (language, "_correction")):
+        real = getattr(module, name)
 
-    def counted(value: str) -> str:
-        calls.append(value)
-        return real(value)
+        def counted(value: str, real: Any = real, name: str = name) -> str:
+            calls.append(f"{name}:{value}")
+            return real(value)
 
-    monkeypatch.setattr(text, "_normalized", counted)
+        monkeypatch.setattr(module, name, counted)
     message = "My left knee hurts since the meniscus tear"
 
-    # Within a turn's memo one message is normalized once, however many steps read it
-    with text.normalize_memo():
+    # Within a turn's memo one message (and each of its words) is worked out once, however many steps read it
+    with memo.turn_memo():
         first, second = text.normalize(message), text.normalize(message)
+        assert language._corrected("meniscus") == "meniscus"
     assert first == second
-    assert calls == [message]
+    assert calls.count(f"_normalized:{message}") == 1
+    assert calls.count("_correction:meniscus") == 1
     # and outside one nothing is remembered: each call works it out again
     text.normalize(message)
-    text.normalize(message)
-    assert calls == [message] * 3
-    assert text._memo.get() is None
+    language._corrected("meniscus")
+    assert calls.count(f"_normalized:{message}") == 2
+    assert calls.count("_correction:meniscus") == 3
 
 
-def test_the_engine_keeps_no_message_after_its_turn() -> None:
+def test_the_engine_keeps_no_word_of_a_message_after_its_turn() -> None:
+    import gc
+
     from agents.llm.types import LLMRequest
     from offline_engine.engine import OfflineProvider
-    from offline_engine.parsing import text
 
+    # A word no module holds (built at run time, so no code constant holds it either), normalized and
+    # typo-corrected during the turn
+    word = "".join(["xqz", "meniscus", "qx"])
     request = LLMRequest(
         system_static="",
         system_dynamic="",
         tools=[{"name": "record_limitations"}],
-        messages=[{"role": "user", "content": "I tore my meniscus in 2019"}],
+        messages=[{"role": "user", "content": f"I tore my {word} in 2019"}],
         step=2,
     )
 
-    OfflineProvider().complete(request)
+    response = OfflineProvider().complete(request)
+    del request, response
+    gc.collect()
 
-    assert text._memo.get() is None
+    # Then no dict, list, tuple or set left in the process holds the message or the word
+    def holds(container: Any) -> bool:
+        items = container.items() if isinstance(container, dict) else container
+        for item in items:
+            for value in item if isinstance(container, dict) else (item,):
+                if isinstance(value, str) and word in value:
+                    return True
+        return False
+
+    leftovers = [
+        type(obj).__name__ for obj in gc.get_objects() if isinstance(obj, dict | list | tuple | set) and holds(obj)
+    ]
+    assert leftovers == []

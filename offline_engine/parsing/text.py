@@ -8,12 +8,11 @@ normalized text.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from offline_engine.language import correct_typos, from_spanish, looks_spanish, numbers_to_digits, strip_accents
+from offline_engine.memo import remembered
 
 # A number as digits: at most 9 integer digits, so a pasted wall of digits is not a value.
 _NUM = r"[0-9]{1,9}(?:\.[0-9]{1,6})?"
@@ -232,35 +231,13 @@ _INFORMAL: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-# One turn normalizes its message and that message's clauses for several steps: the engine opens a memo for
-# the turn (``normalize_memo``). Outside one nothing is remembered, so a user's message never outlives the turn
-# that read it in the process's memory (a process-wide cache kept the last 512 messages, health details and all).
-_memo: ContextVar[dict[str, str] | None] = ContextVar("normalize_memo", default=None)
-
-
-@contextmanager
-def normalize_memo() -> Iterator[None]:
-    """Remember ``normalize``'s results until the block ends (one turn)."""
-    token = _memo.set({})
-    try:
-        yield
-    finally:
-        _memo.reset(token)
-
-
 def normalize(text: str) -> str:
     """Lower case, plain quotes and dashes, single spaces, no accents, Spanish read as English, misspelt
     vocabulary corrected, number words as digits ("twenty five" -> "25"); see ``offline_engine.language``.
 
-    Remembered within a ``normalize_memo`` block.
+    Remembered for the turn (``offline_engine.memo``).
     """
-    memo = _memo.get()
-    if memo is None:
-        return _normalized(text)
-    result = memo.get(text)
-    if result is None:
-        result = memo[text] = _normalized(text)
-    return result
+    return remembered("normalize", text, _normalized)
 
 
 def _normalized(text: str) -> str:
