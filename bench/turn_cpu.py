@@ -135,12 +135,13 @@ def measure(
             if profiler is not None:
                 profiler.enable()
             response = clients[slot].post(url, payload, content_type="application/json")
-            body = _streamed_body(response) if endpoint == "stream" else None
+            # An error answered before any streaming (401, 409, 429...) is a plain response.
+            body = _streamed_body(response) if getattr(response, "streaming", False) else None
             if profiler is not None:
                 profiler.disable()
             if profiler is None:
                 cpu.append(time.thread_time() - started)
-            if response.status_code != 200 or body == {}:
+            if response.status_code != 200 or body == {} or (endpoint == "stream" and body is None):
                 errors += 1
                 continue
             body = body if body is not None else response.json()
