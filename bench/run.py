@@ -946,12 +946,16 @@ def runs_planned(scenarios: Sequence[Scenario], *, compare: bool, rounds: int) -
     """The runs in order: with ``compare``, each scenario on the service and the reference, ``rounds`` times.
 
     The two targets alternate which goes first from round to round (S R, R S, S R...), so a host that gets
-    busier or quieter during the sitting does not favour one of them.
+    busier or quieter during the sitting does not favour one of them. A scenario the reference cannot serve
+    (it has no stream and no offline engine) runs on the service alone, once.
     """
     if not compare:
         return list(scenarios)
     planned = []
     for scenario in scenarios:
+        if scenario.endpoint != "chat" or scenario.mode != "anthropic":
+            planned.append(dataclasses.replace(scenario, target="service"))
+            continue
         for index in range(max(1, rounds)):
             order = ("service", "reference") if index % 2 == 0 else ("reference", "service")
             planned += [dataclasses.replace(scenario, target=target) for target in order]

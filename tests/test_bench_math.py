@@ -248,3 +248,12 @@ def test_the_command_line_serves_the_service_and_the_reference_with_the_worker_c
     # and the per-thread profiler, which cannot tell greenlets apart, refuses gevent
     with pytest.raises(SystemExit):
         parse_args(["--worker-class", "gevent", "--profile"])
+
+
+@pytest.mark.parametrize("kind", [{"endpoint": "stream"}, {"mode": "offline"}], ids=["stream", "offline"])
+def test_a_scenario_the_reference_cannot_serve_runs_on_the_service_alone(kind: dict[str, Any]) -> None:
+    from bench.run import Scenario, runs_planned
+
+    scenario = Scenario(name="s", users=10, llm_latency=1.0, think=2.0, duration=10.0, warmup=5.0, **kind)
+
+    assert [run.target for run in runs_planned([scenario], compare=True, rounds=2)] == ["service"]
