@@ -17,7 +17,8 @@ def pooled_connection_check(connection: psycopg.Connection[Any]) -> None:
     PgBouncer restart), sends its goodbye (an error message) and closes the socket; so reading what is already
     waiting, without waiting for more, tells the same: libpq raises once it reaches the end of the stream. The
     connection is non-blocking (psycopg 3 makes every one so), so the reads return at once. The first read takes
-    the goodbye when there is one, the second meets the end of the stream behind it.
+    the goodbye when there is one, the second meets the end of the stream behind it (in the instant between
+    the two, as the server process exits, the connection still passes and its first query fails).
 
     What this does not see, and the round trip did: a server gone without closing anything (a crashed host,
     a failover to another machine at the same address). Its connections are handed out and their first query
