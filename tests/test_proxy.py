@@ -271,10 +271,11 @@ def test_gunicorn_alone_is_starved_by_a_few_hundred_slow_clients(stack: Stack) -
     finally:
         slow.close()
 
-    # then: /health does not answer: every thread of 2 workers x 128 waits on a header
+    # then: /health hangs (a liveness probe fails): the threads of 2 workers x 128 wait on headers
     print(f"\ngunicorn alone, 600 slow clients: /health answered {len(probe.latencies)}, failed {probe.failures}")
-    assert probe.failures
-    assert len(probe.failures) > len(probe.latencies)
+    # (a probe waits up to 3 s for its answer, so one that hangs outweighs quick ones that got a thread first:
+    # comparing their counts failed in about half of the runs on a busy host, with a probe hanging every time)
+    assert any(failure.startswith("TimeoutError") for failure in probe.failures), probe
     # and it recovers once they are gone
     _wait_for_health(stack.gunicorn_port, None, 30)
 
