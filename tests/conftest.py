@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import os
@@ -293,6 +294,27 @@ def claude(fake_claude: FakeAnthropicServer, settings: Any) -> Iterator[FakeAnth
 def echo_responder(body: dict[str, Any]) -> Reply:
     """A fake Claude that repeats the user's latest message, so a reply can be matched to its message."""
     return Reply(text=f"echo: {body['messages'][-1]['content']}")
+
+
+def containers_holding(text: str) -> list[str]:
+    """The types of the dicts, lists, tuples and sets left in the process (after ``gc.collect()``) that hold a
+    string containing ``text``, as a key or a value: what keeps a user's words in memory."""
+    gc.collect()
+
+    # type(), not isinstance(): isinstance would evaluate the lazy objects the process holds
+    def holds(container: Any) -> bool:
+        is_dict = issubclass(type(container), dict)
+        for item in container.items() if is_dict else container:
+            for value in item if is_dict else (item,):
+                if issubclass(type(value), str) and text in value:
+                    return True
+        return False
+
+    return [
+        type(obj).__name__
+        for obj in gc.get_objects()
+        if issubclass(type(obj), dict | list | tuple | set) and holds(obj)
+    ]
 
 
 def parse_sse(response: Any) -> list[tuple[str, Any]]:

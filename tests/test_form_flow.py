@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import User
 from onboarding.models import OnboardingState
-from tests.conftest import client_for
+from tests.conftest import client_for, containers_holding
 
 BASE = "/api/v1/onboarding"
 
@@ -267,7 +267,6 @@ def test_completed_steps_follow_the_step_data_and_their_memo_cannot_be_altered(a
 
 
 def test_the_completed_steps_memo_keeps_no_answer(answers: dict) -> None:
-    import gc
 
     from onboarding import selectors
 
@@ -278,24 +277,13 @@ def test_the_completed_steps_memo_keeps_no_answer(answers: dict) -> None:
     # When its completed steps are worked out (and remembered), and the state is gone
     selectors.onboarding_completed_steps(state=state)
     del state
-    gc.collect()
 
     # Then the memo holds digests and step numbers, and nothing left in the process holds the answer
     remembered = selectors._completed_by_digest
     assert remembered
     assert all(isinstance(key, bytes) and len(key) == 16 for key in remembered)
     assert all(all(isinstance(step, int) for step in steps) for steps in remembered.values())
-    holders = [
-        type(obj).__name__
-        for obj in gc.get_objects()
-        # type(), not isinstance(): isinstance would evaluate the lazy objects the process holds
-        if issubclass(type(obj), dict | list | tuple | set)
-        and any(
-            issubclass(type(value), str) and detail in value
-            for value in (obj.values() if issubclass(type(obj), dict) else obj)
-        )
-    ]
-    assert holders == []
+    assert containers_holding(detail) == []
 
 
 def test_the_completed_steps_memo_forgets_the_oldest_beyond_its_size(answers: dict, monkeypatch: Any) -> None:

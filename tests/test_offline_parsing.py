@@ -50,6 +50,7 @@ from onboarding.steps import (
     WeekdayList,
     step_get,
 )
+from tests.conftest import containers_holding
 
 
 def _words(text: str) -> list[str]:
@@ -949,7 +950,6 @@ def test_a_turn_remembers_its_text_and_nothing_after(monkeypatch: pytest.MonkeyP
 
 
 def test_the_engine_keeps_no_word_of_a_message_after_its_turn() -> None:
-    import gc
 
     from agents.llm.types import LLMRequest
     from offline_engine.engine import OfflineProvider
@@ -967,21 +967,6 @@ def test_the_engine_keeps_no_word_of_a_message_after_its_turn() -> None:
 
     response = OfflineProvider().complete(request)
     del request, response
-    gc.collect()
 
     # Then no dict, list, tuple or set left in the process holds the message or the word
-    # type(), not isinstance(): isinstance would evaluate the lazy objects the process holds
-    def holds(container: Any) -> bool:
-        items = container.items() if issubclass(type(container), dict) else container
-        for item in items:
-            for value in item if issubclass(type(container), dict) else (item,):
-                if issubclass(type(value), str) and word in value:
-                    return True
-        return False
-
-    leftovers = [
-        type(obj).__name__
-        for obj in gc.get_objects()
-        if issubclass(type(obj), dict | list | tuple | set) and holds(obj)
-    ]
-    assert leftovers == []
+    assert containers_holding(word) == []
