@@ -1,12 +1,14 @@
-"""Phase 3 of a turn: one short transaction saves the message, the reply, the values and the step change.
+"""Phase 3 of a turn: the message, the reply, the values and the step change saved at once.
 
-It saves on the state read before the LLM call unless that row has changed since;
-on any failure nothing is saved.
+It saves on the state read before the LLM call unless that row has changed since, and
+releases the turn lock with the same write (one statement on PostgreSQL); on any failure
+nothing is saved.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -48,29 +50,51 @@ def turn_commit(*, plan: TurnPlan, response: LLMResponse) -> TurnResult:
     UPDATE``. The usual turn thus needs no second read of the state.
     """
     try:
-        return _turn_save(plan, response, locked=False)
+        return _turn_save_read(plan, response)
     except _StateChangedError:
         pass
     except ServiceError:
         if OnboardingState.objects.filter(pk=plan.state_id, updated_at=plan.state_read_at).exists():
             raise
     logger.info("State of user %s changed during the LLM call; saving the turn on a fresh read", plan.user_id)
-    return _turn_save(plan, response, locked=True)
+    return _turn_save_locked(plan, response)
+
+
+def _turn_save_read(plan: TurnPlan, response: LLMResponse) -> TurnResult:
+    """The turn saved on the state read before the LLM call, if nobody wrote it since and the turn still holds
+    its lock, which the save deletes: on PostgreSQL one statement (``onboarding_state_save``'s claim), in a
+    transaction with the idempotency record when the request has a key."""
+    state = plan.state
+    complete, result = _turn_apply(plan, response, state)
+    claim = locks.turn_lock_claim(state_id=plan.state_id, token=plan.lock_token)
+    with transaction.atomic() if plan.idempotency_key is not None else nullcontext():
+        if not onboarding_state_save(state=state, unchanged_since=plan.state_read_at, claim=claim):
+            raise _StateChangedError
+        _idempotency_record_create(plan, result.reply)
+    if complete:
+        transaction.on_commit(lambda: step_completed_count(user_id=plan.user_id, step=plan.step))
+    return result
 
 
 @transaction.atomic
-def _turn_save(plan: TurnPlan, response: LLMResponse, *, locked: bool) -> TurnResult:
-    """One attempt at the commit: on the state read before the LLM call, or (``locked``) on a fresh locked read."""
-    if locked:
-        state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
-        if state is None or not locks.turn_lock_delete(state_id=plan.state_id, token=plan.lock_token):
-            raise locks.turn_lock_lost(state_id=plan.state_id)
-    else:
-        state = plan.state
-
-    advanced = steps_advance(plan=plan, response=response, state=state)
-    if advanced.outcome.complete:
+def _turn_save_locked(plan: TurnPlan, response: LLMResponse) -> TurnResult:
+    """The turn saved on the state read afresh under its row lock (the lock row deleted first)."""
+    state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
+    if state is None or not locks.turn_lock_delete(state_id=plan.state_id, token=plan.lock_token):
+        raise locks.turn_lock_lost(state_id=plan.state_id)
+    complete, result = _turn_apply(plan, response, state)
+    if not onboarding_state_save(state=state):
+        raise _StateChangedError
+    _idempotency_record_create(plan, result.reply)
+    if complete:
         transaction.on_commit(lambda: step_completed_count(user_id=plan.user_id, step=plan.step))
+    return result
+
+
+def _turn_apply(plan: TurnPlan, response: LLMResponse, state: OnboardingState) -> tuple[bool, TurnResult]:
+    """The turn applied to ``state`` in memory (the step machine and the history): whether the step was
+    completed, and the reply."""
+    advanced = steps_advance(plan=plan, response=response, state=state)
     usage = {"usage": response.usage.as_dict(), "model": response.model}
     history_append(
         state=state,
@@ -81,13 +105,6 @@ def _turn_save(plan: TurnPlan, response: LLMResponse, *, locked: bool) -> TurnRe
             {"role": "assistant", "content": advanced.message, **usage},
         ],
     )
-    # Locked, the row is this transaction's; otherwise it is saved only if nobody wrote it since it was read.
-    if not onboarding_state_save(state=state, unchanged_since=None if locked else plan.state_read_at):
-        raise _StateChangedError
-    # The lock row goes with the commit (and stays if anything rolls it back); the state row is locked first.
-    if not locked and not locks.turn_lock_delete(state_id=plan.state_id, token=plan.lock_token):
-        raise locks.turn_lock_lost(state_id=plan.state_id)
-
     reply = ChatReply(
         message=advanced.message,
         agent_type=plan.agent.agent_type,
@@ -101,10 +118,13 @@ def _turn_save(plan: TurnPlan, response: LLMResponse, *, locked: bool) -> TurnRe
         saved=advanced.outcome.accepted,
         errors=advanced.outcome.errors,
     )
-    if plan.idempotency_key is not None:
-        locks.idempotency_record_create(
-            state_id=state.pk, key=plan.idempotency_key, request_hash=plan.request_hash, reply=reply
-        )
     text = advanced.message
     streamed = "" if response.compose_reply or not text.startswith(response.text) else response.text
-    return TurnResult(reply=reply, unstreamed=text[len(streamed) :])
+    return advanced.outcome.complete, TurnResult(reply=reply, unstreamed=text[len(streamed) :])
+
+
+def _idempotency_record_create(plan: TurnPlan, reply: ChatReply) -> None:
+    if plan.idempotency_key is not None:
+        locks.idempotency_record_create(
+            state_id=plan.state_id, key=plan.idempotency_key, request_hash=plan.request_hash, reply=reply
+        )

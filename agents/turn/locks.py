@@ -25,6 +25,7 @@ from agents.models import ChatIdempotencyRecord, ChatTurnLock
 from agents.turn.reply import ChatReply
 from core.errors import ConflictError, UnprocessableError
 from onboarding.models import OnboardingState
+from onboarding.state_writer import Claim
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +85,12 @@ def turn_lock_delete(*, state_id: int, token: uuid.UUID) -> bool:
     with db.cursor() as cursor:
         cursor.execute(_lock_statements(db)[1], [state_id, _TOKEN.get_db_prep_value(token, db)])
         return cursor.rowcount == 1
+
+
+def turn_lock_claim(*, state_id: int, token: uuid.UUID) -> Claim:
+    """The turn's lock as the state writer's claim: the commit saves only while the turn holds it, and drops it."""
+    db = connections[DEFAULT_DB_ALIAS]
+    return Claim(table=_LOCKS, where={"state_id": state_id, "token": _TOKEN.get_db_prep_value(token, db)})
 
 
 def turn_lock_release(*, state_id: int, token: uuid.UUID) -> None:

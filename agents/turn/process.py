@@ -8,18 +8,18 @@ A turn has three phases, each a named part:
    and the agent's memory: ``memory.py``). The database connection is then released.
 2. The LLM call, with no transaction, row lock or connection held. The provider is a
    parameter: the configured one by default, a scripted one in tests.
-3. ``turn_commit`` (``commit.py``): one short transaction that applies the step state
-   machine (``step_machine.py``), saves the user message, the reply, the validated values
-   and the step change through the state writer, and stores the idempotency record
-   together - or, on any failure, nothing.
+3. ``turn_commit`` (``commit.py``): applies the step state machine (``step_machine.py``)
+   and saves the user message, the reply, the validated values and the step change through
+   the state writer in one write that also drops the lock, with the idempotency record
+   when there is one - or, on any failure, nothing.
 
 Every sentence the user reads comes from ``agents.wording``; metrics from ``metrics.py``.
 
-The chat path runs on every message of every user, so it is kept to four statements:
-the lock (which also checks the account: the chat endpoints authenticate without a
-``SELECT`` of the user) and the state before the LLM call; the state update and the lock
-delete, in one transaction, after it (plus the idempotency record's read and write when
-the request has a key).
+The chat path runs on every message of every user, so it is kept to three statements on
+PostgreSQL: the lock (which also checks the account: the chat endpoints authenticate without
+a ``SELECT`` of the user) and the state before the LLM call; after it, the state update and
+the lock's delete in one statement that commits by itself (on SQLite, two in a transaction;
+plus the idempotency record's read and write, in a transaction, when the request has a key).
 """
 
 from __future__ import annotations

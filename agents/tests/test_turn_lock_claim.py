@@ -1,0 +1,90 @@
+"""The commit's write: the state saved only while the turn holds its lock, and the lock dropped by the same write.
+
+On PostgreSQL that is one statement (``onboarding_state_save(claim=...)``); on SQLite a transaction of two.
+Both are run here by the suite's two database passes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import pytest
+
+from accounts.models import User
+from agents.models import ChatTurnLock
+from agents.turn import locks
+from onboarding.models import OnboardingState
+from onboarding.services import onboarding_start
+from onboarding.state_writer import onboarding_state_save
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def locked(user: User) -> tuple[OnboardingState, uuid.UUID]:
+    """A started onboarding, read under its turn lock as a turn reads it."""
+    onboarding_start(user=user)
+    taken = locks.turn_lock_acquire(user_id=user.pk)
+    assert taken is not None
+    state_id, token = taken
+    return OnboardingState.objects.get(pk=state_id), token
+
+
+def _save(state: OnboardingState, token: uuid.UUID, *, read_at: datetime | None = None) -> bool:
+    claim = locks.turn_lock_claim(state_id=state.pk, token=token)
+    return onboarding_state_save(state=state, unchanged_since=read_at or state.updated_at, claim=claim)
+
+
+def test_the_save_writes_the_state_and_drops_the_lock(locked: tuple[OnboardingState, uuid.UUID]) -> None:
+    state, token = locked
+    read_at = state.updated_at
+    state.conversation_history = [{"role": "user", "content": "I'm a beginner"}]
+
+    assert _save(state, token)
+
+    fresh = OnboardingState.objects.get(pk=state.pk)
+    assert fresh.conversation_history == [{"role": "user", "content": "I'm a beginner"}]
+    assert fresh.updated_at == state.updated_at > read_at
+    assert not ChatTurnLock.objects.exists()
+
+
+def test_a_lock_taken_over_saves_nothing_and_keeps_the_new_holders_lock(
+    locked: tuple[OnboardingState, uuid.UUID],
+) -> None:
+    # Given the turn's lock, expired and taken by another turn
+    state, token = locked
+    read_at = state.updated_at
+    other = uuid.uuid4()
+    ChatTurnLock.objects.update(token=other)
+
+    # When the first turn saves
+    state.step_data = {"1": {"fitness_level": "beginner"}}
+    written = _save(state, token)
+
+    # Then nothing is written, and the other turn still holds its lock
+    assert not written
+    assert state.updated_at == read_at
+    assert OnboardingState.objects.get(pk=state.pk).step_data == {}
+    assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [other]
+
+
+def test_a_state_written_since_it_was_read_saves_nothing_and_keeps_the_lock(
+    locked: tuple[OnboardingState, uuid.UUID],
+) -> None:
+    # Given the state written by someone else (a form answer) after the turn read it
+    state, token = locked
+    read_at = state.updated_at
+    other = OnboardingState.objects.get(pk=state.pk)
+    other.current_step = 2
+    assert onboarding_state_save(state=other)
+
+    # When the turn saves onto its read
+    state.step_data = {"1": {"fitness_level": "beginner"}}
+    written = _save(state, token, read_at=read_at)
+
+    # Then nothing is written, and the turn still holds its lock (for the redo on a fresh read)
+    assert not written
+    fresh = OnboardingState.objects.get(pk=state.pk)
+    assert (fresh.current_step, fresh.step_data) == (2, {})
+    assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [token]
