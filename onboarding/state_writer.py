@@ -95,9 +95,8 @@ def onboarding_state_save(
     is still that value: an optimistic save onto a row read earlier without a lock.
 
     With a ``claim`` the row is written only while the claimed row exists, and that row is deleted with
-    the write; False leaves both alone. On PostgreSQL the two are one statement, which commits by itself
-    outside a transaction: a chat turn's commit is one round trip instead of four (``BEGIN``, ``UPDATE``,
-    ``DELETE``, ``COMMIT``). Elsewhere (SQLite) they run in a transaction.
+    the write; False leaves both alone. On PostgreSQL the two are one statement (``_executed_claiming``),
+    elsewhere (SQLite) two; in a transaction either way.
     """
     updated_at = _moved(state.updated_at if unchanged_since is None else unchanged_since)
     fields = STATE_FIELDS if agent_fields_in_use() else FORM_FIELDS
@@ -173,12 +172,15 @@ def _claim_sql(connection: Any, claim: Claim) -> tuple[str, str]:
 
 def _executed_claiming(database: str, sql: str, params: list[Any], claim: Claim) -> bool:
     """The ``UPDATE`` (while the claimed row exists) and the claimed row's ``DELETE`` (if the ``UPDATE``
-    wrote) as one PostgreSQL statement: atomic by itself, the state row locked before the claimed one, in
-    the order every other writer of both takes them.
+    wrote) as one PostgreSQL statement, the state row locked before the claimed one, in the order every
+    other writer of both takes them.
 
-    Should another transaction change the claimed row between the ``UPDATE``'s check and the ``DELETE``
-    (a chat turn's lock that expired, taken over by another turn in that instant), the ``DELETE`` skips it
-    and the save stands, as it would have had the takeover come a moment later.
+    The ``UPDATE``'s check sees the statement's snapshot: another transaction may change the claimed row
+    after it (a chat turn's lock that expired, taken over by another turn while this ``UPDATE`` waited on
+    the state row). The ``DELETE`` then skips that row, and the write is rolled back: False, as if the
+    claim had been gone from the start. Hence a transaction around the statement (``BEGIN``, the
+    statement, ``COMMIT``: three round trips where the ``UPDATE`` and the ``DELETE`` apart took four),
+    with no savepoint of its own inside a caller's.
     """
     connection = connections[database]
     condition, delete = _claim_sql(connection, claim)
@@ -186,12 +188,16 @@ def _executed_claiming(database: str, sql: str, params: list[Any], claim: Claim)
     # Only quoted table and column names are formatted in; every value is a parameter.
     statement = (
         f"WITH saved AS ({sql}{condition} RETURNING 1), "  # noqa: S608
-        f"released AS ({delete} AND EXISTS (SELECT 1 FROM saved)) "
-        "SELECT count(*) FROM saved"
+        f"released AS ({delete} AND EXISTS (SELECT 1 FROM saved) RETURNING 1) "
+        "SELECT (SELECT count(*) FROM saved), (SELECT count(*) FROM released)"
     )
-    with transaction.mark_for_rollback_on_error(using=database), connection.cursor() as cursor:
+    with transaction.atomic(using=database, savepoint=False), connection.cursor() as cursor:
         cursor.execute(statement, [*params, *values, *values])
-        return bool(cursor.fetchone()[0])
+        saved, released = cursor.fetchone()
+        if saved and not released:
+            transaction.set_rollback(True, using=database)
+            return False
+    return bool(saved)
 
 
 def onboarding_histories_clear(*, last_written_before: datetime) -> int:

@@ -1,15 +1,18 @@
 """The commit's write: the state saved only while the turn holds its lock, and the lock dropped by the same write.
 
-On PostgreSQL that is one statement (``onboarding_state_save(claim=...)``); on SQLite a transaction of two.
-Both are run here by the suite's two database passes.
+On PostgreSQL that is one statement in a transaction (``onboarding_state_save(claim=...)``); on SQLite a
+transaction of two. Both are run here by the suite's two database passes.
 """
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from datetime import datetime
 
 import pytest
+from django.db import connection, transaction
 
 from accounts.models import User
 from agents.models import ChatTurnLock
@@ -88,3 +91,43 @@ def test_a_state_written_since_it_was_read_saves_nothing_and_keeps_the_lock(
     fresh = OnboardingState.objects.get(pk=state.pk)
     assert (fresh.current_step, fresh.step_data) == (2, {})
     assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [token]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_lock_taken_over_while_the_save_waits_on_the_state_row_rolls_the_save_back(user: User) -> None:
+    # Given a turn holding its lock, and another transaction holding the state row (a form answer, say)
+    onboarding_start(user=user)
+    taken = locks.turn_lock_acquire(user_id=user.pk)
+    assert taken is not None
+    state_id, token = taken
+    state = OnboardingState.objects.get(pk=state_id)
+    other = uuid.uuid4()
+    holding, saving = threading.Event(), threading.Event()
+
+    def hold_the_row_then_take_the_lock() -> None:
+        try:
+            with transaction.atomic():
+                OnboardingState.objects.select_for_update().get(pk=state_id)
+                holding.set()
+                assert saving.wait(5)
+                time.sleep(0.3)  # the save is waiting on the row by now, its check of the lock already made
+                # what a later turn does once the lock has expired, committed before the row is let go
+                ChatTurnLock.objects.filter(state_id=state_id).update(token=other)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row_then_take_the_lock)
+    holder.start()
+    assert holding.wait(5)
+
+    # When the turn saves meanwhile
+    state.step_data = {"1": {"fitness_level": "beginner"}}
+    saving.set()
+    written = _save(state, token)
+    holder.join(5)
+
+    # Then nothing of it is saved (the statement wrote the row, then was rolled back), and the lock is the other's
+    assert not written
+    assert OnboardingState.objects.get(pk=state_id).step_data == {}
+    assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [other]

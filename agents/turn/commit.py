@@ -36,7 +36,8 @@ class TurnResult:
 
 
 class _StateChangedError(Exception):
-    """The state row changed between the turn's read and its commit."""
+    """Nothing saved on the turn's read: the state row changed since, or the turn's lock is gone (the fallback,
+    on a locked fresh read, tells which)."""
 
 
 def turn_commit(*, plan: TurnPlan, response: LLMResponse) -> TurnResult:
@@ -56,7 +57,10 @@ def turn_commit(*, plan: TurnPlan, response: LLMResponse) -> TurnResult:
     except ServiceError:
         if OnboardingState.objects.filter(pk=plan.state_id, updated_at=plan.state_read_at).exists():
             raise
-    logger.info("State of user %s changed during the LLM call; saving the turn on a fresh read", plan.user_id)
+    logger.info(
+        "State of user %s changed during the LLM call (or the turn's lock is gone); saving on a fresh read",
+        plan.user_id,
+    )
     return _turn_save_locked(plan, response)
 
 
