@@ -105,17 +105,7 @@ def onboarding_state_save(
     sql, params = _update_statement(
         connection=connection, state=state, fields=fields, updated_at=updated_at, unchanged_since=unchanged_since
     )
-    if claim is None:
-        written = _executed(database, sql, params)
-    elif connection.vendor == "postgresql":
-        written = _executed_claiming(database, sql, params, claim)
-    else:
-        condition, delete = _claim_sql(connection, claim)
-        values = list(claim.where.values())
-        with transaction.atomic(using=database):
-            written = _executed(database, sql + condition, params + values)
-            if written:
-                _executed(database, delete, values)
+    written = _executed(database, sql, params) if claim is None else _executed_claiming(database, sql, params, claim)
     if written:
         state.updated_at = updated_at
     return written
@@ -172,32 +162,38 @@ def _claim_sql(connection: Any, claim: Claim) -> tuple[str, str]:
 
 def _executed_claiming(database: str, sql: str, params: list[Any], claim: Claim) -> bool:
     """The ``UPDATE`` (while the claimed row exists) and the claimed row's ``DELETE`` (if the ``UPDATE``
-    wrote) as one PostgreSQL statement, the state row locked before the claimed one, in the order every
-    other writer of both takes them.
+    wrote), in a transaction (no savepoint of its own inside a caller's); the state row is locked before
+    the claimed one, in the order every other writer of both takes them.
 
-    The ``UPDATE``'s check sees the statement's snapshot: another transaction may change the claimed row
-    after it (a chat turn's lock that expired, taken over by another turn while this ``UPDATE`` waited on
-    the state row). The ``DELETE`` then skips that row, and the write is rolled back: False, as if the
-    claim had been gone from the start. Hence a transaction around the statement (``BEGIN``, the
-    statement, ``COMMIT``: three round trips where the ``UPDATE`` and the ``DELETE`` apart took four),
-    with no savepoint of its own inside a caller's.
+    On PostgreSQL the two are one statement. Its ``UPDATE`` checks the claim in the statement's snapshot:
+    another transaction may change the claimed row after that (a chat turn's lock that expired, taken over
+    by another turn while this ``UPDATE`` waited on the state row). The ``DELETE`` then skips that row,
+    and the write is rolled back: False, as if the claim had been gone from the start. ``BEGIN``, the
+    statement, ``COMMIT``: three round trips where the two statements apart take four. SQLite has no
+    ``DELETE`` inside a ``WITH``, and a writer there has the database to itself: two statements.
     """
     connection = connections[database]
     condition, delete = _claim_sql(connection, claim)
     values = list(claim.where.values())
-    # Only quoted table and column names are formatted in; every value is a parameter.
-    statement = (
-        f"WITH saved AS ({sql}{condition} RETURNING 1), "  # noqa: S608
-        f"released AS ({delete} AND EXISTS (SELECT 1 FROM saved) RETURNING 1) "
-        "SELECT (SELECT count(*) FROM saved), (SELECT count(*) FROM released)"
-    )
-    with transaction.atomic(using=database, savepoint=False), connection.cursor() as cursor:
-        cursor.execute(statement, [*params, *values, *values])
-        saved, released = cursor.fetchone()
+    with transaction.atomic(using=database, savepoint=False):
+        if connection.vendor != "postgresql":
+            written = _executed(database, sql + condition, params + values)
+            if written:
+                _executed(database, delete, values)
+            return written
+        # Only quoted table and column names are formatted in; every value is a parameter.
+        statement = (
+            f"WITH saved AS ({sql}{condition} RETURNING 1), "  # noqa: S608
+            f"released AS ({delete} AND EXISTS (SELECT 1 FROM saved) RETURNING 1) "
+            "SELECT (SELECT count(*) FROM saved), (SELECT count(*) FROM released)"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [*params, *values, *values])
+            saved, released = cursor.fetchone()
         if saved and not released:
             transaction.set_rollback(True, using=database)
             return False
-    return bool(saved)
+        return bool(saved)
 
 
 def onboarding_histories_clear(*, last_written_before: datetime) -> int:
