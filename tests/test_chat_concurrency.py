@@ -105,6 +105,49 @@ def test_the_database_connection_is_released_while_waiting_for_the_llm(
     assert statuses == [200] * len(users)
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_takes_a_pooled_connection_only_for_its_two_bursts_of_queries(
+    claude: FakeAnthropicServer, started_user: User
+) -> None:
+    # Under load a thread waits for the GIL through the turn's Python work, so a connection held through
+    # it is one the pool cannot lend to another thread's queries (bench/RESULTS.md, fifth sitting).
+    from django.db.backends.signals import connection_created
+
+    from agents.turn.prepare import turn_prepare
+    from agents.turn.process import chat_turn_process
+
+    claude.set_default_responder(echo_responder)
+    connection.close()
+    checkouts: list[str] = []
+
+    def checked_out(sender: Any, connection: Any, **kwargs: Any) -> None:
+        checkouts.append(connection.alias)
+
+    connection_created.connect(checked_out)
+    try:
+        # When the turn is prepared: the lock and the read, then the LLM request built
+        plan = turn_prepare(user=started_user, message="hello", step=None, idempotency_key=None)
+        # Then the connection is already back in the pool
+        assert connection.connection is None
+        assert checkouts == ["default"]
+        from agents.turn.locks import turn_lock_release
+
+        turn_lock_release(state_id=plan.state_id, token=plan.lock_token)  # type: ignore[union-attr]
+        connection.close()
+        checkouts.clear()
+
+        # When a whole turn runs: one checkout before the LLM call and one for the save, none after
+        reply = chat_turn_process(user=started_user, message="I'm a beginner")
+    finally:
+        connection_created.disconnect(checked_out)
+
+    assert reply.message == "echo: I'm a beginner"
+    assert checkouts == ["default", "default"]
+    assert connection.connection is None
+    assert OnboardingState.objects.get().conversation_history[-1]["content"] == "echo: I'm a beginner"
+
+
 @pytest.mark.django_db
 def test_a_resend_with_the_same_key_returns_the_first_reply_without_calling_the_llm(
     claude: FakeAnthropicServer, started: APIClient

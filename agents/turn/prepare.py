@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.db import DEFAULT_DB_ALIAS, connections
+
 from accounts.authentication import account_ensure_active
 from agents.base import BaseAgent
 from agents.llm import LLMRequest
@@ -91,6 +93,19 @@ def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, r
     raise locks.turn_in_progress()
 
 
+def connection_release() -> None:
+    """Give this thread's database connection back to the pool now, unless a transaction holds it.
+
+    A turn's queries come in two short bursts (the lock and the read; the save) around Python work and
+    the LLM call. Under load a thread waits its turn for the GIL while it works, so a connection held
+    through that work sits idle while other threads wait for one: released after each burst, the pool
+    serves the queries, not the Python. A query after it takes a connection again.
+    """
+    db = connections[DEFAULT_DB_ALIAS]
+    if not db.in_atomic_block:
+        db.close()
+
+
 def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: str | None) -> TurnPlan | ChatReply:
     """Take the turn lock, then read and check; returns the plan, or a stored reply to replay.
 
@@ -111,6 +126,7 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
         if replay is not None:
             locks.turn_lock_release(state_id=state_id, token=token)
             return replay
+        connection_release()  # the rest builds the LLM request in Python: no query, so no connection held
         target = turn_target(state=state, step=step, message=message)
         agent = agent_route(user_id=user.pk, step=target)
         steps_data = step_data_by_number(state.step_data)

@@ -29,15 +29,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
-
 from agents import wording
 from agents.llm import LLMProvider, LLMResponse, LLMUnavailableError, llm_provider_get
 from agents.llm.types import LLMRequestRejectedError
 from agents.turn import locks
 from agents.turn.commit import turn_commit
 from agents.turn.metrics import REPLAYED, ChatMeter
-from agents.turn.prepare import TurnPlan, turn_prepare
+from agents.turn.prepare import TurnPlan, connection_release, turn_prepare
 from agents.turn.reply import ChatReply
 from core.errors import BadGatewayError, ServiceError, ServiceUnavailableError
 from core.metrics import db_queries_timed
@@ -145,17 +143,17 @@ def _turn_in_flight(plan: TurnPlan, meter: ChatMeter) -> Iterator[None]:
 
     The block ends with the commit, which deletes the lock with everything else; if it
     does not get there (an error, or a stream whose client went away) the lock is released.
-    The database connection goes back (to the pool) before the slow LLM call.
+    The database connection goes back (to the pool) before the slow LLM call, and again
+    after the commit, before the reply is rendered.
     """
     meter.route(agent_type=plan.agent.agent_type, step=plan.step)
     count = meter.count
     committed = False
     try:
-        db = connections[DEFAULT_DB_ALIAS]
-        if not db.in_atomic_block:
-            db.close()
+        connection_release()
         yield
         committed = True
+        connection_release()
     except LLMUnavailableError as exc:
         count("llm_unavailable", exc.reason)
         raise
