@@ -21,6 +21,7 @@ from django.db import connections, router, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
+from core.db_backends import prepared_cursor
 from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use, column_of
 
 # What a save writes: the whole mutable state, as one UPDATE (the chat turn's budget counts it).
@@ -187,7 +188,7 @@ def _executed_claiming(database: str, sql: str, params: list[Any], claim: Claim)
             f"released AS ({delete} AND EXISTS (SELECT 1 FROM saved) RETURNING 1) "
             "SELECT (SELECT count(*) FROM saved), (SELECT count(*) FROM released)"
         )
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(statement, [*params, *values, *values])
             saved, released = cursor.fetchone()
         if saved and not released:

@@ -177,6 +177,11 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["DISABLE_SERVER_SIDE_CURSORS"] = True
         _db["OPTIONS"]["prepare_threshold"] = None
         _db["OPTIONS"]["server_side_binding"] = False
+    else:
+        # The chat turn's few raw statements (core.db_backends.prepared_cursor) are prepared on their first
+        # run on each connection. The ORM's are not: Django binds their parameters on the client, which
+        # psycopg never prepares.
+        _db["OPTIONS"].setdefault("prepare_threshold", 0)
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["ENGINE"] = "core.db_backends.sqlite3"
     _db.setdefault("OPTIONS", {})

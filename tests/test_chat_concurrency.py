@@ -313,6 +313,44 @@ def test_a_chat_turn_costs_three_statements_on_postgresql(claude: FakeAnthropicS
     assert not ChatTurnLock.objects.exists()
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_on_postgresql_the_turns_own_statements_are_prepared_and_the_orms_are_not(
+    claude: FakeAnthropicServer, started: APIClient
+) -> None:
+    # Parsing and planning the lock and the save was about half of their server time (bench/RESULTS.md,
+    # fifth sitting). The ORM's statements stay unprepared: a migration may change what they return.
+    claude.set_default_responder(echo_responder)
+
+    for message in ("hello", "I'm a beginner"):
+        assert started.post(CHAT, {"message": message}, format="json").status_code == 200
+
+    with connection.cursor() as cursor:  # the test's transaction keeps the turns' connection
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    lock = [statement for statement in prepared if statement.startswith('INSERT INTO "onboarding_chat_turn_locks"')]
+    save = [statement for statement in prepared if statement.startswith('WITH saved AS (UPDATE "onboarding_states"')]
+    assert len(lock) == len(save) == 1
+    assert len(prepared) == 2, prepared
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_with_prepared_statements_off_the_turns_statements_bind_on_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    # DB_PGBOUNCER sets prepare_threshold to None: each transaction may run on another server connection
+    import psycopg
+
+    from core.db_backends import prepared_cursor
+
+    with prepared_cursor(connection) as cursor:
+        assert not isinstance(cursor.cursor, psycopg.ClientCursor)
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", None)
+    with prepared_cursor(connection) as cursor:
+        assert isinstance(cursor.cursor, psycopg.ClientCursor)
+        cursor.execute("SELECT %s::int + 1", [41])
+        assert cursor.fetchone() == (42,)
+
+
 @pytest.mark.django_db
 def test_a_turn_saves_on_a_row_whose_timestamp_the_database_wrote(
     claude: FakeAnthropicServer, started: APIClient

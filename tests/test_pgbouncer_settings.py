@@ -55,11 +55,13 @@ def test_db_pgbouncer_turns_off_server_side_cursors_and_prepared_statements(pool
         assert database["CONN_MAX_AGE"] == 60
 
 
-def test_without_db_pgbouncer_server_side_cursors_stay_on() -> None:
+def test_without_db_pgbouncer_server_side_cursors_and_prepared_statements_stay_on() -> None:
     database = _database_settings()
 
     assert database["DISABLE_SERVER_SIDE_CURSORS"] is False
+    # The ORM binds on the client (never prepared); the chat turn's raw statements are prepared at once
     assert "server_side_binding" not in database["OPTIONS"]
+    assert database["OPTIONS"]["prepare_threshold"] == 0
 
 
 def test_connections_have_tcp_keepalives_that_the_url_can_override() -> None:

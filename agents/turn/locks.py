@@ -23,6 +23,7 @@ from django.utils import timezone
 from agents import wording
 from agents.models import ChatIdempotencyRecord, ChatTurnLock
 from agents.turn.reply import ChatReply
+from core.db_backends import prepared_cursor
 from core.errors import ConflictError, UnprocessableError
 from onboarding.models import OnboardingState
 from onboarding.state_writer import Claim
@@ -70,7 +71,7 @@ def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
     db = connections[DEFAULT_DB_ALIAS]
     adapt = db.ops.adapt_datetimefield_value
     try:
-        with db.cursor() as cursor:
+        with prepared_cursor(db) as cursor:
             params = [_TOKEN.get_db_prep_value(token, db), adapt(expires), user_id, adapt(now)]
             cursor.execute(_lock_statements(db)[0], params)
             row = cursor.fetchone()

@@ -4,16 +4,36 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.backends.postgresql import base
+from django.db.backends.postgresql import base, operations
+from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django_prometheus.db.common import DatabaseWrapperMixin
+from psycopg import errors
+from psycopg.pq import Format
 
 from core.db_backends.metrics import exporting_cursor_class
 from core.db_backends.postgresql.pool import pooled_connection_check
 
 
+class DatabaseOperations(operations.DatabaseOperations):
+    """Django's, naming the statements of ``prepared_cursor`` in logs and ``connection.queries`` too."""
+
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
+        query: str | None = super().last_executed_query(cursor, sql, params)
+        if query is None and isinstance(cursor, base.ServerBindingCursor):
+            # psycopg keeps no text for a prepared statement's run: composed as Django does when binding on the
+            # server (server_side_binding).
+            try:
+                query = self.compose_sql(sql, params)
+            except errors.DataError:
+                return None
+        return query
+
+
 class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
     """Counts connections (django-prometheus' mixin) and, through its cursors, statements; with
     ``CONN_HEALTH_CHECKS``, its pool checks a connection at checkout without a round trip."""
+
+    ops_class = DatabaseOperations
 
     @property
     def pool(self) -> Any:
@@ -33,3 +53,23 @@ class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
     def create_cursor(self, name: str | None = None) -> Any:
         # The cursors are already counting (above): Django's own, not the mixin's, which psycopg 3 cannot use.
         return base.DatabaseWrapper.create_cursor(self, name=name)
+
+    def prepared_cursor(self) -> Any:
+        """A cursor whose statements the server keeps parsed and planned, per connection, after their
+        ``prepare_threshold``-th run (``core.db_backends.prepared_cursor`` says which statements use it).
+
+        Django's cursors bind parameters on the client, so psycopg never prepares what they run; this one
+        binds them on the server, which psycopg prepares. With ``prepare_threshold`` None (``DB_PGBOUNCER``)
+        it is ``cursor()``: a prepared statement lives on one server connection, and PgBouncer's transaction
+        pooling hands each transaction another.
+        """
+        if self.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+            return self.cursor()
+        self.close_if_health_check_failed()
+        self.ensure_connection()
+        with self.wrap_database_errors:
+            cursor = exporting_cursor_class(base.ServerBindingCursor, self.alias, self.vendor)(self.connection)
+            # As Django's create_cursor: the cursor reads timestamps in the connection's zone.
+            if self.timezone != self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, Format.TEXT).timezone:
+                register_tzloader(self.timezone, cursor)
+            return self._prepare_cursor(cursor)
