@@ -171,17 +171,17 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         # DATABASE_URL is PgBouncer in transaction pooling mode: each transaction may run on
         # another server connection, so nothing may outlive one (docs/deployment.md, "PgBouncer").
         # A server-side cursor (QuerySet.iterator()) would be DECLAREd on one connection and
-        # FETCHed on another; a prepared statement likewise (psycopg's prepare_threshold, and
-        # server-side binding, which prepares). Django already defaults to neither: stated here
-        # so that no OPTIONS change turns them back on unnoticed.
+        # FETCHed on another; a prepared statement likewise: the chat turn's (below) fail then, and
+        # psycopg's own (prepare_threshold, and server-side binding) stay off, as Django's defaults
+        # have them, so that no OPTIONS change turns them back on unnoticed.
         _db["DISABLE_SERVER_SIDE_CURSORS"] = True
         _db["OPTIONS"]["prepare_threshold"] = None
         _db["OPTIONS"]["server_side_binding"] = False
-    else:
-        # The chat turn's few raw statements (core.db_backends.prepared_cursor) are prepared on their first
-        # run on each connection. The ORM's are not: Django binds their parameters on the client, which
-        # psycopg never prepares.
-        _db["OPTIONS"].setdefault("prepare_threshold", 0)
+        _db["OPTIONS"]["prepared_statements"] = False
+    # The chat turn's two raw statements (core.db_backends.prepared_cursor) are prepared on each connection
+    # that lives on (the pool's, or a persistent one: CONN_MAX_AGE); the ORM's never are, as it binds on the
+    # client. Off through PgBouncer's transaction pooling (above).
+    _db["OPTIONS"].setdefault("prepared_statements", "pool" in _db["OPTIONS"] or _db["CONN_MAX_AGE"] != 0)
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["ENGINE"] = "core.db_backends.sqlite3"
     _db.setdefault("OPTIONS", {})

@@ -313,6 +313,13 @@ def test_a_chat_turn_costs_three_statements_on_postgresql(claude: FakeAnthropicS
     assert not ChatTurnLock.objects.exists()
 
 
+def _prepared_runs() -> dict[str, int]:
+    """This session's prepared statements: their text and how many times each ran as prepared."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        return dict(cursor.fetchall())
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_on_postgresql_the_turns_own_statements_are_prepared_and_the_orms_are_not(
@@ -321,34 +328,61 @@ def test_on_postgresql_the_turns_own_statements_are_prepared_and_the_orms_are_no
     # Parsing and planning the lock and the save was about half of their server time (bench/RESULTS.md,
     # fifth sitting). The ORM's statements stay unprepared: a migration may change what they return.
     claude.set_default_responder(echo_responder)
+    assert started.post(CHAT, {"message": "hello"}, format="json").status_code == 200
+    before = _prepared_runs()  # the test's transaction keeps the turns' connection
 
-    for message in ("hello", "I'm a beginner"):
-        assert started.post(CHAT, {"message": message}, format="json").status_code == 200
+    assert started.post(CHAT, {"message": "I'm a beginner"}, format="json").status_code == 200
 
-    with connection.cursor() as cursor:  # the test's transaction keeps the turns' connection
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        prepared = [row[0] for row in cursor.fetchall()]
-    lock = [statement for statement in prepared if statement.startswith('INSERT INTO "onboarding_chat_turn_locks"')]
-    save = [statement for statement in prepared if statement.startswith('WITH saved AS (UPDATE "onboarding_states"')]
+    after = _prepared_runs()
+    assert set(after) == set(before)  # the second turn prepared nothing new, ORM statements included
+    lock = [text for text in after if text.startswith('INSERT INTO "onboarding_chat_turn_locks"')]
+    save = [text for text in after if text.startswith('WITH saved AS (UPDATE "onboarding_states"')]
     assert len(lock) == len(save) == 1
-    assert len(prepared) == 2, prepared
+    assert set(after) == {*lock, *save}, after
+    assert after[lock[0]] == before[lock[0]] + 1  # run again as prepared
+    assert after[save[0]] == before[save[0]] + 1
+    # and outside those runs psycopg keeps no account of the connection's statements (with a threshold it
+    # would hold the text of up to 100 of them, values included: users' answers)
+    assert connection.connection.prepare_threshold is None
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_with_prepared_statements_off_the_turns_statements_bind_on_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    # DB_PGBOUNCER sets prepare_threshold to None: each transaction may run on another server connection
+    # DB_PGBOUNCER turns them off: each transaction may run on another server connection
     import psycopg
 
     from core.db_backends import prepared_cursor
 
     with prepared_cursor(connection) as cursor:
         assert not isinstance(cursor.cursor, psycopg.ClientCursor)
-    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepare_threshold", None)
+    monkeypatch.setitem(connection.settings_dict["OPTIONS"], "prepared_statements", False)
     with prepared_cursor(connection) as cursor:
         assert isinstance(cursor.cursor, psycopg.ClientCursor)
         cursor.execute("SELECT %s::int + 1", [41])
         assert cursor.fetchone() == (42,)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_a_prepared_statement_lost_on_its_server_connection_names_db_pgbouncer(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a statement prepared on this connection, then gone from it, as behind PgBouncer's transaction
+    # pooling, where the next transaction may run on another server connection
+    from django.db import DatabaseError
+
+    from core.db_backends import prepared_cursor
+
+    with prepared_cursor(connection) as cursor:
+        cursor.execute("SELECT %s::int + 1", [1])
+    with connection.cursor() as cursor:
+        cursor.execute("DEALLOCATE ALL")
+
+    # When it runs again, it fails, and the log says which setting is missing
+    with pytest.raises(DatabaseError), prepared_cursor(connection) as cursor:
+        cursor.execute("SELECT %s::int + 1", [2])
+    assert "set DB_PGBOUNCER=true" in caplog.text
 
 
 @pytest.mark.django_db

@@ -46,6 +46,7 @@ def test_db_pgbouncer_turns_off_server_side_cursors_and_prepared_statements(pool
     assert database["DISABLE_SERVER_SIDE_CURSORS"] is True
     assert database["OPTIONS"]["prepare_threshold"] is None
     assert database["OPTIONS"]["server_side_binding"] is False
+    assert database["OPTIONS"]["prepared_statements"] is False
     if pool == "true":
         # the pool keeps its connections to PgBouncer; Django's persistent connections stay off
         assert database["OPTIONS"]["pool"]["max_size"] == 20
@@ -59,9 +60,20 @@ def test_without_db_pgbouncer_server_side_cursors_and_prepared_statements_stay_o
     database = _database_settings()
 
     assert database["DISABLE_SERVER_SIDE_CURSORS"] is False
-    # The ORM binds on the client (never prepared); the chat turn's raw statements are prepared at once
+    # The ORM binds on the client, never prepared; the chat turn's two raw statements are prepared
     assert "server_side_binding" not in database["OPTIONS"]
-    assert database["OPTIONS"]["prepare_threshold"] == 0
+    assert "prepare_threshold" not in database["OPTIONS"]
+    assert database["OPTIONS"]["prepared_statements"] is True
+
+
+@pytest.mark.parametrize(("conn_max_age", "prepared"), [("0", False), ("60", True)])
+def test_without_the_pool_statements_are_prepared_only_on_a_persistent_connection(
+    conn_max_age: str, prepared: bool
+) -> None:
+    # A connection opened for one request would pay for preparing and never run the statement again
+    database = _database_settings(DB_POOL="false", CONN_MAX_AGE=conn_max_age)
+
+    assert database["OPTIONS"]["prepared_statements"] is prepared
 
 
 def test_connections_have_tcp_keepalives_that_the_url_can_override() -> None:

@@ -93,17 +93,20 @@ def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, r
     raise locks.turn_in_progress()
 
 
-def connection_release() -> None:
-    """Give this thread's database connection back to the pool now, unless a transaction holds it.
+def connection_release(*, pooled_only: bool = False) -> None:
+    """Give this thread's database connection back now (to the pool, or closed), unless a transaction holds it.
 
     A turn's queries come in two short bursts (the lock and the read; the save) around Python work and
     the LLM call. Under load a thread waits its turn for the GIL while it works, so a connection held
-    through that work sits idle while other threads wait for one: released after each burst, the pool
-    serves the queries, not the Python. A query after it takes a connection again.
+    through that work sits idle while other threads wait for one: given back after each burst, the pool
+    serves the queries, not the Python. A query after it takes a connection again. ``pooled_only``: only a
+    pooled connection, not a persistent one of the thread's own (``CONN_MAX_AGE`` without the pool), which
+    the next request would reuse.
     """
     db = connections[DEFAULT_DB_ALIAS]
-    if not db.in_atomic_block:
-        db.close()
+    if db.in_atomic_block or (pooled_only and getattr(db, "pool", None) is None):
+        return
+    db.close()
 
 
 def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: str | None) -> TurnPlan | ChatReply:
@@ -126,9 +129,9 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
         if replay is not None:
             locks.turn_lock_release(state_id=state_id, token=token)
             return replay
-        connection_release()  # the rest builds the LLM request in Python: no query, so no connection held
         target = turn_target(state=state, step=step, message=message)
         agent = agent_route(user_id=user.pk, step=target)
+        connection_release()  # building the LLM request is Python only: no connection held through it
         steps_data = step_data_by_number(state.step_data)
         draft = draft_get(state=state, agent=agent, step=target)
         draft = draft_with_proposal(agent=agent, step=target, steps_data=steps_data, draft=draft)

@@ -153,7 +153,6 @@ def _turn_in_flight(plan: TurnPlan, meter: ChatMeter) -> Iterator[None]:
         connection_release()
         yield
         committed = True
-        connection_release()
     except LLMUnavailableError as exc:
         count("llm_unavailable", exc.reason)
         raise
@@ -171,6 +170,7 @@ def _turn_in_flight(plan: TurnPlan, meter: ChatMeter) -> Iterator[None]:
         if not committed:
             locks.turn_lock_release(state_id=plan.state_id, token=plan.lock_token)
     count("ok")
+    connection_release(pooled_only=True)  # the turn is saved: nothing left that needs one
 
 
 def _rejected() -> BadGatewayError:

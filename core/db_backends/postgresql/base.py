@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+import psycopg
 from django.db.backends.postgresql import base, operations
 from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django_prometheus.db.common import DatabaseWrapperMixin
@@ -13,20 +15,51 @@ from psycopg.pq import Format
 from core.db_backends.metrics import exporting_cursor_class
 from core.db_backends.postgresql.pool import pooled_connection_check
 
+logger = logging.getLogger(__name__)
+
+# The OPTIONS key that lets prepared_cursor prepare (shuren/settings.py: on unless DB_PGBOUNCER). Django hands
+# OPTIONS to psycopg's connect, which would refuse it, so get_connection_params takes it out.
+PREPARED_STATEMENTS = "prepared_statements"
+
+
+class PreparingCursor(psycopg.Cursor[Any]):
+    """Binds on the server and prepares what it runs, on its connection only, for the statements of
+    ``core.db_backends.prepared_cursor``.
+
+    The connection's ``prepare_threshold`` stays None (Django's default) outside these runs: with any
+    other value psycopg keeps the text of every statement the connection runs, values included (the
+    ORM's binding on the client writes them in), up to ``prepared_max`` of them, to count its uses.
+    """
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        connection = self.connection
+        threshold = connection.prepare_threshold
+        connection.prepare_threshold = 0
+        try:
+            return super().execute(query, params, prepare=True, **kwargs)
+        except (errors.InvalidSqlStatementName, errors.DuplicatePreparedStatement):
+            logger.error(
+                "A prepared statement was lost or clashed on its server connection: if DATABASE_URL is a pooler "
+                'in transaction mode (PgBouncer), set DB_PGBOUNCER=true (docs/deployment.md, "PgBouncer")'
+            )
+            raise
+        finally:
+            connection.prepare_threshold = threshold
+
 
 class DatabaseOperations(operations.DatabaseOperations):
     """Django's, naming the statements of ``prepared_cursor`` in logs and ``connection.queries`` too."""
 
-    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str:
         query: str | None = super().last_executed_query(cursor, sql, params)
-        if query is None and isinstance(cursor, base.ServerBindingCursor):
+        if query is None and isinstance(cursor, PreparingCursor):
             # psycopg keeps no text for a prepared statement's run: composed as Django does when binding on the
-            # server (server_side_binding).
+            # server (server_side_binding), or the statement as written if its values cannot be.
             try:
                 query = self.compose_sql(sql, params)
             except errors.DataError:
-                return None
-        return query
+                query = sql
+        return query or ""
 
 
 class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
@@ -46,6 +79,7 @@ class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
 
     def get_connection_params(self) -> dict[str, Any]:
         params = super().get_connection_params()
+        params.pop(PREPARED_STATEMENTS, None)
         # psycopg makes every cursor of the connection (and of the pool's) from this class.
         params["cursor_factory"] = exporting_cursor_class(params["cursor_factory"], self.alias, self.vendor)
         return params
@@ -55,20 +89,17 @@ class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
         return base.DatabaseWrapper.create_cursor(self, name=name)
 
     def prepared_cursor(self) -> Any:
-        """A cursor whose statements the server keeps parsed and planned, per connection, after their
-        ``prepare_threshold``-th run (``core.db_backends.prepared_cursor`` says which statements use it).
-
-        Django's cursors bind parameters on the client, so psycopg never prepares what they run; this one
-        binds them on the server, which psycopg prepares. With ``prepare_threshold`` None (``DB_PGBOUNCER``)
-        it is ``cursor()``: a prepared statement lives on one server connection, and PgBouncer's transaction
-        pooling hands each transaction another.
+        """A cursor whose statements the server keeps parsed and planned, per connection
+        (``core.db_backends.prepared_cursor`` says which statements use it); ``cursor()`` when
+        ``OPTIONS["prepared_statements"]`` is off (``DB_PGBOUNCER``: a prepared statement lives on one server
+        connection, and PgBouncer's transaction pooling hands each transaction another).
         """
-        if self.settings_dict["OPTIONS"].get("prepare_threshold") is None:
+        if not self.settings_dict["OPTIONS"].get(PREPARED_STATEMENTS):
             return self.cursor()
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            cursor = exporting_cursor_class(base.ServerBindingCursor, self.alias, self.vendor)(self.connection)
+            cursor = exporting_cursor_class(PreparingCursor, self.alias, self.vendor)(self.connection)
             # As Django's create_cursor: the cursor reads timestamps in the connection's zone.
             if self.timezone != self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, Format.TEXT).timezone:
                 register_tzloader(self.timezone, cursor)
