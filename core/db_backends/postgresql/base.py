@@ -17,8 +17,9 @@ from core.db_backends.postgresql.pool import pooled_connection_check
 
 logger = logging.getLogger(__name__)
 
-# The OPTIONS key that lets prepared_cursor prepare (shuren/settings.py: on unless DB_PGBOUNCER). Django hands
-# OPTIONS to psycopg's connect, which would refuse it, so get_connection_params takes it out.
+# The OPTIONS key that lets prepared_cursor prepare (shuren/settings.py: on for pooled or persistent connections,
+# off with DB_PGBOUNCER). Django hands OPTIONS to psycopg's connect, which would refuse it, so
+# get_connection_params takes it out.
 PREPARED_STATEMENTS = "prepared_statements"
 
 
@@ -50,7 +51,8 @@ class PreparingCursor(psycopg.Cursor[Any]):
 class DatabaseOperations(operations.DatabaseOperations):
     """Django's, naming the statements of ``prepared_cursor`` in logs and ``connection.queries`` too."""
 
-    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str:
+    # Django's returns None too when there is no text (django-stubs say str).
+    def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:  # type: ignore[override]
         query: str | None = super().last_executed_query(cursor, sql, params)
         if query is None and isinstance(cursor, PreparingCursor):
             # psycopg keeps no text for a prepared statement's run: composed as Django does when binding on the
@@ -59,7 +61,7 @@ class DatabaseOperations(operations.DatabaseOperations):
                 query = self.compose_sql(sql, params)
             except errors.DataError:
                 query = sql
-        return query or ""
+        return query
 
 
 class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
