@@ -178,10 +178,11 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["OPTIONS"]["prepare_threshold"] = None
         _db["OPTIONS"]["server_side_binding"] = False
         _db["OPTIONS"]["prepared_statements"] = False
-    # The chat turn's two raw statements (core.db_backends.prepared_cursor) are prepared on each connection
-    # that lives on (the pool's, or a persistent one: CONN_MAX_AGE); the ORM's never are, as it binds on the
-    # client. Off through PgBouncer's transaction pooling (above).
-    _db["OPTIONS"].setdefault("prepared_statements", "pool" in _db["OPTIONS"] or _db["CONN_MAX_AGE"] != 0)
+    # The chat turn's two raw statements (core.db_backends.prepared_cursor) are prepared on each pooled
+    # connection; the ORM's never are, as it binds on the client. Not without the pool: the turn closes
+    # its connection before the LLM call, so a statement prepared there would never run again. Off
+    # through PgBouncer's transaction pooling (above).
+    _db["OPTIONS"].setdefault("prepared_statements", "pool" in _db["OPTIONS"])
 elif _db["ENGINE"] == "django.db.backends.sqlite3":
     _db["ENGINE"] = "core.db_backends.sqlite3"
     _db.setdefault("OPTIONS", {})

@@ -148,6 +148,61 @@ def test_a_turn_takes_a_pooled_connection_only_for_its_two_bursts_of_queries(
     assert OnboardingState.objects.get().conversation_history[-1]["content"] == "echo: I'm a beginner"
 
 
+RELEASES = (
+    # In a fresh process with the service's settings: is the connection still open after each release?
+    "import django; django.setup(); from django.db import connection; "
+    "from agents.turn.prepare import connection_release; "
+    "connection.ensure_connection(); connection_release(pooled_only=True); kept = connection.connection is not None; "
+    "connection.ensure_connection(); connection_release(); print(kept, connection.connection is not None)"
+)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+@pytest.mark.parametrize(("pool", "kept_after_the_save"), [("true", False), ("false", True)])
+def test_after_the_save_only_a_pooled_connection_is_given_back(pool: str, kept_after_the_save: bool) -> None:
+    # A persistent connection of the thread's own (CONN_MAX_AGE without the pool) is what the next request
+    # reuses: closing it after the save would cost a connect per request. Before the LLM call, any goes.
+    from tests.conftest import environ_without, run_django
+
+    db = connection.settings_dict
+    url = f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    env = environ_without("DATABASE_URL", "DB_POOL", "CONN_MAX_AGE", "DB_PGBOUNCER", "SHUREN_DEV_DEFAULTS")
+    completed = run_django(
+        ["-c", RELEASES],
+        {**env, "DEBUG": "True", "LLM_PROVIDER": "offline", "DATABASE_URL": url, "DB_POOL": pool, "CONN_MAX_AGE": "60"},
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.split()[-2:] == [str(kept_after_the_save), "False"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_message_for_a_step_not_reachable_releases_its_lock_on_the_connection_it_has(started_user: User) -> None:
+    from django.db.backends.signals import connection_created
+
+    from agents.models import ChatTurnLock
+    from agents.turn.process import chat_turn_process
+    from core.errors import ConflictError
+
+    connection.close()
+    checkouts: list[str] = []
+
+    def checked_out(sender: Any, connection: Any, **kwargs: Any) -> None:
+        checkouts.append(connection.alias)
+
+    connection_created.connect(checked_out)
+    try:
+        with pytest.raises(ConflictError):
+            chat_turn_process(user=started_user, message="about my diet", step=6)
+    finally:
+        connection_created.disconnect(checked_out)
+
+    assert checkouts == ["default"]
+    assert not ChatTurnLock.objects.exists()
+
+
 @pytest.mark.django_db
 def test_a_resend_with_the_same_key_returns_the_first_reply_without_calling_the_llm(
     claude: FakeAnthropicServer, started: APIClient
@@ -313,11 +368,11 @@ def test_a_chat_turn_costs_three_statements_on_postgresql(claude: FakeAnthropicS
     assert not ChatTurnLock.objects.exists()
 
 
-def _prepared_runs() -> dict[str, int]:
-    """This session's prepared statements: their text and how many times each ran as prepared."""
+def _prepared_runs() -> dict[str, tuple[str, int]]:
+    """This session's prepared statements by name: their text and how many times each ran as prepared."""
     with connection.cursor() as cursor:
-        cursor.execute("SELECT statement, generic_plans + custom_plans FROM pg_prepared_statements")
-        return dict(cursor.fetchall())
+        cursor.execute("SELECT name, statement, generic_plans + custom_plans FROM pg_prepared_statements")
+        return {name: (statement, runs) for name, statement, runs in cursor.fetchall()}
 
 
 @pytest.mark.postgres
@@ -335,12 +390,10 @@ def test_on_postgresql_the_turns_own_statements_are_prepared_and_the_orms_are_no
 
     after = _prepared_runs()
     assert set(after) == set(before)  # the second turn prepared nothing new, ORM statements included
-    lock = [text for text in after if text.startswith('INSERT INTO "onboarding_chat_turn_locks"')]
-    save = [text for text in after if text.startswith('WITH saved AS (UPDATE "onboarding_states"')]
-    assert len(lock) == len(save) == 1
-    assert set(after) == {*lock, *save}, after
-    assert after[lock[0]] == before[lock[0]] + 1  # run again as prepared
-    assert after[save[0]] == before[save[0]] + 1
+    ran = sorted(statement.split(" (")[0] for name, (statement, runs) in after.items() if runs == before[name][1] + 1)
+    assert ran == ['INSERT INTO "onboarding_chat_turn_locks"', "WITH saved AS"]  # each ran once more, prepared
+    ours = ('INSERT INTO "onboarding_chat_turn_locks"', 'WITH saved AS (UPDATE "onboarding_states"')
+    assert all(statement.startswith(ours) for statement, _ in after.values()), after
     # and outside those runs psycopg keeps no account of the connection's statements (with a threshold it
     # would hold the text of up to 100 of them, values included: users' answers)
     assert connection.connection.prepare_threshold is None
@@ -364,13 +417,13 @@ def test_with_prepared_statements_off_the_turns_statements_bind_on_the_client(mo
 
 
 @pytest.mark.postgres
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_a_prepared_statement_lost_on_its_server_connection_names_db_pgbouncer(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     # Given a statement prepared on this connection, then gone from it, as behind PgBouncer's transaction
     # pooling, where the next transaction may run on another server connection
-    from django.db import DatabaseError
+    from django.db import DatabaseError, close_old_connections
 
     from core.db_backends import prepared_cursor
 
@@ -383,6 +436,12 @@ def test_a_prepared_statement_lost_on_its_server_connection_names_db_pgbouncer(
     with pytest.raises(DatabaseError), prepared_cursor(connection) as cursor:
         cursor.execute("SELECT %s::int + 1", [2])
     assert "set DB_PGBOUNCER=true" in caplog.text
+
+    # and the next request gets another connection, where the statement works again
+    close_old_connections()
+    with prepared_cursor(connection) as cursor:
+        cursor.execute("SELECT %s::int + 1", [3])
+        assert cursor.fetchone() == (4,)
 
 
 @pytest.mark.django_db

@@ -36,6 +36,10 @@ _USERS = get_user_model()._meta.db_table
 
 
 _TOKEN = ChatTurnLock._meta.get_field("token")
+# The ids go to the database as their columns' type (bigint on PostgreSQL), not sized by value: each type a
+# prepared statement is sent is another statement prepared (core.db_backends.prepared_cursor).
+_USER_ID = get_user_model()._meta.pk
+_STATE_ID = ChatTurnLock._meta.pk
 # The statements that take and drop a lock, by database vendor (they differ only in how names are quoted).
 _statements: dict[str, tuple[str, str]] = {}
 
@@ -72,7 +76,12 @@ def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
     adapt = db.ops.adapt_datetimefield_value
     try:
         with prepared_cursor(db) as cursor:
-            params = [_TOKEN.get_db_prep_value(token, db), adapt(expires), user_id, adapt(now)]
+            params = [
+                _TOKEN.get_db_prep_value(token, db),
+                adapt(expires),
+                _USER_ID.get_db_prep_value(user_id, db),
+                adapt(now),
+            ]
             cursor.execute(_lock_statements(db)[0], params)
             row = cursor.fetchone()
     except IntegrityError:  # the state was erased while the lock was inserted (PostgreSQL's foreign key check)
@@ -91,7 +100,10 @@ def turn_lock_delete(*, state_id: int, token: uuid.UUID) -> bool:
 def turn_lock_claim(*, state_id: int, token: uuid.UUID) -> Claim:
     """The turn's lock as the state writer's claim: the commit saves only while the turn holds it, and drops it."""
     db = connections[DEFAULT_DB_ALIAS]
-    return Claim(table=_LOCKS, where={"state_id": state_id, "token": _TOKEN.get_db_prep_value(token, db)})
+    return Claim(
+        table=_LOCKS,
+        where={"state_id": _STATE_ID.get_db_prep_value(state_id, db), "token": _TOKEN.get_db_prep_value(token, db)},
+    )
 
 
 def turn_lock_release(*, state_id: int, token: uuid.UUID) -> None:

@@ -11,7 +11,7 @@ def prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
     """A cursor for the few raw statements that run on every chat message, which PostgreSQL then keeps
     prepared on each pooled connection: parsing and planning them was about half of their server time
     (bench/RESULTS.md, fifth sitting). Elsewhere (SQLite), or with ``OPTIONS["prepared_statements"]`` off
-    (``DB_PGBOUNCER``, or a connection opened per request), ``cursor()``.
+    (``DB_PGBOUNCER``, or no pool), ``cursor()``.
 
     Only statements whose text is fixed and whose result does not depend on a column's type belong
     here: a migration that changes the type of a column a prepared statement returns makes PostgreSQL

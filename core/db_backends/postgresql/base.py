@@ -17,9 +17,9 @@ from core.db_backends.postgresql.pool import pooled_connection_check
 
 logger = logging.getLogger(__name__)
 
-# The OPTIONS key that lets prepared_cursor prepare (shuren/settings.py: on for pooled or persistent connections,
-# off with DB_PGBOUNCER). Django hands OPTIONS to psycopg's connect, which would refuse it, so
-# get_connection_params takes it out.
+# The OPTIONS key that lets prepared_cursor prepare (shuren/settings.py: on with the pool, off with
+# DB_PGBOUNCER). Django hands OPTIONS to psycopg's connect, which would refuse it, so get_connection_params
+# takes it out.
 PREPARED_STATEMENTS = "prepared_statements"
 
 
@@ -38,11 +38,14 @@ class PreparingCursor(psycopg.Cursor[Any]):
         connection.prepare_threshold = 0
         try:
             return super().execute(query, params, prepare=True, **kwargs)
-        except (errors.InvalidSqlStatementName, errors.DuplicatePreparedStatement):
+        except (errors.InvalidSqlStatementName, errors.DuplicatePreparedStatement, errors.ProtocolViolation):
             logger.error(
                 "A prepared statement was lost or clashed on its server connection: if DATABASE_URL is a pooler "
                 'in transaction mode (PgBouncer), set DB_PGBOUNCER=true (docs/deployment.md, "PgBouncer")'
             )
+            # psycopg still believes the statement is there: closed, the connection is replaced by the pool
+            # instead of failing every turn it serves.
+            connection.close()
             raise
         finally:
             connection.prepare_threshold = threshold
