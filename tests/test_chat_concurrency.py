@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -105,6 +107,24 @@ def test_the_database_connection_is_released_while_waiting_for_the_llm(
     assert statuses == [200] * len(users)
 
 
+@contextmanager
+def _checkouts() -> Iterator[list[str]]:
+    """The database connections taken (from the pool, or opened) while the block runs, by alias."""
+    from django.db.backends.signals import connection_created
+
+    taken: list[str] = []
+
+    def checked_out(sender: Any, connection: Any, **kwargs: Any) -> None:
+        taken.append(connection.alias)
+
+    connection.close()
+    connection_created.connect(checked_out)
+    try:
+        yield taken
+    finally:
+        connection_created.disconnect(checked_out)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_turn_takes_a_pooled_connection_only_for_its_two_bursts_of_queries(
@@ -112,20 +132,11 @@ def test_a_turn_takes_a_pooled_connection_only_for_its_two_bursts_of_queries(
 ) -> None:
     # Under load a thread waits for the GIL through the turn's Python work, so a connection held through
     # it is one the pool cannot lend to another thread's queries (bench/RESULTS.md, fifth sitting).
-    from django.db.backends.signals import connection_created
-
     from agents.turn.prepare import turn_prepare
     from agents.turn.process import chat_turn_process
 
     claude.set_default_responder(echo_responder)
-    connection.close()
-    checkouts: list[str] = []
-
-    def checked_out(sender: Any, connection: Any, **kwargs: Any) -> None:
-        checkouts.append(connection.alias)
-
-    connection_created.connect(checked_out)
-    try:
+    with _checkouts() as checkouts:
         # When the turn is prepared: the lock and the read, then the LLM request built
         plan = turn_prepare(user=started_user, message="hello", step=None, idempotency_key=None)
         # Then the connection is already back in the pool
@@ -139,8 +150,6 @@ def test_a_turn_takes_a_pooled_connection_only_for_its_two_bursts_of_queries(
 
         # When a whole turn runs: one checkout before the LLM call and one for the save, none after
         reply = chat_turn_process(user=started_user, message="I'm a beginner")
-    finally:
-        connection_created.disconnect(checked_out)
 
     assert reply.message == "echo: I'm a beginner"
     assert checkouts == ["default", "default"]
@@ -180,24 +189,12 @@ def test_after_the_save_only_a_pooled_connection_is_given_back(pool: str, kept_a
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_a_message_for_a_step_not_reachable_releases_its_lock_on_the_connection_it_has(started_user: User) -> None:
-    from django.db.backends.signals import connection_created
-
     from agents.models import ChatTurnLock
     from agents.turn.process import chat_turn_process
     from core.errors import ConflictError
 
-    connection.close()
-    checkouts: list[str] = []
-
-    def checked_out(sender: Any, connection: Any, **kwargs: Any) -> None:
-        checkouts.append(connection.alias)
-
-    connection_created.connect(checked_out)
-    try:
-        with pytest.raises(ConflictError):
-            chat_turn_process(user=started_user, message="about my diet", step=6)
-    finally:
-        connection_created.disconnect(checked_out)
+    with _checkouts() as checkouts, pytest.raises(ConflictError):
+        chat_turn_process(user=started_user, message="about my diet", step=6)
 
     assert checkouts == ["default"]
     assert not ChatTurnLock.objects.exists()
