@@ -143,14 +143,13 @@ def _turn_in_flight(plan: TurnPlan, meter: ChatMeter) -> Iterator[None]:
 
     The block ends with the commit, which deletes the lock with everything else; if it
     does not get there (an error, or a stream whose client went away) the lock is released.
-    The database connection goes back (to the pool) before the slow LLM call, and a pooled
-    one again after the commit, before the reply is rendered.
+    ``turn_prepare`` has given the database connection back before the slow LLM call; a pooled
+    one goes back again after the commit, before the reply is rendered.
     """
     meter.route(agent_type=plan.agent.agent_type, step=plan.step)
     count = meter.count
     committed = False
     try:
-        connection_release()
         yield
         committed = True
     except LLMUnavailableError as exc:
