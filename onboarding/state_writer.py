@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import connections, router, transaction
+from django.db import DataError, connections, router, transaction
 from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
@@ -28,6 +28,9 @@ from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use
 STATE_FIELDS = ("current_step", "is_complete", "step_data", *AGENT_FIELDS)
 # What it writes with the agent feature off.
 FORM_FIELDS = tuple(name for name in STATE_FIELDS if name not in AGENT_FIELDS)
+
+# The SQLSTATE of the claim's statement when the claimed row was taken over while it waited (_executed_claiming).
+_DIVISION_BY_ZERO = "22012"
 
 # The smallest step both PostgreSQL and Django's datetimes represent.
 _TICK = timedelta(microseconds=1)
@@ -97,7 +100,7 @@ def onboarding_state_save(
 
     With a ``claim`` the row is written only while the claimed row exists, and that row is deleted with
     the write; False leaves both alone. On PostgreSQL the two are one statement (``_executed_claiming``),
-    elsewhere (SQLite) two; in a transaction either way.
+    which needs no transaction of its own; elsewhere (SQLite) two, in a transaction.
     """
     updated_at = _moved(state.updated_at if unchanged_since is None else unchanged_since)
     fields = STATE_FIELDS if agent_fields_in_use() else FORM_FIELDS
@@ -163,38 +166,45 @@ def _claim_sql(connection: Any, claim: Claim) -> tuple[str, str]:
 
 def _executed_claiming(database: str, sql: str, params: list[Any], claim: Claim) -> bool:
     """The ``UPDATE`` (while the claimed row exists) and the claimed row's ``DELETE`` (if the ``UPDATE``
-    wrote), in a transaction (no savepoint of its own inside a caller's); the state row is locked before
-    the claimed one, in the order every other writer of both takes them.
+    wrote), both or neither; the state row is locked before the claimed one, in the order every other
+    writer of both takes them.
 
-    On PostgreSQL the two are one statement. Its ``UPDATE`` checks the claim in the statement's snapshot:
-    another transaction may change the claimed row after that (a chat turn's lock that expired, taken over
-    by another turn while this ``UPDATE`` waited on the state row). The ``DELETE`` then skips that row,
-    and the write is rolled back: False, as if the claim had been gone from the start. ``BEGIN``, the
-    statement, ``COMMIT``: three round trips where the two statements apart take four. SQLite has no
-    ``DELETE`` inside a ``WITH``, and a writer there has the database to itself: two statements.
+    On PostgreSQL the two are one statement, run on its own (autocommit) or in the caller's transaction:
+    one round trip, where ``BEGIN``, the statement and ``COMMIT`` took three. Its ``UPDATE`` checks the
+    claim in the statement's snapshot: another transaction may change the claimed row after that (a chat
+    turn's lock that expired, taken over by another turn while this ``UPDATE`` waited on the state row).
+    The ``DELETE`` then skips that row, and the statement divides by zero, which aborts it and undoes its
+    ``UPDATE``: False, as if the claim had been gone from the start (in a caller's transaction, that
+    transaction is marked for rollback, as any failed write marks it). SQLite has no ``DELETE`` inside a
+    ``WITH``, and a writer there has the database to itself: two statements, in a transaction.
     """
     connection = connections[database]
     condition, delete = _claim_sql(connection, claim)
     values = list(claim.where.values())
-    with transaction.atomic(using=database, savepoint=False):
-        if connection.vendor != "postgresql":
+    if connection.vendor != "postgresql":
+        with transaction.atomic(using=database, savepoint=False):
             written = _executed(database, sql + condition, params + values)
             if written:
                 _executed(database, delete, values)
             return written
-        # Only quoted table and column names are formatted in; every value is a parameter.
-        statement = (
-            f"WITH saved AS ({sql}{condition} RETURNING 1), "  # noqa: S608
-            f"released AS ({delete} AND EXISTS (SELECT 1 FROM saved) RETURNING 1) "
-            "SELECT (SELECT count(*) FROM saved), (SELECT count(*) FROM released)"
-        )
-        with prepared_cursor(connection) as cursor:
+    # Only quoted table and column names are formatted in; every value is a parameter. Plain SQL has no
+    # RAISE: saved / (1 + released - saved) is saved (0 or 1) unless the UPDATE wrote and the DELETE did not,
+    # where it divides by zero. Nothing else in the statement divides, and the divisor is no constant that
+    # PostgreSQL could fold (and fail) while planning.
+    statement = (
+        f"WITH saved AS ({sql}{condition} RETURNING 1), "  # noqa: S608
+        f"released AS ({delete} AND EXISTS (SELECT 1 FROM saved) RETURNING 1) "
+        "SELECT (SELECT count(*) FROM saved) / (1 + (SELECT count(*) FROM released) - (SELECT count(*) FROM saved))"
+    )
+    try:
+        with transaction.mark_for_rollback_on_error(using=database), prepared_cursor(connection) as cursor:
             cursor.execute(statement, [*params, *values, *values])
-            saved, released = cursor.fetchone()
-        if saved and not released:
-            transaction.set_rollback(True, using=database)
-            return False
-        return bool(saved)
+            (saved,) = cursor.fetchone()
+    except DataError as error:
+        if getattr(error.__cause__, "sqlstate", None) != _DIVISION_BY_ZERO:
+            raise
+        return False
+    return bool(saved)
 
 
 def onboarding_histories_clear(*, last_written_before: datetime) -> int:

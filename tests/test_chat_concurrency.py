@@ -334,8 +334,8 @@ def test_while_a_turn_is_in_flight_a_finished_request_resent_is_replayed_and_a_b
 def test_a_chat_turn_costs_three_statements_on_postgresql(claude: FakeAnthropicServer, started: APIClient) -> None:
     # Every message of every user pays for these: the lock (which also checks the account, so there is
     # no SELECT of the user), the state; then the state update and the lock delete, one statement on
-    # PostgreSQL, two on SQLite, in a transaction (bench/RESULTS.md, fourth sitting). One more is a
-    # regression to justify, not a detail.
+    # PostgreSQL (with no transaction around it: three round trips in all), two in a transaction on SQLite
+    # (bench/RESULTS.md, fourth and sixth sittings). One more is a regression to justify, not a detail.
     from django.test.utils import CaptureQueriesContext
 
     from agents.models import ChatTurnLock

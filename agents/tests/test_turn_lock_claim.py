@@ -1,7 +1,7 @@
 """The commit's write: the state saved only while the turn holds its lock, and the lock dropped by the same write.
 
-On PostgreSQL that is one statement in a transaction (``onboarding_state_save(claim=...)``); on SQLite a
-transaction of two. Both are run here by the suite's two database passes.
+On PostgreSQL that is one statement, which needs no transaction of its own (``onboarding_state_save(claim=...)``);
+on SQLite a transaction of two. Both are run here by the suite's two database passes.
 """
 
 from __future__ import annotations
@@ -9,7 +9,9 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -127,7 +129,34 @@ def test_a_lock_taken_over_while_the_save_waits_on_the_state_row_rolls_the_save_
     written = _save(state, token)
     holder.join(5)
 
-    # Then nothing of it is saved (the statement wrote the row, then was rolled back), and the lock is the other's
+    # Then nothing of it is saved (the statement wrote the row, then was aborted), and the lock is the other's
     assert not written
     assert OnboardingState.objects.get(pk=state_id).step_data == {}
     assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [other]
+    # and the statement, prepared on this connection, still serves the next save: the other turn's
+    assert _save(OnboardingState.objects.get(pk=state_id), other)
+    assert not ChatTurnLock.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_the_save_runs_outside_a_transaction_unless_the_caller_has_one(
+    locked: tuple[OnboardingState, uuid.UUID],
+) -> None:
+    # One statement is atomic on its own: no BEGIN and COMMIT round trips around it, and inside a caller's
+    # transaction (the idempotency record's) it adds no savepoint either
+    state, token = locked
+    seen: list[tuple[str, bool]] = []
+
+    def record(execute: Callable[..., Any], sql: str, params: Any, many: bool, context: dict[str, Any]) -> Any:
+        seen.append((sql.split(maxsplit=1)[0], connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record):
+        assert _save(state, token)
+        taken = locks.turn_lock_acquire(user_id=state.user_id)
+        assert taken is not None
+        with transaction.atomic():
+            assert _save(state, taken[1])
+
+    assert seen == [("WITH", False), ("INSERT", False), ("WITH", True)]
