@@ -10,8 +10,9 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 def prepared_cursor(connection: BaseDatabaseWrapper) -> Any:
     """A cursor for the few raw statements that run on every chat message, which PostgreSQL then keeps
     prepared on each pooled connection: parsing and planning them was about half of their server time
-    (bench/RESULTS.md, fifth sitting). Elsewhere (SQLite), or with ``OPTIONS["prepared_statements"]`` off
-    (``DB_PGBOUNCER``, or no pool), ``cursor()``.
+    (bench/RESULTS.md, fifth sitting). With ``OPTIONS["prepared_statements"]`` off (``DB_PGBOUNCER``, or no
+    pool) they still bind their values on the server, unprepared, so that PostgreSQL's log of a failed one
+    holds no user's answer; elsewhere (SQLite), ``cursor()``.
 
     Only statements whose text is fixed and whose result does not depend on a column's type belong
     here: a migration that changes the type of a column a prepared statement returns makes PostgreSQL

@@ -23,7 +23,17 @@ logger = logging.getLogger(__name__)
 PREPARED_STATEMENTS = "prepared_statements"
 
 
-class PreparingCursor(psycopg.Cursor[Any]):
+class ServerBindingCursor(psycopg.Cursor[Any]):
+    """Sends the values apart from the statement (bound on the server), for the statements of
+    ``core.db_backends.prepared_cursor``; unprepared, as the connection's ``prepare_threshold`` is None.
+
+    Django's cursors write the values into the statement's text, which PostgreSQL's log then shows when the
+    statement fails. These statements carry the user's answers and history, and the save fails on purpose
+    in a rare race (``onboarding.state_writer._executed_claiming``): their text stays without values.
+    """
+
+
+class PreparingCursor(ServerBindingCursor):
     """Binds on the server and prepares what it runs, on its connection only, for the statements of
     ``core.db_backends.prepared_cursor``.
 
@@ -56,14 +66,14 @@ class DatabaseOperations(operations.DatabaseOperations):
 
     # Django's returns None too when there is no text (django-stubs say str).
     def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:  # type: ignore[override]
-        query: str | None = super().last_executed_query(cursor, sql, params)
-        if query is None and isinstance(cursor, PreparingCursor):
-            # psycopg keeps no text for a prepared statement's run: composed as Django does when binding on the
-            # server (server_side_binding), or the statement as written if its values cannot be.
+        if isinstance(cursor, ServerBindingCursor):
+            # psycopg keeps these statements' text with placeholders, or none for a prepared run: composed as
+            # Django does when binding on the server (server_side_binding), or as written if its values cannot be.
             try:
-                query = self.compose_sql(sql, params)
+                return self.compose_sql(sql, params)
             except errors.DataError:
-                query = sql
+                return sql
+        query: str | None = super().last_executed_query(cursor, sql, params)
         return query
 
 
@@ -94,17 +104,18 @@ class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
         return base.DatabaseWrapper.create_cursor(self, name=name)
 
     def prepared_cursor(self) -> Any:
-        """A cursor whose statements the server keeps parsed and planned, per connection
-        (``core.db_backends.prepared_cursor`` says which statements use it); ``cursor()`` when
-        ``OPTIONS["prepared_statements"]`` is off (``DB_PGBOUNCER``: a prepared statement lives on one server
-        connection, and PgBouncer's transaction pooling hands each transaction another).
+        """A cursor that binds its values on the server and whose statements the server keeps parsed and
+        planned, per connection (``core.db_backends.prepared_cursor`` says which statements use it). With
+        ``OPTIONS["prepared_statements"]`` off it binds on the server all the same, unprepared
+        (``DB_PGBOUNCER``: a prepared statement lives on one server connection, and PgBouncer's transaction
+        pooling hands each transaction another; an unprepared one lives only for its own run).
         """
-        if not self.settings_dict["OPTIONS"].get(PREPARED_STATEMENTS):
-            return self.cursor()
+        preparing = self.settings_dict["OPTIONS"].get(PREPARED_STATEMENTS)
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            cursor = exporting_cursor_class(PreparingCursor, self.alias, self.vendor)(self.connection)
+            cursor_class = PreparingCursor if preparing else ServerBindingCursor
+            cursor = exporting_cursor_class(cursor_class, self.alias, self.vendor)(self.connection)
             # As Django's create_cursor: the cursor reads timestamps in the connection's zone.
             if self.timezone != self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, Format.TEXT).timezone:
                 register_tzloader(self.timezone, cursor)
