@@ -99,8 +99,9 @@ def onboarding_state_save(
     is still that value: an optimistic save onto a row read earlier without a lock.
 
     With a ``claim`` the row is written only while the claimed row exists, and that row is deleted with
-    the write; False leaves both alone. On PostgreSQL the two are one statement (``_executed_claiming``),
-    which needs no transaction of its own; elsewhere (SQLite) two, in a transaction.
+    the write; False leaves both alone (and, when the claimed row was taken over while the write waited, a
+    caller's transaction marked for rollback). On PostgreSQL the two are one statement
+    (``_executed_claiming``), which needs no transaction of its own; elsewhere (SQLite) two, in a transaction.
     """
     updated_at = _moved(state.updated_at if unchanged_since is None else unchanged_since)
     fields = STATE_FIELDS if agent_fields_in_use() else FORM_FIELDS
@@ -190,7 +191,9 @@ def _executed_claiming(database: str, sql: str, params: list[Any], claim: Claim)
     # Only quoted table and column names are formatted in; every value is a parameter. Plain SQL has no
     # RAISE: saved / (1 + released - saved) is saved (0 or 1) unless the UPDATE wrote and the DELETE did not,
     # where it divides by zero. Nothing else in the statement divides, and the divisor is no constant that
-    # PostgreSQL could fold (and fail) while planning.
+    # PostgreSQL could fold (and fail) while planning. Should the race hit the run that prepares the statement
+    # on a connection, psycopg forgets that statement and prepares it again next time: one more plan kept on
+    # that server connection until it closes.
     statement = (
         f"WITH saved AS ({sql}{condition} RETURNING 1), "  # noqa: S608
         f"released AS ({delete} AND EXISTS (SELECT 1 FROM saved) RETURNING 1) "

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import DataError, connection, transaction
 
 from accounts.models import User
 from agents.models import ChatTurnLock
@@ -97,7 +97,10 @@ def test_a_state_written_since_it_was_read_saves_nothing_and_keeps_the_lock(
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_a_lock_taken_over_while_the_save_waits_on_the_state_row_rolls_the_save_back(user: User) -> None:
+@pytest.mark.parametrize("in_a_transaction", [False, True], ids=["alone", "in-the-callers-transaction"])
+def test_a_lock_taken_over_while_the_save_waits_on_the_state_row_rolls_the_save_back(
+    user: User, in_a_transaction: bool
+) -> None:
     # Given a turn holding its lock, and another transaction holding the state row (a form answer, say)
     onboarding_start(user=user)
     taken = locks.turn_lock_acquire(user_id=user.pk)
@@ -126,16 +129,36 @@ def test_a_lock_taken_over_while_the_save_waits_on_the_state_row_rolls_the_save_
     # When the turn saves meanwhile
     state.step_data = {"1": {"fitness_level": "beginner"}}
     saving.set()
-    written = _save(state, token)
+    if in_a_transaction:  # the idempotency record's
+        with transaction.atomic():
+            written = _save(state, token)
+            assert connection.needs_rollback  # the caller's transaction goes with the write
+    else:
+        written = _save(state, token)
     holder.join(5)
 
     # Then nothing of it is saved (the statement wrote the row, then was aborted), and the lock is the other's
     assert not written
     assert OnboardingState.objects.get(pk=state_id).step_data == {}
     assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [other]
-    # and the statement, prepared on this connection, still serves the next save: the other turn's
+    # and the connection serves the next save: the other turn's
     assert _save(OnboardingState.objects.get(pk=state_id), other)
     assert not ChatTurnLock.objects.exists()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_any_other_failure_of_the_save_is_raised_and_keeps_the_lock(locked: tuple[OnboardingState, uuid.UUID]) -> None:
+    # Only the race's division by zero means "not written"; a value PostgreSQL refuses (jsonb holds no NUL
+    # character) is an error
+    state, token = locked
+    state.step_data = {"1": {"fitness_level": "beginner\x00"}}
+
+    with pytest.raises(DataError):
+        _save(state, token)
+
+    assert OnboardingState.objects.get(pk=state.pk).step_data == {}
+    assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [token]
 
 
 @pytest.mark.postgres

@@ -18,8 +18,9 @@ Every sentence the user reads comes from ``agents.wording``; metrics from ``metr
 The chat path runs on every message of every user, so it is kept to three statements on
 PostgreSQL: the lock (which also checks the account: the chat endpoints authenticate without
 a ``SELECT`` of the user) and the state before the LLM call; after it, the state update and
-the lock's delete in one statement, in a transaction (on SQLite, two statements). A request
-with a key adds the idempotency record's read before the LLM call and its write in the commit.
+the lock's delete in one statement, atomic on its own (on SQLite, two in a transaction). A
+request with a key adds the idempotency record's read before the LLM call and its write in the
+commit, in one transaction with the save.
 """
 
 from __future__ import annotations

@@ -23,17 +23,22 @@ logger = logging.getLogger(__name__)
 PREPARED_STATEMENTS = "prepared_statements"
 
 
-class ServerBindingCursor(psycopg.Cursor[Any]):
-    """Sends the values apart from the statement (bound on the server), for the statements of
-    ``core.db_backends.prepared_cursor``; unprepared, as the connection's ``prepare_threshold`` is None.
+class ServerBoundCursor(psycopg.Cursor[Any]):
+    """Sends the values apart from the statement (bound on the server), unprepared, for the statements of
+    ``core.db_backends.prepared_cursor`` (Django's own ``ServerBindingCursor`` may prepare, by threshold).
 
     Django's cursors write the values into the statement's text, which PostgreSQL's log then shows when the
     statement fails. These statements carry the user's answers and history, and the save fails on purpose
     in a rare race (``onboarding.state_writer._executed_claiming``): their text stays without values.
     """
 
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:
+        # Unprepared unless asked (PreparingCursor), whatever prepare_threshold OPTIONS may set.
+        kwargs.setdefault("prepare", False)
+        return super().execute(query, params, **kwargs)
 
-class PreparingCursor(ServerBindingCursor):
+
+class PreparingCursor(ServerBoundCursor):
     """Binds on the server and prepares what it runs, on its connection only, for the statements of
     ``core.db_backends.prepared_cursor``.
 
@@ -66,7 +71,7 @@ class DatabaseOperations(operations.DatabaseOperations):
 
     # Django's returns None too when there is no text (django-stubs say str).
     def last_executed_query(self, cursor: Any, sql: str, params: Any) -> str | None:  # type: ignore[override]
-        if isinstance(cursor, ServerBindingCursor):
+        if isinstance(cursor, ServerBoundCursor):
             # psycopg keeps these statements' text with placeholders, or none for a prepared run: composed as
             # Django does when binding on the server (server_side_binding), or as written if its values cannot be.
             try:
@@ -114,7 +119,7 @@ class DatabaseWrapper(DatabaseWrapperMixin, base.DatabaseWrapper):
         self.close_if_health_check_failed()
         self.ensure_connection()
         with self.wrap_database_errors:
-            cursor_class = PreparingCursor if preparing else ServerBindingCursor
+            cursor_class = PreparingCursor if preparing else ServerBoundCursor
             cursor = exporting_cursor_class(cursor_class, self.alias, self.vendor)(self.connection)
             # As Django's create_cursor: the cursor reads timestamps in the connection's zone.
             if self.timezone != self.connection.adapters.get_loader(base.TIMESTAMPTZ_OID, Format.TEXT).timezone:
