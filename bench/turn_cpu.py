@@ -10,6 +10,11 @@ server on a thread of its own (its CPU is not counted), answering at once.
     python bench/turn_cpu.py --turns 400 --profile    # and where the service's CPU goes (cProfile, tottime)
     python bench/turn_cpu.py --sqlite --profile       # the service on SQLite (the reference is PostgreSQL only)
     python bench/turn_cpu.py --endpoint stream        # the service's streamed turn (the reference has no stream)
+    python bench/turn_cpu.py --history 100            # each account starts with 100 entries of conversation kept
+
+Each account starts with ``--history`` entries of conversation already kept (default 0): the deployment guide's
+20-50 messages a user make 40-100 entries, and ``CONVERSATION_HISTORY_MAX_ENTRIES`` keeps up to 400. The
+reference's conversation gets the same messages (its entries hold the role and the text only).
 
 Both targets run in one process each (Django is set up once per process), in fresh child processes, and
 alternate ``--rounds`` times; the medians and the ratio are printed, and one JSON line.
@@ -85,10 +90,12 @@ def measure(
     cache_db: int,
     profile: Path | None,
     endpoint: str = "chat",
+    history: int = 0,
 ) -> dict[str, Any]:
     """Run ``turns`` chat turns over ``users`` accounts on a fresh database; CPU ms per turn (thread time).
 
     ``endpoint="stream"`` sends them to ``onboarding/chat/stream`` and reads each streamed reply whole.
+    ``history``: entries of conversation each account holds before the first turn.
     """
     url = "/api/v1/onboarding/chat/stream" if endpoint == "stream" else "/api/v1/onboarding/chat"
     from bench.loadgen import step_message
@@ -121,6 +128,7 @@ def measure(
         for client in clients:
             state = client.post("/api/v1/onboarding/start", content_type="application/json").json()
             steps.append([int(state.get("current_step", 1)), 0])
+        _history_prefill(target, history)
         cpu: list[float] = []
         errors = 0
         # The timed turns, then as many again under cProfile: its count of Python function calls per turn does
@@ -162,7 +170,45 @@ def measure(
         "calls_per_turn": calls / turns,
         "errors": errors,
         "endpoint": endpoint,
+        "history": history,
     }
+
+
+# A kept assistant reply of the usual length (the review's summary is longer, a question shorter).
+_REPLY = (
+    "Thanks, that's noted. Next, let's look at how many days a week you can train and how long each "
+    "session can be. Most people starting out do well with three sessions of 45 minutes; if your week is "
+    "busy, two longer sessions work too. Tell me which days suit you and whether you train at home or at a "
+    "gym, and I will put the plan together from there. If anything changes later, just say so and I will "
+    "adjust the plan and your meal timings to match."
+)
+
+
+def _history_prefill(target: str, entries: int) -> None:
+    """Give every account ``entries`` kept entries of conversation, as the target keeps them."""
+    if entries <= 0:
+        return
+    from bench.loadgen import step_message
+
+    texts = [
+        ("user", step_message(1 + (n // 2) % 9, n // 18)) if n % 2 == 0 else ("assistant", _REPLY)
+        for n in range(entries)
+    ]
+    if target == "reference":
+        from bench.reference.models import Conversation
+
+        Conversation.objects.update(messages=[{"role": role, "content": text} for role, text in texts])
+        return
+    from onboarding.models import OnboardingState
+
+    extras = {"usage": {"input_tokens": 2500, "output_tokens": 60, "cache_read_input_tokens": 1600}, "model": "m"}
+    kept = [
+        {"role": role, "content": text, "timestamp": "2026-12-01T09:00:00+00:00", "step": 1 + (n // 2) % 9}
+        | {"agent_type": "FITNESS_ASSESSMENT"}
+        | (extras if role == "assistant" else {})
+        for n, (role, text) in enumerate(texts)
+    ]
+    OnboardingState.objects.update(conversation_history=kept)
 
 
 def _child(args: argparse.Namespace, target: str, profile: Path | None) -> dict[str, Any]:
@@ -181,6 +227,8 @@ def _child(args: argparse.Namespace, target: str, profile: Path | None) -> dict[
         str(args.cache_db),
         "--endpoint",
         args.endpoint,
+        "--history",
+        str(args.history),
     ]
     if profile is not None:
         command += ["--profile-file", str(profile)]
@@ -207,6 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         default="chat",
         help="stream: the service's chat/stream (no reference)",
     )
+    parser.add_argument("--history", type=int, default=0, help="entries of conversation each account starts with")
     parser.add_argument("--child", choices=["service", "reference"], help=argparse.SUPPRESS)
     parser.add_argument("--profile-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -219,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_db=args.cache_db,
             profile=args.profile_file,
             endpoint=args.endpoint,
+            history=args.history,
         )
         print(json.dumps(result))
         return 0

@@ -35,34 +35,79 @@ def onboarding_state_get(*, user: Any) -> OnboardingState:
 
 @dataclass(frozen=True)
 class _StateSelect:
-    """The ``SELECT`` of one state row by id on one database: its SQL, the columns read and their converters."""
+    """The ``SELECT`` of one state row by id on one database: its SQL, the columns read and their converters.
+
+    With ``tail``, the row's last entries of the conversation history come after the columns, as one more value
+    (converted by ``converters`` too), and ``names`` leaves the history out: a deferred field.
+    """
 
     sql: str
     names: tuple[str, ...]
     converters: tuple[tuple[int, Callable[..., Any], Col], ...]
+    tail: bool = False
 
 
-# Per database alias and column set, built on the first connection that reads: the SQL and the converters depend
-# only on the database's vendor and settings, which every connection to one alias shares. (Not per connection
-# object: there is one per thread, or per greenlet under gevent, so that would rebuild the statement on most
-# requests, and SQLite's converters, bound to their connection, would keep every one alive.)
-_state_selects: dict[tuple[str, bool], _StateSelect] = {}
+# Per database alias, column set and history read, built on the first connection that reads: the SQL and the
+# converters depend only on the database's vendor and settings, which every connection to one alias shares. (Not
+# per connection object: there is one per thread, or per greenlet under gevent, so that would rebuild the
+# statement on most requests, and SQLite's converters, bound to their connection, would keep every one alive.)
+_state_selects: dict[tuple[str, bool, bool], _StateSelect] = {}
+
+# The last %s entries of a JSON array, in order (all of them when it has fewer; none for 0): PostgreSQL's lax
+# jsonpath clamps the range to the array's bounds.
+_JSONB_TAIL = "jsonb_path_query_array({column}, '$[last - $n + 1 to last]', jsonb_build_object('n', %s::integer))"
 
 
-def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool) -> _StateSelect:
+def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool, history_tail: bool) -> _StateSelect:
     meta = OnboardingState._meta
     fields: list[Field[Any, Any]] = [
         field for field in meta.concrete_fields if agent_fields or field.name not in AGENT_FIELDS
     ]
+    history = meta.get_field("conversation_history")
+    # Only PostgreSQL reads the tail in SQL; elsewhere (SQLite: development and tests) the whole column is read.
+    tail = history_tail and agent_fields and connection.vendor == "postgresql"
     quote = connection.ops.quote_name
-    columns = ", ".join(quote(column_of(field)) for field in fields)
-    sql = f"SELECT {columns} FROM {quote(meta.db_table)} WHERE {quote(column_of(meta.pk))} = %s"  # noqa: S608
+    if tail:
+        fields.remove(history)
+    selected = [quote(column_of(field)) for field in fields]
+    if tail:
+        selected.append(_JSONB_TAIL.format(column=quote(column_of(history))))
+    sql = f"SELECT {', '.join(selected)} FROM {quote(meta.db_table)} WHERE {quote(column_of(meta.pk))} = %s"  # noqa: S608
     converters = []
-    for index, field in enumerate(fields):  # what the ORM applies to each column it reads (compiler.get_converters)
+    for index, field in enumerate([*fields, history] if tail else fields):  # as the ORM's (compiler.get_converters)
         column = field.get_col(meta.db_table)
         for converter in connection.ops.get_db_converters(column) + column.get_db_converters(connection):
             converters.append((index, converter, column))
-    return _StateSelect(sql=sql, names=tuple(field.attname for field in fields), converters=tuple(converters))
+    return _StateSelect(
+        sql=sql, names=tuple(field.attname for field in fields), converters=tuple(converters), tail=tail
+    )
+
+
+def _state_read(*, state_id: int, history_tail: int | None) -> tuple[OnboardingState, list[dict[str, Any]]] | None:
+    database = router.db_for_read(OnboardingState)
+    connection = connections[database]
+    agent_fields = agent_fields_in_use()
+    key = (database, agent_fields, history_tail is not None)
+    select = _state_selects.get(key)
+    if select is None:
+        select = _state_selects[key] = _state_select(
+            connection, agent_fields=agent_fields, history_tail=history_tail is not None
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(select.sql, [history_tail, state_id] if select.tail else [state_id])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = list(row)
+    for index, converter, column in select.converters:
+        values[index] = converter(values[index], column, connection)
+    state = OnboardingState.from_db(database, select.names, values[: len(select.names)])
+    if select.tail:
+        return state, list(values[-1])
+    if history_tail is None or not agent_fields:
+        return state, []
+    history = state.conversation_history
+    return state, list(history[max(len(history) - history_tail, 0) :])
 
 
 def onboarding_state_by_id(*, state_id: int) -> OnboardingState | None:
@@ -72,21 +117,23 @@ def onboarding_state_by_id(*, state_id: int) -> OnboardingState | None:
     once per database: a chat turn reads its state by id on every message, and the ORM would compile
     the same query each time, more Python than the rest of the read.
     """
-    database = router.db_for_read(OnboardingState)
-    connection = connections[database]
-    agent_fields = agent_fields_in_use()
-    select = _state_selects.get((database, agent_fields))
-    if select is None:
-        select = _state_selects[(database, agent_fields)] = _state_select(connection, agent_fields=agent_fields)
-    with connection.cursor() as cursor:
-        cursor.execute(select.sql, [state_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = list(row)
-    for index, converter, column in select.converters:
-        values[index] = converter(values[index], column, connection)
-    return OnboardingState.from_db(database, select.names, values)
+    read = _state_read(state_id=state_id, history_tail=None)
+    return None if read is None else read[0]
+
+
+def onboarding_state_with_history_tail(
+    *, state_id: int, entries: int
+) -> tuple[OnboardingState, list[dict[str, Any]]] | None:
+    """The state row ``state_id`` and the last ``entries`` entries of its conversation history (None when there
+    is no such row), as a chat turn needs them: it sends the LLM only the end of the history.
+
+    On PostgreSQL the rest of the history is neither sent nor parsed: the history can hold hundreds of entries
+    (``CONVERSATION_HISTORY_MAX_ENTRIES``), the whole of which would cost more than the rest of the read. There
+    ``conversation_history`` is a deferred field, which a read of it fetches whole (one more query); a turn adds
+    to the history with ``onboarding_state_save``'s ``history``, which does not read it. Elsewhere the whole
+    history is read and the tail taken from it. With the agent feature off there is no history: [].
+    """
+    return _state_read(state_id=state_id, history_tail=max(entries, 0))
 
 
 def _completed_steps_of(raw: Mapping[str, Any]) -> list[int]:

@@ -38,7 +38,7 @@ _TICK = timedelta(microseconds=1)
 _META = OnboardingState._meta
 _FIELDS = {field.name: field for field in _META.concrete_fields}
 # The UPDATE of each set of columns, by database vendor (it differs only in how names are quoted).
-_updates: dict[tuple[str, tuple[str, ...], bool], str] = {}
+_updates: dict[tuple[str, tuple[str, ...], bool, bool], str] = {}
 
 
 def _moved(previous: datetime | None) -> datetime:
@@ -89,8 +89,26 @@ class Claim:
     where: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class HistoryAppend:
+    """Entries added at the end of the conversation history, of which the last ``keep`` entries are kept."""
+
+    entries: list[dict[str, Any]]
+    keep: int
+
+
+# The history column with the entries (a JSON array, %s) added at its end, cut to its last %s entries in order.
+_JSONB_APPENDED = (
+    "jsonb_path_query_array({column} || %s::jsonb, '$[last - $n + 1 to last]', jsonb_build_object('n', %s::integer))"
+)
+
+
 def onboarding_state_save(
-    *, state: OnboardingState, unchanged_since: datetime | None = None, claim: Claim | None = None
+    *,
+    state: OnboardingState,
+    unchanged_since: datetime | None = None,
+    claim: Claim | None = None,
+    history: HistoryAppend | None = None,
 ) -> bool:
     """Write ``state``'s fields in one ``UPDATE`` and move its ``updated_at``; False when nothing was written.
 
@@ -102,26 +120,44 @@ def onboarding_state_save(
     the write; False leaves both alone (and, when the claimed row was taken over while the write waited, a
     caller's transaction marked for rollback). On PostgreSQL the two are one statement
     (``_executed_claiming``), which needs no transaction of its own; elsewhere (SQLite) two, in a transaction.
+
+    With ``history`` (the agent feature on) the conversation history is not written as held but added to: on
+    PostgreSQL in the ``UPDATE`` itself, onto the row's value, without reading or sending what it holds, and
+    ``conversation_history`` is deferred afterwards (a read of it fetches the row's); elsewhere in memory first.
     """
     updated_at = _moved(state.updated_at if unchanged_since is None else unchanged_since)
     fields = STATE_FIELDS if agent_fields_in_use() else FORM_FIELDS
     database = router.db_for_write(OnboardingState)
     connection = connections[database]
+    appended = history is not None and connection.vendor == "postgresql"
+    if history is not None and not appended:
+        kept = [*state.conversation_history, *history.entries]
+        state.conversation_history = kept[max(len(kept) - history.keep, 0) :]
     sql, params = _update_statement(
-        connection=connection, state=state, fields=fields, updated_at=updated_at, unchanged_since=unchanged_since
+        connection=connection,
+        state=state,
+        fields=fields,
+        updated_at=updated_at,
+        unchanged_since=unchanged_since,
+        history=history if appended else None,
     )
     written = _executed(database, sql, params) if claim is None else _executed_claiming(database, sql, params, claim)
     if written:
         state.updated_at = updated_at
+        if appended:
+            state.__dict__.pop("conversation_history", None)
     return written
 
 
-def _update_sql(*, connection: Any, fields: tuple[str, ...], conditional: bool) -> str:
+def _update_sql(*, connection: Any, fields: tuple[str, ...], conditional: bool, appended: bool) -> str:
     quote = connection.ops.quote_name
-    assignments = ", ".join(f"{quote(column_of(_FIELDS[name]))} = %s" for name in ("updated_at", *fields))
+    assignments = [f"{quote(column_of(_FIELDS[name]))} = %s" for name in ("updated_at", *fields)]
+    if appended:
+        column = quote(column_of(_FIELDS["conversation_history"]))
+        assignments.append(f"{column} = {_JSONB_APPENDED.format(column=column)}")
     condition = f" AND {quote(column_of(_FIELDS['updated_at']))} = %s" if conditional else ""
     table, key = quote(_META.db_table), quote(column_of(_META.pk))
-    return f"UPDATE {table} SET {assignments} WHERE {key} = %s{condition}"  # noqa: S608
+    return f"UPDATE {table} SET {', '.join(assignments)} WHERE {key} = %s{condition}"  # noqa: S608
 
 
 def _update_statement(
@@ -131,18 +167,27 @@ def _update_statement(
     fields: tuple[str, ...],
     updated_at: datetime,
     unchanged_since: datetime | None,
+    history: HistoryAppend | None,
 ) -> tuple[str, list[Any]]:
     """``OnboardingState.objects.filter(pk=state.pk[, updated_at=unchanged_since]).update(updated_at=updated_at,
     <fields as in state>)``, by a statement built once: the chat turn saves on every message, and the ORM would
     compile the same UPDATE each time. The values are prepared by their fields, as the ORM prepares them.
+    With ``history`` (PostgreSQL), the conversation history is set to its entries added to the row's.
     """
-    key = (connection.vendor, fields, unchanged_since is not None)
+    if history is not None:
+        fields = tuple(name for name in fields if name != "conversation_history")
+    key = (connection.vendor, fields, unchanged_since is not None, history is not None)
     sql = _updates.get(key)
     if sql is None:
-        sql = _updates[key] = _update_sql(connection=connection, fields=fields, conditional=unchanged_since is not None)
+        sql = _updates[key] = _update_sql(
+            connection=connection, fields=fields, conditional=unchanged_since is not None, appended=history is not None
+        )
     version = _FIELDS["updated_at"]
     params = [version.get_db_prep_save(updated_at, connection)]
     params += [_FIELDS[name].get_db_prep_save(getattr(state, name), connection) for name in fields]
+    if history is not None:
+        entries = _FIELDS["conversation_history"].get_db_prep_save(history.entries, connection)
+        params += [entries, history.keep]
     params.append(_META.pk.get_db_prep_value(state.pk, connection))
     if unchanged_since is not None:
         params.append(version.get_db_prep_value(unchanged_since, connection))

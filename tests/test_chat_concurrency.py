@@ -365,6 +365,39 @@ def test_a_chat_turn_costs_three_statements_on_postgresql(claude: FakeAnthropicS
     assert not ChatTurnLock.objects.exists()
 
 
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_on_postgresql_a_chat_turn_neither_reads_nor_sends_the_history_it_keeps(
+    claude: FakeAnthropicServer, started: APIClient, settings: Any
+) -> None:
+    # The history keeps up to CONVERSATION_HISTORY_MAX_ENTRIES entries (400 by default, easily 100 kB of JSON),
+    # of which the LLM is sent the last LLM_HISTORY_MESSAGES. Read, parsed, encoded and sent back whole on every
+    # message, it cost more CPU than the rest of the turn's database work (bench/RESULTS.md, seventh sitting).
+    from django.test.utils import CaptureQueriesContext
+
+    settings.LLM_HISTORY_MESSAGES = 6
+    claude.set_default_responder(echo_responder)
+    kept = [{"role": ("user", "assistant")[n % 2], "content": f"kept entry {n}", "step": 1} for n in range(40)]
+    OnboardingState.objects.update(conversation_history=kept)
+
+    with CaptureQueriesContext(connection) as queries:
+        response = started.post(CHAT, {"message": "I'm a beginner"}, format="json")
+
+    assert response.status_code == 200
+    # The statements' values are in the captured text (last_executed_query composes them): no kept entry was sent
+    statements = [query["sql"] for query in queries.captured_queries]
+    assert len(statements) == 3
+    assert not [statement for statement in statements if "kept entry" in statement]
+    # The LLM got the last six kept entries and the message
+    sent = claude.message_requests()[-1]["messages"]
+    texts = [m["content"] if isinstance(m["content"], str) else m["content"][0]["text"] for m in sent]
+    assert texts == [f"kept entry {n}" for n in range(34, 40)] + ["I'm a beginner"]
+    # And the row holds every kept entry, then the message and the reply
+    history = OnboardingState.objects.get().conversation_history
+    assert history[:40] == kept
+    assert [entry["content"] for entry in history[40:]] == ["I'm a beginner", "echo: I'm a beginner"]
+
+
 def _prepared_runs() -> dict[str, tuple[str, int]]:
     """This session's prepared statements by name: their text and how many times each ran as prepared."""
     with connection.cursor() as cursor:

@@ -10,7 +10,7 @@ from agents.registry import agent_for_step
 from agents.turn.memory import (
     AGENT_CONTEXT_MAX_BYTES,
     draft_get,
-    history_append,
+    history_added,
     history_window,
     memory_update,
 )
@@ -70,20 +70,20 @@ def test_the_llm_sees_a_window_that_starts_with_the_user(settings: Any) -> None:
     ]
 
 
-def test_the_kept_conversation_is_capped(settings: Any) -> None:
+def test_the_turn_s_entries_are_stamped_and_the_kept_conversation_capped(settings: Any) -> None:
     settings.CONVERSATION_HISTORY_MAX_ENTRIES = 3
-    state = OnboardingState(conversation_history=[{"role": "user", "content": "old"}] * 2)
 
-    history_append(
-        state=state,
+    added = history_added(
         step=1,
         agent_type="FITNESS_ASSESSMENT",
         entries=[{"role": "user", "content": "new"}, {"role": "assistant", "content": "reply", "model": "m"}],
     )
 
-    assert [entry["content"] for entry in state.conversation_history] == ["old", "new", "reply"]
-    assert state.conversation_history[-1]["model"] == "m"
-    assert state.conversation_history[-1]["step"] == 1
+    assert added.keep == 3
+    assert [entry["content"] for entry in added.entries] == ["new", "reply"]
+    assert added.entries[-1]["model"] == "m"
+    assert {(entry["step"], entry["agent_type"]) for entry in added.entries} == {(1, "FITNESS_ASSESSMENT")}
+    assert added.entries[0]["timestamp"] == added.entries[1]["timestamp"]
 
 
 def test_a_stored_body_reads_back_as_the_same_reply() -> None:

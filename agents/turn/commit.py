@@ -15,14 +15,14 @@ from django.db import transaction
 
 from agents.llm import LLMResponse
 from agents.turn import locks
-from agents.turn.memory import history_append
+from agents.turn.memory import history_added
 from agents.turn.metrics import step_completed_count
 from agents.turn.prepare import TurnPlan
 from agents.turn.reply import ChatReply
 from agents.turn.step_machine import steps_advance
 from core.errors import ServiceError
 from onboarding.models import OnboardingState
-from onboarding.state_writer import onboarding_state_save
+from onboarding.state_writer import HistoryAppend, onboarding_state_save
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +69,10 @@ def _turn_save_read(plan: TurnPlan, response: LLMResponse) -> TurnResult:
     its lock, which the save deletes: on PostgreSQL one statement (``onboarding_state_save``'s claim), in a
     transaction with the idempotency record when the request has a key."""
     state = plan.state
-    complete, result = _turn_apply(plan, response, state)
+    complete, result, history = _turn_apply(plan, response, state)
     claim = locks.turn_lock_claim(state_id=plan.state_id, token=plan.lock_token)
     with transaction.atomic() if plan.idempotency_key is not None else nullcontext():
-        if not onboarding_state_save(state=state, unchanged_since=plan.state_read_at, claim=claim):
+        if not onboarding_state_save(state=state, unchanged_since=plan.state_read_at, claim=claim, history=history):
             raise _StateChangedError
         _idempotency_record_create(plan, result.reply)
     if complete:
@@ -86,8 +86,8 @@ def _turn_save_locked(plan: TurnPlan, response: LLMResponse) -> TurnResult:
     state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
     if state is None or not locks.turn_lock_delete(state_id=plan.state_id, token=plan.lock_token):
         raise locks.turn_lock_lost(state_id=plan.state_id)
-    complete, result = _turn_apply(plan, response, state)
-    if not onboarding_state_save(state=state):
+    complete, result, history = _turn_apply(plan, response, state)
+    if not onboarding_state_save(state=state, history=history):
         raise _StateChangedError
     _idempotency_record_create(plan, result.reply)
     if complete:
@@ -95,13 +95,14 @@ def _turn_save_locked(plan: TurnPlan, response: LLMResponse) -> TurnResult:
     return result
 
 
-def _turn_apply(plan: TurnPlan, response: LLMResponse, state: OnboardingState) -> tuple[bool, TurnResult]:
-    """The turn applied to ``state`` in memory (the step machine and the history): whether the step was
-    completed, and the reply."""
+def _turn_apply(
+    plan: TurnPlan, response: LLMResponse, state: OnboardingState
+) -> tuple[bool, TurnResult, HistoryAppend]:
+    """The turn applied to ``state`` in memory (the step machine): whether the step was completed, the reply,
+    and the entries the save adds to the history."""
     advanced = steps_advance(plan=plan, response=response, state=state)
     usage = {"usage": response.usage.as_dict(), "model": response.model}
-    history_append(
-        state=state,
+    history = history_added(
         step=plan.step,
         agent_type=plan.agent.agent_type,
         entries=[
@@ -124,7 +125,7 @@ def _turn_apply(plan: TurnPlan, response: LLMResponse, state: OnboardingState) -
     )
     text = advanced.message
     streamed = "" if response.compose_reply or not text.startswith(response.text) else response.text
-    return advanced.outcome.complete, TurnResult(reply=reply, unstreamed=text[len(streamed) :])
+    return advanced.outcome.complete, TurnResult(reply=reply, unstreamed=text[len(streamed) :]), history
 
 
 def _idempotency_record_create(plan: TurnPlan, reply: ChatReply) -> None:

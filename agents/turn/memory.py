@@ -3,7 +3,8 @@
 ``agent_context`` holds each agent's half-collected answers (keyed by
 ``onboarding.agent_memory.agent_memory_key``); the draft of a step is its saved
 answer overlaid by that memory. These functions change the state object in
-memory only; the turn's commit saves it.
+memory only; the turn's commit saves it, and adds the turn's entries to the
+conversation (``history_added``) with the same write.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from agents.base import BaseAgent
 from agents.registry import agent_for_step
 from core.errors import UnprocessableError
 from onboarding.models import OnboardingState
+from onboarding.state_writer import HistoryAppend
 from onboarding.steps import AllStepData, StepData, step_data_by_number, step_get, step_missing_fields
 
 logger = logging.getLogger(__name__)
@@ -91,13 +93,13 @@ def history_window(*, history: list[dict[str, Any]], message: str) -> list[dict[
     return [*window, {"role": "user", "content": message}]
 
 
-def history_append(*, state: OnboardingState, step: int, agent_type: str, entries: list[dict[str, Any]]) -> None:
-    """Add the turn's message and reply (``role``, ``content`` and extras) to the kept conversation."""
+def history_added(*, step: int, agent_type: str, entries: list[dict[str, Any]]) -> HistoryAppend:
+    """The turn's message and reply (``role``, ``content`` and extras), stamped, to add to the kept conversation
+    when the state is saved (its last ``CONVERSATION_HISTORY_MAX_ENTRIES`` entries are kept)."""
     now = timezone.now().isoformat()
     stamped = [
         {"role": entry["role"], "content": entry["content"], "timestamp": now, "step": step, "agent_type": agent_type}
         | entry
         for entry in entries
     ]
-    history = [*state.conversation_history, *stamped]
-    state.conversation_history = history[-settings.CONVERSATION_HISTORY_MAX_ENTRIES :]
+    return HistoryAppend(entries=stamped, keep=settings.CONVERSATION_HISTORY_MAX_ENTRIES)

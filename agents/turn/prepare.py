@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 
 from accounts.authentication import account_ensure_active
@@ -24,8 +25,8 @@ from onboarding.selectors import (
     STATE_NOT_FOUND,
     onboarding_completed_steps,
     onboarding_pending_step,
-    onboarding_state_by_id,
     onboarding_state_get,
+    onboarding_state_with_history_tail,
 )
 from onboarding.services import onboarding_ensure_open, onboarding_ensure_reachable
 from onboarding.steps import LAST_STEP, StepData, step_data_by_number, step_get
@@ -122,9 +123,10 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
         return _turn_refused(user=user, step=step, idempotency_key=idempotency_key, request_hash=request_hash)
     state_id, token = locked
     try:
-        state = onboarding_state_by_id(state_id=state_id)
-        if state is None:  # erased just now (the lock went with it)
+        read = onboarding_state_with_history_tail(state_id=state_id, entries=settings.LLM_HISTORY_MESSAGES)
+        if read is None:  # erased just now (the lock went with it)
             raise NotFoundError(STATE_NOT_FOUND, code="onboarding_not_started")
+        state, history = read
         replay = locks.idempotent_replay(state_id=state_id, key=idempotency_key, request_hash=request_hash)
         if replay is not None:
             locks.turn_lock_release(state_id=state_id, token=token)
@@ -139,7 +141,7 @@ def turn_prepare(*, user: Any, message: str, step: int | None, idempotency_key: 
             system_static=_step_prompt(target),
             system_dynamic=agent.system_dynamic(target, steps_data, draft),
             tools=[_step_tool(target)],
-            messages=history_window(history=state.conversation_history, message=message),
+            messages=history_window(history=history, message=message),
             step=target,
             draft=draft,
             user_id=user.pk,

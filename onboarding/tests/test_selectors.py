@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.test import override_settings
 
 from accounts.models import User
 from onboarding.models import AGENT_FIELDS, OnboardingState
-from onboarding.selectors import onboarding_state_by_id
+from onboarding.selectors import onboarding_state_by_id, onboarding_state_with_history_tail
 from onboarding.services import onboarding_start
 
 pytestmark = pytest.mark.django_db
@@ -48,3 +49,46 @@ def test_the_state_by_id_is_none_when_there_is_no_such_row(user: User) -> None:
     state = onboarding_start(user=user)[0]
 
     assert onboarding_state_by_id(state_id=state.pk + 1) is None
+
+
+_HISTORY = [
+    {"role": ("user", "assistant")[n % 2], "content": f"message {n} ✓", "n": n, "first": n == 0, "none": None}
+    for n in range(5)
+]
+
+
+@pytest.mark.parametrize("entries", [0, 1, 4, 5, 20])
+def test_the_state_with_its_history_tail_is_the_row_and_the_history_s_last_entries(user: User, entries: int) -> None:
+    # Given a state with answers and five entries of history
+    state = onboarding_start(user=user)[0]
+    OnboardingState.objects.filter(pk=state.pk).update(
+        step_data={"1": {"fitness_level": "beginner"}}, conversation_history=_HISTORY
+    )
+
+    # When it is read with the last `entries` entries of its history
+    read = onboarding_state_with_history_tail(state_id=state.pk, entries=entries)
+    orm = OnboardingState.objects.filter(pk=state.pk).first()
+
+    # Then the tail is those entries, in order, as stored, and the rest of the row is the ORM's read
+    assert read is not None
+    assert orm is not None
+    read_state, tail = read
+    assert tail == _HISTORY[max(5 - entries, 0) :]
+    others = {name: value for name, value in _fields(orm).items() if name != "conversation_history"}
+    assert {name: value for name, value in _fields(read_state).items() if name != "conversation_history"} == others
+    # On PostgreSQL the whole history is not read (a deferred field); a read of it fetches it
+    deferred = read_state.get_deferred_fields()
+    assert deferred == ({"conversation_history"} if connection.vendor == "postgresql" else set())
+    assert read_state.conversation_history == _HISTORY
+
+
+def test_with_the_agents_off_the_state_with_its_history_tail_has_no_history(user: User) -> None:
+    state = onboarding_start(user=user)[0]
+
+    with override_settings(AGENTS_ENABLED=False):
+        read = onboarding_state_with_history_tail(state_id=state.pk, entries=20)
+
+    assert read is not None
+    assert read[1] == []
+    assert read[0].get_deferred_fields() == set(AGENT_FIELDS)
+    assert onboarding_state_with_history_tail(state_id=state.pk + 1, entries=20) is None

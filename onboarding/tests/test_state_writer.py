@@ -11,7 +11,7 @@ from django.utils import timezone
 from accounts.models import User
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_start
-from onboarding.state_writer import STATE_FIELDS, onboarding_histories_clear, onboarding_state_save
+from onboarding.state_writer import STATE_FIELDS, HistoryAppend, onboarding_histories_clear, onboarding_state_save
 
 pytestmark = pytest.mark.django_db
 
@@ -114,6 +114,74 @@ def test_clearing_old_histories_moves_their_version_past_the_cutoff(state: Onboa
     assert old.conversation_history == []
     assert old.updated_at >= cutoff
     assert OnboardingState.objects.get(pk=recent.pk).conversation_history == [{"role": "user"}]
+
+
+# JSON the history must keep exactly: text beyond ASCII, nesting, true, false, null, numbers.
+_ADDED = [
+    {"role": "user", "content": "ça va? 🏋️ 'quoted' \\ back", "step": 2},
+    {"role": "assistant", "content": "yes", "usage": {"input_tokens": 3}, "ok": True, "no": False, "none": None},
+    {"role": "assistant", "content": "", "ratio": 0.5, "nested": [[1], {"a": []}], "big": 2**53},
+]
+
+
+@pytest.mark.parametrize(("held", "keep"), [(0, 400), (4, 400), (4, 7), (4, 5), (4, 2), (4, 0)])
+def test_a_save_with_history_adds_its_entries_at_the_end_and_keeps_the_last(
+    state: OnboardingState, held: int, keep: int
+) -> None:
+    # Given a row whose history holds `held` entries
+    kept = [{"role": "user", "content": f"kept {n}"} for n in range(held)]
+    OnboardingState.objects.filter(pk=state.pk).update(conversation_history=kept)
+    state.refresh_from_db()
+    state.step_data = {"1": {"fitness_level": "beginner"}}
+
+    # When it is saved with three entries added, keeping the last `keep`
+    written = onboarding_state_save(state=state, history=HistoryAppend(entries=_ADDED, keep=keep))
+
+    # Then the row holds the kept entries and the added ones, in order, cut to the last `keep`, and the rest as held
+    expected = [*kept, *_ADDED][max(held + 3 - keep, 0) :]
+    row = OnboardingState.objects.get(pk=state.pk)
+    assert written
+    assert row.conversation_history == expected
+    assert row.step_data == {"1": {"fitness_level": "beginner"}}
+    assert row.updated_at == state.updated_at
+    assert state.conversation_history == expected  # what the object gives afterwards
+
+
+def test_a_save_with_history_onto_a_row_changed_since_it_was_read_adds_nothing(state: OnboardingState) -> None:
+    # Given a row another writer has changed since it was read
+    read_at = state.updated_at
+    theirs = [{"role": "user", "content": "theirs"}]
+    OnboardingState.objects.filter(pk=state.pk).update(
+        updated_at=read_at + timedelta(seconds=1), conversation_history=theirs
+    )
+
+    # When the stale object is saved with entries added
+    written = onboarding_state_save(
+        state=state, unchanged_since=read_at, history=HistoryAppend(entries=_ADDED, keep=400)
+    )
+
+    # Then nothing is written
+    assert not written
+    assert OnboardingState.objects.get(pk=state.pk).conversation_history == theirs
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_save_with_history_sends_only_the_added_entries(state: OnboardingState) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    kept = [{"role": "user", "content": f"kept {n}"} for n in range(30)]
+    OnboardingState.objects.filter(pk=state.pk).update(conversation_history=kept)
+    state.refresh_from_db()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert onboarding_state_save(state=state, history=HistoryAppend(entries=_ADDED[:1], keep=400))
+
+    (update,) = [query["sql"] for query in queries.captured_queries]
+    assert "kept 0" not in update
+    assert '"step": 2' in update  # the added entry
+    assert state.get_deferred_fields() == {"conversation_history"}  # not as it was held: read afresh if needed
+    assert len(state.conversation_history) == 31
 
 
 def test_nothing_but_the_writer_writes_the_state_table() -> None:
