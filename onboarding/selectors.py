@@ -44,28 +44,28 @@ class _StateSelect:
     sql: str
     names: tuple[str, ...]
     converters: tuple[tuple[int, Callable[..., Any], Col], ...]
-    tail: bool = False
+    tail: bool
 
 
-# Per database alias, column set and history read, built on the first connection that reads: the SQL and the
-# converters depend only on the database's vendor and settings, which every connection to one alias shares. (Not
-# per connection object: there is one per thread, or per greenlet under gevent, so that would rebuild the
-# statement on most requests, and SQLite's converters, bound to their connection, would keep every one alive.)
-_state_selects: dict[tuple[str, bool, bool], _StateSelect] = {}
+# Per database alias and column set, built on the first connection that reads: the SQL and the converters depend
+# only on the database's vendor and settings, which every connection to one alias shares. (Not per connection
+# object: there is one per thread, or per greenlet under gevent, so that would rebuild the statement on most
+# requests, and SQLite's converters, bound to their connection, would keep every one alive.)
+_state_selects: dict[tuple[str, bool], _StateSelect] = {}
 
 # The last %s entries of a JSON array, in order (all of them when it has fewer; none for 0): PostgreSQL's lax
 # jsonpath clamps the range to the array's bounds.
 _JSONB_TAIL = "jsonb_path_query_array({column}, '$[last - $n + 1 to last]', jsonb_build_object('n', %s::integer))"
 
 
-def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool, history_tail: bool) -> _StateSelect:
+def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool) -> _StateSelect:
     meta = OnboardingState._meta
     fields: list[Field[Any, Any]] = [
         field for field in meta.concrete_fields if agent_fields or field.name not in AGENT_FIELDS
     ]
     history = meta.get_field("conversation_history")
     # Only PostgreSQL reads the tail in SQL; elsewhere (SQLite: development and tests) the whole column is read.
-    tail = history_tail and agent_fields and connection.vendor == "postgresql"
+    tail = agent_fields and connection.vendor == "postgresql"
     quote = connection.ops.quote_name
     if tail:
         fields.remove(history)
@@ -83,18 +83,30 @@ def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool, histor
     )
 
 
-def _state_read(*, state_id: int, history_tail: int | None) -> tuple[OnboardingState, list[dict[str, Any]]] | None:
+def onboarding_state_with_history_tail(
+    *, state_id: int, entries: int
+) -> tuple[OnboardingState, list[dict[str, Any]]] | None:
+    """The state row ``state_id`` and the last ``entries`` entries of its conversation history (None when there
+    is no such row), as a chat turn needs them: it sends the LLM only the end of the history.
+
+    The row is ``OnboardingState.objects.filter(pk=...).first()``'s: the same columns (without the agent ones
+    while the feature is off) and the same values, by a statement built once per database (a chat turn reads
+    its state on every message, and the ORM would compile the same query each time, more Python than the rest
+    of the read). On PostgreSQL the rest of the history is neither sent nor parsed: it can hold hundreds of
+    entries (``CONVERSATION_HISTORY_MAX_ENTRIES``), which would cost more than the rest of the read. There
+    ``conversation_history`` is a deferred field, which a read of it fetches whole (one more query); a turn adds
+    to the history with ``onboarding_state_save``'s ``history``, which does not read it. Elsewhere the whole
+    history is read and the tail taken from it. With the agent feature off there is no history: [].
+    """
+    entries = max(entries, 0)
     database = router.db_for_read(OnboardingState)
     connection = connections[database]
     agent_fields = agent_fields_in_use()
-    key = (database, agent_fields, history_tail is not None)
-    select = _state_selects.get(key)
+    select = _state_selects.get((database, agent_fields))
     if select is None:
-        select = _state_selects[key] = _state_select(
-            connection, agent_fields=agent_fields, history_tail=history_tail is not None
-        )
+        select = _state_selects[(database, agent_fields)] = _state_select(connection, agent_fields=agent_fields)
     with connection.cursor() as cursor:
-        cursor.execute(select.sql, [history_tail, state_id] if select.tail else [state_id])
+        cursor.execute(select.sql, [entries, state_id] if select.tail else [state_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -104,36 +116,10 @@ def _state_read(*, state_id: int, history_tail: int | None) -> tuple[OnboardingS
     state = OnboardingState.from_db(database, select.names, values[: len(select.names)])
     if select.tail:
         return state, list(values[-1])
-    if history_tail is None or not agent_fields:
+    if not agent_fields:
         return state, []
     history = state.conversation_history
-    return state, list(history[max(len(history) - history_tail, 0) :])
-
-
-def onboarding_state_by_id(*, state_id: int) -> OnboardingState | None:
-    """The state row ``state_id`` (None when there is none): ``OnboardingState.objects.filter(pk=...).first()``.
-
-    The same columns (without the agent ones while the feature is off) and the same values, by a statement built
-    once per database: a chat turn reads its state by id on every message, and the ORM would compile
-    the same query each time, more Python than the rest of the read.
-    """
-    read = _state_read(state_id=state_id, history_tail=None)
-    return None if read is None else read[0]
-
-
-def onboarding_state_with_history_tail(
-    *, state_id: int, entries: int
-) -> tuple[OnboardingState, list[dict[str, Any]]] | None:
-    """The state row ``state_id`` and the last ``entries`` entries of its conversation history (None when there
-    is no such row), as a chat turn needs them: it sends the LLM only the end of the history.
-
-    On PostgreSQL the rest of the history is neither sent nor parsed: the history can hold hundreds of entries
-    (``CONVERSATION_HISTORY_MAX_ENTRIES``), the whole of which would cost more than the rest of the read. There
-    ``conversation_history`` is a deferred field, which a read of it fetches whole (one more query); a turn adds
-    to the history with ``onboarding_state_save``'s ``history``, which does not read it. Elsewhere the whole
-    history is read and the tail taken from it. With the agent feature off there is no history: [].
-    """
-    return _state_read(state_id=state_id, history_tail=max(entries, 0))
+    return state, list(history[max(len(history) - entries, 0) :])
 
 
 def _completed_steps_of(raw: Mapping[str, Any]) -> list[int]:

@@ -121,22 +121,28 @@ def onboarding_state_save(
     caller's transaction marked for rollback). On PostgreSQL the two are one statement
     (``_executed_claiming``), which needs no transaction of its own; elsewhere (SQLite) two, in a transaction.
 
-    With ``history`` (the agent feature on) the conversation history is not written as held but added to: on
-    PostgreSQL in the ``UPDATE`` itself, onto the row's value, without reading or sending what it holds, and
-    ``conversation_history`` is deferred afterwards (a read of it fetches the row's); elsewhere in memory first.
+    With ``history`` the conversation history is not written as held but added to. On PostgreSQL that happens
+    in the ``UPDATE`` itself, onto the row's value, without reading or sending what it holds, and
+    ``conversation_history`` is deferred afterwards (a read of it fetches the row's). Elsewhere the held history
+    (fetched if deferred) is written with the entries added, and held so once written. ``ValueError`` with the
+    agent feature off, which keeps no history.
     """
     updated_at = _moved(state.updated_at if unchanged_since is None else unchanged_since)
-    fields = STATE_FIELDS if agent_fields_in_use() else FORM_FIELDS
+    agent_fields = agent_fields_in_use()
+    if history is not None and not agent_fields:
+        raise ValueError("no conversation history is kept while the agent feature is off")
+    fields = STATE_FIELDS if agent_fields else FORM_FIELDS
     database = router.db_for_write(OnboardingState)
     connection = connections[database]
     appended = history is not None and connection.vendor == "postgresql"
+    values = {name: getattr(state, name) for name in fields if not (appended and name == "conversation_history")}
     if history is not None and not appended:
         kept = [*state.conversation_history, *history.entries]
-        state.conversation_history = kept[max(len(kept) - history.keep, 0) :]
+        values["conversation_history"] = kept[max(len(kept) - history.keep, 0) :]
     sql, params = _update_statement(
         connection=connection,
-        state=state,
-        fields=fields,
+        state_id=state.pk,
+        values=values,
         updated_at=updated_at,
         unchanged_since=unchanged_since,
         history=history if appended else None,
@@ -144,8 +150,10 @@ def onboarding_state_save(
     written = _executed(database, sql, params) if claim is None else _executed_claiming(database, sql, params, claim)
     if written:
         state.updated_at = updated_at
-        if appended:
+        if appended:  # the row's history is not the one held (if one was): fetched afresh when read
             state.__dict__.pop("conversation_history", None)
+        elif history is not None:
+            state.conversation_history = values["conversation_history"]
     return written
 
 
@@ -163,19 +171,18 @@ def _update_sql(*, connection: Any, fields: tuple[str, ...], conditional: bool, 
 def _update_statement(
     *,
     connection: Any,
-    state: OnboardingState,
-    fields: tuple[str, ...],
+    state_id: int,
+    values: dict[str, Any],
     updated_at: datetime,
     unchanged_since: datetime | None,
     history: HistoryAppend | None,
 ) -> tuple[str, list[Any]]:
-    """``OnboardingState.objects.filter(pk=state.pk[, updated_at=unchanged_since]).update(updated_at=updated_at,
-    <fields as in state>)``, by a statement built once: the chat turn saves on every message, and the ORM would
-    compile the same UPDATE each time. The values are prepared by their fields, as the ORM prepares them.
-    With ``history`` (PostgreSQL), the conversation history is set to its entries added to the row's.
+    """``OnboardingState.objects.filter(pk=state_id[, updated_at=unchanged_since]).update(updated_at=updated_at,
+    **values)``, by a statement built once: the chat turn saves on every message, and the ORM would compile the
+    same UPDATE each time. The values are prepared by their fields, as the ORM prepares them. With ``history``
+    (PostgreSQL), the conversation history is set to the row's with its entries added.
     """
-    if history is not None:
-        fields = tuple(name for name in fields if name != "conversation_history")
+    fields = tuple(values)
     key = (connection.vendor, fields, unchanged_since is not None, history is not None)
     sql = _updates.get(key)
     if sql is None:
@@ -184,11 +191,11 @@ def _update_statement(
         )
     version = _FIELDS["updated_at"]
     params = [version.get_db_prep_save(updated_at, connection)]
-    params += [_FIELDS[name].get_db_prep_save(getattr(state, name), connection) for name in fields]
+    params += [_FIELDS[name].get_db_prep_save(value, connection) for name, value in values.items()]
     if history is not None:
         entries = _FIELDS["conversation_history"].get_db_prep_save(history.entries, connection)
         params += [entries, history.keep]
-    params.append(_META.pk.get_db_prep_value(state.pk, connection))
+    params.append(_META.pk.get_db_prep_value(state_id, connection))
     if unchanged_since is not None:
         params.append(version.get_db_prep_value(unchanged_since, connection))
     return sql, params

@@ -383,7 +383,12 @@ ANTHROPIC_HEALTH_CACHE_SECONDS = env.int("ANTHROPIC_HEALTH_CACHE_SECONDS", defau
 # release (docs/deployment.md, "Roll back").
 AGENTS_ENABLED = env.bool("AGENTS_ENABLED", default=True)
 CHAT_MESSAGE_MAX_CHARS = 2000
+# 0 keeps no conversation (each turn then sends the LLM the new message alone); it is not "no limit".
 CONVERSATION_HISTORY_MAX_ENTRIES = env.int("CONVERSATION_HISTORY_MAX_ENTRIES", default=400)
+if CONVERSATION_HISTORY_MAX_ENTRIES < 0:
+    raise ImproperlyConfigured(
+        f"CONVERSATION_HISTORY_MAX_ENTRIES must be 0 or more, not {CONVERSATION_HISTORY_MAX_ENTRIES}"
+    )
 CHAT_TURN_LOCK_SECONDS = env.int("CHAT_TURN_LOCK_SECONDS", default=75)
 IDEMPOTENCY_TTL_HOURS = env.int("IDEMPOTENCY_TTL_HOURS", default=24)
 CONVERSATION_RETENTION_DAYS = env.int("CONVERSATION_RETENTION_DAYS", default=365)

@@ -388,6 +388,10 @@ def test_on_postgresql_a_chat_turn_neither_reads_nor_sends_the_history_it_keeps(
     statements = [query["sql"] for query in queries.captured_queries]
     assert len(statements) == 3
     assert not [statement for statement in statements if "kept entry" in statement]
+    # and the state was read with the history's tail in place of the whole column
+    columns = statements[1].split(" FROM ")[0]
+    assert 'jsonb_path_query_array("conversation_history",' in columns
+    assert '"conversation_history",' not in columns.replace('jsonb_path_query_array("conversation_history",', "")
     # The LLM got the last six kept entries and the message
     sent = claude.message_requests()[-1]["messages"]
     texts = [m["content"] if isinstance(m["content"], str) else m["content"][0]["text"] for m in sent]

@@ -19,6 +19,7 @@ from agents.models import ChatTurnLock
 from devtools.fake_anthropic import FakeAnthropicServer, Fault, Reply, ToolCall
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_complete, onboarding_erase, onboarding_reset
+from onboarding.state_writer import onboarding_state_save
 from tests.conftest import PASSWORD, client_for, echo_responder
 
 CHAT = "/api/v1/onboarding/chat"
@@ -153,6 +154,34 @@ def test_a_request_claude_rejects_is_a_502_and_saves_nothing(claude: FakeAnthrop
     assert response.json()["code"] == "llm_request_rejected"
     assert len(claude.message_requests()) == 1
     assert OnboardingState.objects.get().conversation_history == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_turn_redone_on_a_fresh_read_adds_its_entries_once_after_the_kept_ones(
+    claude: FakeAnthropicServer, make_user: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Given a user with thirty entries of conversation kept, whose state another writer saves while Claude answers
+    user = make_user("redo@example.com")
+    client = client_for(user)
+    client.post("/api/v1/onboarding/start")
+    kept = [{"role": ("user", "assistant")[n % 2], "content": f"kept {n}", "step": 1} for n in range(30)]
+    OnboardingState.objects.update(conversation_history=kept)
+
+    def save_meanwhile() -> None:
+        assert onboarding_state_save(state=OnboardingState.objects.get(user=user))  # moves updated_at
+
+    during_the_llm_call(claude, save_meanwhile, Reply(text="Noted."))
+
+    # When the user's message is answered
+    caplog.set_level("INFO", logger="agents.turn.commit")
+    response = client.post(CHAT, {"message": "hello"}, format="json")
+
+    # Then the turn is redone on a fresh read, and the history is the kept entries, then the message and the reply
+    assert response.status_code == 200
+    assert "saving on a fresh read" in caplog.text
+    history = OnboardingState.objects.get(user=user).conversation_history
+    assert history[:30] == kept
+    assert [entry["content"] for entry in history[30:]] == ["hello", response.json()["message"]]
 
 
 @pytest.mark.django_db(transaction=True)

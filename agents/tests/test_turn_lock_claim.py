@@ -21,7 +21,7 @@ from agents.models import ChatTurnLock
 from agents.turn import locks
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_start
-from onboarding.state_writer import onboarding_state_save
+from onboarding.state_writer import HistoryAppend, onboarding_state_save
 
 pytestmark = pytest.mark.django_db
 
@@ -36,9 +36,11 @@ def locked(user: User) -> tuple[OnboardingState, uuid.UUID]:
     return OnboardingState.objects.get(pk=state_id), token
 
 
-def _save(state: OnboardingState, token: uuid.UUID, *, read_at: datetime | None = None) -> bool:
+def _save(
+    state: OnboardingState, token: uuid.UUID, *, read_at: datetime | None = None, history: HistoryAppend | None = None
+) -> bool:
     claim = locks.turn_lock_claim(state_id=state.pk, token=token)
-    return onboarding_state_save(state=state, unchanged_since=read_at or state.updated_at, claim=claim)
+    return onboarding_state_save(state=state, unchanged_since=read_at or state.updated_at, claim=claim, history=history)
 
 
 def test_the_save_writes_the_state_and_drops_the_lock(locked: tuple[OnboardingState, uuid.UUID]) -> None:
@@ -126,20 +128,22 @@ def test_a_lock_taken_over_while_the_save_waits_on_the_state_row_rolls_the_save_
     holder.start()
     assert holding.wait(5)
 
-    # When the turn saves meanwhile
+    # When the turn saves meanwhile, with its message and reply for the history, as a turn saves
     state.step_data = {"1": {"fitness_level": "beginner"}}
+    history = HistoryAppend(entries=[{"role": "user", "content": "beginner"}], keep=400)
     saving.set()
     if in_a_transaction:  # the idempotency record's
         with transaction.atomic():
-            written = _save(state, token)
+            written = _save(state, token, history=history)
             assert connection.needs_rollback  # the caller's transaction goes with the write
     else:
-        written = _save(state, token)
+        written = _save(state, token, history=history)
     holder.join(5)
 
     # Then nothing of it is saved (the statement wrote the row, then was aborted), and the lock is the other's
     assert not written
-    assert OnboardingState.objects.get(pk=state_id).step_data == {}
+    fresh = OnboardingState.objects.get(pk=state_id)
+    assert (fresh.step_data, fresh.conversation_history) == ({}, [])
     assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [other]
     # and the connection serves the next save: the other turn's
     assert _save(OnboardingState.objects.get(pk=state_id), other)

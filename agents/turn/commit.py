@@ -83,7 +83,8 @@ def _turn_save_read(plan: TurnPlan, response: LLMResponse) -> TurnResult:
 @transaction.atomic
 def _turn_save_locked(plan: TurnPlan, response: LLMResponse) -> TurnResult:
     """The turn saved on the state read afresh under its row lock (the lock row deleted first)."""
-    state = OnboardingState.objects.select_for_update().filter(pk=plan.state_id).first()
+    # The history is added to by the save, not read (on SQLite the save fetches it)
+    state = OnboardingState.objects.select_for_update().defer("conversation_history").filter(pk=plan.state_id).first()
     if state is None or not locks.turn_lock_delete(state_id=plan.state_id, token=plan.lock_token):
         raise locks.turn_lock_lost(state_id=plan.state_id)
     complete, result, history = _turn_apply(plan, response, state)

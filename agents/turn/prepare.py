@@ -37,7 +37,7 @@ class TurnPlan:
     """A turn prepared for the LLM call: who, which step, what is sent, and the lock held."""
 
     state_id: int
-    state: OnboardingState  # as read under the turn lock, before the LLM call
+    state: OnboardingState  # as read under the turn lock, before the LLM call (history deferred on PostgreSQL)
     state_read_at: datetime  # its updated_at then: the commit saves onto it only if still the same
     user_id: int
     step: int

@@ -8,7 +8,7 @@ from django.test import override_settings
 
 from accounts.models import User
 from onboarding.models import AGENT_FIELDS, OnboardingState
-from onboarding.selectors import onboarding_state_by_id, onboarding_state_with_history_tail
+from onboarding.selectors import onboarding_state_with_history_tail
 from onboarding.services import onboarding_start
 
 pytestmark = pytest.mark.django_db
@@ -19,7 +19,7 @@ def _fields(state: OnboardingState) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("agents_enabled", [True, False])
-def test_the_state_by_id_is_the_row_the_orm_reads(user: User, agents_enabled: bool) -> None:
+def test_the_state_with_its_history_tail_is_the_row_the_orm_reads(user: User, agents_enabled: bool) -> None:
     # Given a state with answers, memory and history (JSON, timestamps, a boolean and a null to convert)
     state = onboarding_start(user=user)[0]
     OnboardingState.objects.filter(pk=state.pk).update(
@@ -32,23 +32,27 @@ def test_the_state_by_id_is_the_row_the_orm_reads(user: User, agents_enabled: bo
 
     with override_settings(AGENTS_ENABLED=agents_enabled):
         # When it is read by id
-        read = onboarding_state_by_id(state_id=state.pk)
+        found = onboarding_state_with_history_tail(state_id=state.pk, entries=20)
         orm = OnboardingState.objects.filter(pk=state.pk).first()
+        assert found is not None
+        read, tail = found
+        if agents_enabled:  # fetched where it was deferred (PostgreSQL)
+            assert read.conversation_history == [{"role": "user", "content": "hi"}]
 
     # Then it holds what the ORM's read holds: the same values, the agent columns left out with the feature off
-    assert read is not None
     assert orm is not None
     assert _fields(read) == _fields(orm)
     assert read.get_deferred_fields() == orm.get_deferred_fields() == (set() if agents_enabled else set(AGENT_FIELDS))
     assert (read._state.adding, read._state.db) == (False, orm._state.db)
+    assert tail == ([{"role": "user", "content": "hi"}] if agents_enabled else [])
     assert read.step_data == {"1": {"fitness_level": "beginner"}}
     assert read.is_complete is True
 
 
-def test_the_state_by_id_is_none_when_there_is_no_such_row(user: User) -> None:
+def test_the_state_with_its_history_tail_is_none_when_there_is_no_such_row(user: User) -> None:
     state = onboarding_start(user=user)[0]
 
-    assert onboarding_state_by_id(state_id=state.pk + 1) is None
+    assert onboarding_state_with_history_tail(state_id=state.pk + 1, entries=20) is None
 
 
 _HISTORY = [
@@ -57,7 +61,7 @@ _HISTORY = [
 ]
 
 
-@pytest.mark.parametrize("entries", [0, 1, 4, 5, 20])
+@pytest.mark.parametrize("entries", [-1, 0, 1, 4, 5, 20])
 def test_the_state_with_its_history_tail_is_the_row_and_the_history_s_last_entries(user: User, entries: int) -> None:
     # Given a state with answers and five entries of history
     state = onboarding_start(user=user)[0]
@@ -80,15 +84,3 @@ def test_the_state_with_its_history_tail_is_the_row_and_the_history_s_last_entri
     deferred = read_state.get_deferred_fields()
     assert deferred == ({"conversation_history"} if connection.vendor == "postgresql" else set())
     assert read_state.conversation_history == _HISTORY
-
-
-def test_with_the_agents_off_the_state_with_its_history_tail_has_no_history(user: User) -> None:
-    state = onboarding_start(user=user)[0]
-
-    with override_settings(AGENTS_ENABLED=False):
-        read = onboarding_state_with_history_tail(state_id=state.pk, entries=20)
-
-    assert read is not None
-    assert read[1] == []
-    assert read[0].get_deferred_fields() == set(AGENT_FIELDS)
-    assert onboarding_state_with_history_tail(state_id=state.pk + 1, entries=20) is None

@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import User
@@ -120,11 +122,11 @@ def test_clearing_old_histories_moves_their_version_past_the_cutoff(state: Onboa
 _ADDED = [
     {"role": "user", "content": "ça va? 🏋️ 'quoted' \\ back", "step": 2},
     {"role": "assistant", "content": "yes", "usage": {"input_tokens": 3}, "ok": True, "no": False, "none": None},
-    {"role": "assistant", "content": "", "ratio": 0.5, "nested": [[1], {"a": []}], "big": 2**53},
+    {"role": "assistant", "content": "", "ratio": 0.1, "nested": [[1], {"a": []}], "big": 2**64 + 1, "neg": -3},
 ]
 
 
-@pytest.mark.parametrize(("held", "keep"), [(0, 400), (4, 400), (4, 7), (4, 5), (4, 2), (4, 0)])
+@pytest.mark.parametrize(("held", "keep"), [(0, 400), (4, 400), (4, 7), (4, 5), (4, 2), (4, 0), (4, -1)])
 def test_a_save_with_history_adds_its_entries_at_the_end_and_keeps_the_last(
     state: OnboardingState, held: int, keep: int
 ) -> None:
@@ -167,21 +169,29 @@ def test_a_save_with_history_onto_a_row_changed_since_it_was_read_adds_nothing(s
 
 @pytest.mark.postgres
 def test_on_postgresql_a_save_with_history_sends_only_the_added_entries(state: OnboardingState) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
+    # Given a row with thirty entries of history
     kept = [{"role": "user", "content": f"kept {n}"} for n in range(30)]
     OnboardingState.objects.filter(pk=state.pk).update(conversation_history=kept)
     state.refresh_from_db()
 
+    # When it is saved with one entry added
     with CaptureQueriesContext(connection) as queries:
         assert onboarding_state_save(state=state, history=HistoryAppend(entries=_ADDED[:1], keep=400))
 
+    # Then its one statement carries the added entry and none of the kept ones (values are composed into the text)
     (update,) = [query["sql"] for query in queries.captured_queries]
     assert "kept 0" not in update
     assert '"step": 2' in update  # the added entry
-    assert state.get_deferred_fields() == {"conversation_history"}  # not as it was held: read afresh if needed
+    # and the object's history is the row's, fetched when read
+    assert state.get_deferred_fields() == {"conversation_history"}
     assert len(state.conversation_history) == 31
+
+
+def test_with_the_agents_off_a_save_with_history_is_refused(state: OnboardingState, settings: Any) -> None:
+    settings.AGENTS_ENABLED = False
+
+    with pytest.raises(ValueError, match="agent feature is off"):
+        onboarding_state_save(state=state, history=HistoryAppend(entries=_ADDED, keep=400))
 
 
 def test_nothing_but_the_writer_writes_the_state_table() -> None:
