@@ -161,6 +161,14 @@ def test_an_unknown_llm_provider_is_refused() -> None:
     assert "LLM_PROVIDER must be 'anthropic' or 'offline'" in result.stderr
 
 
+def test_a_negative_conversation_history_cap_is_refused() -> None:
+    # 0 keeps no conversation; a negative cap is a typo, not "no limit"
+    result = _start(DEBUG="False", SECRET_KEY=STRONG_KEY, CONVERSATION_HISTORY_MAX_ENTRIES="-1")
+
+    assert result.returncode != 0
+    assert "CONVERSATION_HISTORY_MAX_ENTRIES must be 0 or more, not -1" in result.stderr
+
+
 def _start_provider(**env: str) -> subprocess.CompletedProcess[str]:
     """A start with the given LLM variables only (no inherited key or provider); prints the chosen provider."""
     base = environ_without("SHUREN_DEV_DEFAULTS", "SECRET_KEY", "DEBUG", "JWT_SIGNING_KEY", "ANTHROPIC_API_KEY")
