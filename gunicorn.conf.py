@@ -105,9 +105,13 @@ workers = _env_int("GUNICORN_WORKERS", min(max(_usable_cpus(), 2), 4))
 # turns in flight; 4 x 128 threads ran out (84 % of the offered load, p95 41 s, the
 # CPU half idle) while 4 x 256 served 99.8 % with p95 10.3 s and 0.8 GiB RSS, and
 # cost less CPU per turn than an async (ASGI) endpoint did. Connections split
-# unevenly across workers (about 2:1), hence twice the share. Threads do not hold a
-# database connection while waiting on the LLM, so they share DB_POOL_MAX_SIZE (20).
-threads = _env_int("GUNICORN_THREADS", 256)
+# unevenly across workers (about 2:1), hence twice the share: 5,000 users with a 60 s
+# think keep ~714 turns in flight, which asks for 2 x 714 / 4 = 357, and one run in
+# three at 256 queued for threads (p95 12.8 s) where 512 gave 10.04 s twice. A thread
+# is started only when a request needs one (up to this many), so the ceiling costs
+# nothing at lower loads. Threads do not hold a database connection while waiting on
+# the LLM, so they share DB_POOL_MAX_SIZE (20).
+threads = _env_int("GUNICORN_THREADS", 512)
 
 # Open client connections per worker (requests in progress plus idle keep-alive ones).
 # gevent: the greenlet pool, so the most requests a worker carries at once; past it,

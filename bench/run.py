@@ -102,7 +102,7 @@ class Scenario:
     endpoint: str = "chat"  # or "stream"
     workers: int = 4
     worker_class: str = "gthread"  # GUNICORN_WORKER_CLASS (the command line's default: gunicorn.conf.py's)
-    threads: int = 256  # gunicorn.conf.py's default; gthread only
+    threads: int = 512  # gunicorn.conf.py's default; gthread only
     worker_connections: int = 1000  # gunicorn.conf.py's default; with gevent, the requests a worker carries
     db_pool_max: int = 20
     tool_ratio: float = 0.5
@@ -756,7 +756,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=None,
         help="GUNICORN_WORKER_CLASS, for the service and the reference (default: gunicorn.conf.py's)",
     )
-    serving.add_argument("--threads", type=int, default=256, help="GUNICORN_THREADS (gthread)")
+    serving.add_argument("--threads", type=int, default=512, help="GUNICORN_THREADS (gthread)")
     serving.add_argument(
         "--worker-connections", type=int, default=1000, help="GUNICORN_WORKER_CONNECTIONS (with gevent: per worker)"
     )

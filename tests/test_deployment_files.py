@@ -698,7 +698,7 @@ def test_gunicorn_defaults_suit_a_service_that_waits_on_an_llm(monkeypatch: pyte
     conf = _load_gunicorn_conf(monkeypatch)
 
     assert conf.worker_class == "gthread"
-    assert conf.threads == 256
+    assert conf.threads == 512
     assert conf.worker_connections == 1000
     assert 2 <= conf.workers <= 4
     assert conf.preload_app is False
@@ -790,7 +790,7 @@ def test_gunicorn_itself_accepts_every_setting_and_hook(
 
     # the class gunicorn loads (for gevent: gevent, from requirements.txt, is installed and new enough)
     assert f"{cfg.worker_class.__module__}.{cfg.worker_class.__qualname__}" == worker
-    assert cfg.threads == 256
+    assert cfg.threads == 512
     assert cfg.worker_connections == 1000
     assert cfg.bind == ["0.0.0.0:8000"]
     assert cfg.preload_app is False
