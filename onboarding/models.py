@@ -108,6 +108,12 @@ class OnboardingState(models.Model):
         return f"{self.user.email} - step {self.current_step} of {LAST_STEP}: {step_get(self.current_step).title}"
 
 
+# PostgreSQL: the last %s entries of the jsonb array ``{array}`` (an SQL expression), in order; all of them when it
+# has fewer, none for 0 or less (lax jsonpath clamps the range to the array's bounds). The chat turn reads the
+# conversation history's end with it and cuts the history to CONVERSATION_HISTORY_MAX_ENTRIES with it.
+JSONB_LAST_ENTRIES = "jsonb_path_query_array({array}, '$[last - $n + 1 to last]', jsonb_build_object('n', %s::integer))"
+
+
 def column_of(field: models.Field[Any, Any]) -> str:
     """The column of a concrete field (Django types it optional: a field that is not concrete has none)."""
     assert field.column is not None, f"{field.name} has no column"

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from core.errors import NotFoundError
 from onboarding.extensions import onboarding_dependents
-from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use, column_of
+from onboarding.models import AGENT_FIELDS, JSONB_LAST_ENTRIES, OnboardingState, agent_fields_in_use, column_of
 from onboarding.plans import step_suggestion
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
 
@@ -53,10 +53,6 @@ class _StateSelect:
 # requests, and SQLite's converters, bound to their connection, would keep every one alive.)
 _state_selects: dict[tuple[str, bool], _StateSelect] = {}
 
-# The last %s entries of a JSON array, in order (all of them when it has fewer; none for 0): PostgreSQL's lax
-# jsonpath clamps the range to the array's bounds.
-_JSONB_TAIL = "jsonb_path_query_array({column}, '$[last - $n + 1 to last]', jsonb_build_object('n', %s::integer))"
-
 
 def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool) -> _StateSelect:
     meta = OnboardingState._meta
@@ -71,7 +67,7 @@ def _state_select(connection: BaseDatabaseWrapper, *, agent_fields: bool) -> _St
         fields.remove(history)
     selected = [quote(column_of(field)) for field in fields]
     if tail:
-        selected.append(_JSONB_TAIL.format(column=quote(column_of(history))))
+        selected.append(JSONB_LAST_ENTRIES.format(array=quote(column_of(history))))
     sql = f"SELECT {', '.join(selected)} FROM {quote(meta.db_table)} WHERE {quote(column_of(meta.pk))} = %s"  # noqa: S608
     converters = []
     for index, field in enumerate([*fields, history] if tail else fields):  # as the ORM's (compiler.get_converters)

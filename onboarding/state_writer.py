@@ -22,7 +22,7 @@ from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from core.db_backends import prepared_cursor
-from onboarding.models import AGENT_FIELDS, OnboardingState, agent_fields_in_use, column_of
+from onboarding.models import AGENT_FIELDS, JSONB_LAST_ENTRIES, OnboardingState, agent_fields_in_use, column_of
 
 # What a save writes: the whole mutable state, as one UPDATE (the chat turn's budget counts it).
 STATE_FIELDS = ("current_step", "is_complete", "step_data", *AGENT_FIELDS)
@@ -97,12 +97,6 @@ class HistoryAppend:
     keep: int
 
 
-# The history column with the entries (a JSON array, %s) added at its end, cut to its last %s entries in order.
-_JSONB_APPENDED = (
-    "jsonb_path_query_array({column} || %s::jsonb, '$[last - $n + 1 to last]', jsonb_build_object('n', %s::integer))"
-)
-
-
 def onboarding_state_save(
     *,
     state: OnboardingState,
@@ -162,7 +156,8 @@ def _update_sql(*, connection: Any, fields: tuple[str, ...], conditional: bool, 
     assignments = [f"{quote(column_of(_FIELDS[name]))} = %s" for name in ("updated_at", *fields)]
     if appended:
         column = quote(column_of(_FIELDS["conversation_history"]))
-        assignments.append(f"{column} = {_JSONB_APPENDED.format(column=column)}")
+        # the entries (a JSON array, %s) added at the end of the row's history, cut to its last %s entries
+        assignments.append(f"{column} = {JSONB_LAST_ENTRIES.format(array=f'{column} || %s::jsonb')}")
     condition = f" AND {quote(column_of(_FIELDS['updated_at']))} = %s" if conditional else ""
     table, key = quote(_META.db_table), quote(column_of(_META.pk))
     return f"UPDATE {table} SET {', '.join(assignments)} WHERE {key} = %s{condition}"  # noqa: S608
