@@ -46,6 +46,8 @@ TOGETHER_WITHIN = 10.0
 ACCOUNT_PREFIX = "gevent"
 CHAT = "/api/v1/onboarding/chat"
 PG_POOL_SIZE = 4
+# The application_name of the test's own connections that count the service's.
+_COUNTING = "shuren-test-counting"
 
 pytestmark = pytest.mark.slow
 
@@ -302,11 +304,15 @@ class PostgresService:
     database: str
 
     def connections(self, condition: str = "true") -> int:
-        """The connections open to the service's database now that meet ``condition`` (this one excluded)."""
-        with psycopg.connect(self.conninfo, autocommit=True) as admin:
+        """The connections open to the service's database now that meet ``condition`` (the counting ones excluded).
+
+        By name, not by process id: a count's connection closes on its way out, but its server process may still
+        be listed while the next count runs, which would then count it as the service's.
+        """
+        with psycopg.connect(self.conninfo, autocommit=True, application_name=_COUNTING) as admin:
             row = admin.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid() AND " + condition,
-                [self.database],
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND application_name <> %s AND " + condition,
+                [self.database, _COUNTING],
             ).fetchone()
         assert row is not None
         return int(row[0])
