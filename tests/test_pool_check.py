@@ -105,7 +105,7 @@ def test_djangos_pool_runs_it_at_every_checkout(monkeypatch: pytest.MonkeyPatch)
 
 def test_a_pool_hands_out_a_new_connection_in_place_of_one_the_server_ended() -> None:
     # Given a pool of one connection, checked as the service's pool is, whose session the server then ends
-    pool = ConnectionPool(kwargs=_params(), min_size=1, max_size=1, check=pooled_connection_check)
+    pool = ConnectionPool(kwargs=_params(), min_size=1, max_size=1, check=pooled_connection_check, open=True)
     try:
         pool.wait(timeout=5)
         with pool.connection(timeout=5) as first:
