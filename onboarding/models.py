@@ -114,6 +114,12 @@ class OnboardingState(models.Model):
 JSONB_LAST_ENTRIES = "jsonb_path_query_array({array}, '$[last - $n + 1 to last]', jsonb_build_object('n', %s::integer))"
 
 
+def last_entries(entries: list[Any], count: int) -> list[Any]:
+    """The last ``count`` of ``entries``, as ``JSONB_LAST_ENTRIES`` takes them where the database does not:
+    all when there are fewer, none for 0 or less (not ``entries[-0:]``, which is all of them)."""
+    return entries[max(len(entries) - count, 0) :]
+
+
 def column_of(field: models.Field[Any, Any]) -> str:
     """The column of a concrete field (Django types it optional: a field that is not concrete has none)."""
     assert field.column is not None, f"{field.name} has no column"

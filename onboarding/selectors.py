@@ -18,7 +18,14 @@ from django.utils import timezone
 
 from core.errors import NotFoundError
 from onboarding.extensions import onboarding_dependents
-from onboarding.models import AGENT_FIELDS, JSONB_LAST_ENTRIES, OnboardingState, agent_fields_in_use, column_of
+from onboarding.models import (
+    AGENT_FIELDS,
+    JSONB_LAST_ENTRIES,
+    OnboardingState,
+    agent_fields_in_use,
+    column_of,
+    last_entries,
+)
 from onboarding.plans import step_suggestion
 from onboarding.steps import FIRST_STEP, LAST_STEP, STEPS, step_data_by_number, step_is_complete, step_json_schema
 
@@ -114,8 +121,7 @@ def onboarding_state_with_history_tail(
         return state, list(values[-1])
     if not agent_fields:
         return state, []
-    history = state.conversation_history
-    return state, list(history[max(len(history) - entries, 0) :])
+    return state, last_entries(state.conversation_history, entries)
 
 
 def _completed_steps_of(raw: Mapping[str, Any]) -> list[int]:

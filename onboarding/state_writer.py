@@ -22,7 +22,14 @@ from django.db.models.sql import InsertQuery
 from django.utils import timezone
 
 from core.db_backends import prepared_cursor
-from onboarding.models import AGENT_FIELDS, JSONB_LAST_ENTRIES, OnboardingState, agent_fields_in_use, column_of
+from onboarding.models import (
+    AGENT_FIELDS,
+    JSONB_LAST_ENTRIES,
+    OnboardingState,
+    agent_fields_in_use,
+    column_of,
+    last_entries,
+)
 
 # What a save writes: the whole mutable state, as one UPDATE (the chat turn's budget counts it).
 STATE_FIELDS = ("current_step", "is_complete", "step_data", *AGENT_FIELDS)
@@ -131,8 +138,7 @@ def onboarding_state_save(
     appended = history is not None and connection.vendor == "postgresql"
     values = {name: getattr(state, name) for name in fields if not (appended and name == "conversation_history")}
     if history is not None and not appended:
-        kept = [*state.conversation_history, *history.entries]
-        values["conversation_history"] = kept[max(len(kept) - history.keep, 0) :]
+        values["conversation_history"] = last_entries([*state.conversation_history, *history.entries], history.keep)
     sql, params = _update_statement(
         connection=connection,
         state_id=state.pk,
