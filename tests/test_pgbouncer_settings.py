@@ -84,3 +84,39 @@ def test_connections_have_tcp_keepalives_that_the_url_can_override() -> None:
     }
     overridden = _database_settings(DATABASE_URL="postgres://app@db.internal:5432/shuren?keepalives_idle=120")
     assert overridden["OPTIONS"]["keepalives_idle"] in (120, "120")
+
+
+def test_values_stored_out_of_line_are_compressed_with_lz4_by_default() -> None:
+    # A session setting sent at connect: the chat turn's UPDATE recompresses the history it appends to
+    assert _database_settings()["OPTIONS"]["options"] == "-c default_toast_compression=lz4"
+
+
+def test_the_compression_joins_options_from_the_url_and_can_be_left_to_the_server() -> None:
+    url = "postgres://app@db.internal:5432/shuren?options=-c%20statement_timeout%3D5000"
+
+    joined = _database_settings(DATABASE_URL=url, DB_TOAST_COMPRESSION="pglz")["OPTIONS"]["options"]
+    left_alone = _database_settings(DATABASE_URL=url, DB_TOAST_COMPRESSION="")["OPTIONS"]["options"]
+
+    assert joined == "-c statement_timeout=5000 -c default_toast_compression=pglz"
+    assert left_alone == "-c statement_timeout=5000"
+    assert "options" not in _database_settings(DB_TOAST_COMPRESSION="")["OPTIONS"]
+
+
+def test_through_pgbouncer_no_startup_options_are_sent() -> None:
+    # PgBouncer refuses a connection whose startup packet has "options" (docs/deployment.md: set it on the role)
+    assert "options" not in _database_settings(DB_PGBOUNCER="true")["OPTIONS"]
+
+
+def test_an_unknown_compression_stops_the_start_with_the_variables_name() -> None:
+    completed = run_django(
+        ["-c", PRINT_DATABASE],
+        {
+            **environ_without("DATABASE_URL", "DB_PGBOUNCER", "SHUREN_DEV_DEFAULTS"),
+            "DEBUG": "True",
+            "DATABASE_URL": "postgres://app@db.internal:5432/shuren",
+            "DB_TOAST_COMPRESSION": "zstd",
+        },
+    )
+
+    assert completed.returncode != 0
+    assert "DB_TOAST_COMPRESSION must be lz4, pglz or blank, not 'zstd'" in completed.stderr

@@ -187,6 +187,30 @@ def test_on_postgresql_a_save_with_history_sends_only_the_added_entries(state: O
     assert len(state.conversation_history) == 31
 
 
+@pytest.mark.postgres
+def test_on_postgresql_a_history_stored_out_of_line_is_compressed_with_lz4(state: OnboardingState) -> None:
+    # Given a history long enough to be stored out of line (TOAST: over about 2 kB), and compressible
+    kept = [{"role": "user", "content": f"I train three times a week, message {n}"} for n in range(100)]
+
+    # When the row is saved with it, and then with entries added in SQL (the chat turn's save)
+    state.conversation_history = kept
+    assert onboarding_state_save(state=state)
+    with connection.cursor() as cursor:
+        cursor.execute(_COMPRESSION, [state.pk])
+        written_whole = cursor.fetchone()[0]
+    assert onboarding_state_save(state=state, history=HistoryAppend(entries=_ADDED, keep=400))
+
+    # Then each time PostgreSQL compressed it with lz4 (settings: DB_TOAST_COMPRESSION), and it reads back the same
+    with connection.cursor() as cursor:
+        cursor.execute(_COMPRESSION, [state.pk])
+        appended = cursor.fetchone()[0]
+    assert (written_whole, appended) == ("lz4", "lz4")
+    assert OnboardingState.objects.get(pk=state.pk).conversation_history == [*kept, *_ADDED]
+
+
+_COMPRESSION = "SELECT pg_column_compression(conversation_history) FROM onboarding_states WHERE id = %s"
+
+
 def test_with_the_agents_off_a_save_with_history_is_refused(state: OnboardingState, settings: Any) -> None:
     settings.AGENTS_ENABLED = False
 
