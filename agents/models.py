@@ -13,10 +13,11 @@ from onboarding.models import OnboardingState, StateRowsManager, objects_as_base
 
 
 class ChatTurnLock(models.Model):
-    """Marks a chat turn in flight for a user; a second concurrent turn gets 409.
+    """Marks a chat turn in flight for a user while ``expires_at`` is ahead; a second concurrent turn gets 409.
 
     A row, not a transaction: no lock or connection is held while the LLM answers.
-    ``expires_at`` frees the lock if a worker dies mid-turn.
+    ``expires_at`` frees the lock if a worker dies mid-turn. The row is kept once made: a turn frees
+    the lock by setting ``expires_at`` to 1970 (``agents.turn.locks.FREED``), and the next one takes it again.
     """
 
     state = models.OneToOneField(OnboardingState, on_delete=models.CASCADE, primary_key=True, related_name="turn_lock")
