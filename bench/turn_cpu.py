@@ -3,6 +3,9 @@
 The load benchmark (``run.py``) measures CPU per request from outside, which on a shared, busy machine moves
 with whatever else runs. This measures the CPU time of the thread that serves each request
 (``time.thread_time``), so other jobs barely move it: the figure to compare before and after a change.
+On PostgreSQL it also gives the database server's CPU per turn: every ``postgres`` process's CPU time
+(``/proc``, so the server must run on this machine) over the measured turns, background writers and
+autovacuum included. That one counts whatever else uses the server meanwhile: run it on a quiet one.
 No gunicorn and no sockets on the client side (the same for both targets); the LLM is the fake Anthropic
 server on a thread of its own (its CPU is not counted), answering at once.
 
@@ -40,6 +43,7 @@ if str(ROOT) not in sys.path:  # run as a script: make the project's packages im
     sys.path.insert(0, str(ROOT))
 
 BENCH_DIR = ROOT / "bench"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _sqlite(database: str) -> bool:
@@ -70,6 +74,14 @@ def _environment(target: str, database: str, fake_url: str, cache_db: int) -> No
         os.environ["DJANGO_SETTINGS_MODULE"] = "bench.reference.settings"
     else:
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "shuren.settings")
+
+
+def _postgres_ticks() -> int:
+    """CPU clock ticks used so far by every process of the PostgreSQL server(s) on this machine."""
+    from bench.monitor import postmaster_pids, proc_snapshot, tree_pids
+
+    snapshot = proc_snapshot()
+    return sum(snapshot[pid].ticks for pid in tree_pids(snapshot, postmaster_pids(snapshot)))
 
 
 def _streamed_body(response: Any) -> dict[str, Any]:
@@ -131,10 +143,13 @@ def measure(
         _history_prefill(target, history)
         cpu: list[float] = []
         errors = 0
+        postgres_ticks: list[int] = []
         # The timed turns, then as many again under cProfile: its count of Python function calls per turn does
         # not move with the machine's load, unlike any clock. A profile is written if one was asked for.
         counter = cProfile.Profile(time.thread_time)
         for index in range(2 * turns):
+            if index in (turns // 5, turns) and not _sqlite(database):  # the measured turns' two ends
+                postgres_ticks.append(_postgres_ticks())
             profiler = counter if index >= turns else None
             slot = index % users
             step, attempt = steps[slot]
@@ -162,11 +177,15 @@ def measure(
         counter.dump_stats(profile)
     calls = sum(entry[1] for entry in pstats.Stats(counter).stats.values())  # type: ignore[attr-defined]
     measured = cpu[len(cpu) // 5 :]  # the first fifth warms up (imports, caches, connections)
+    measured_turns = turns - turns // 5
     return {
         "target": target,
         "turns": len(measured),
         "cpu_ms_median": 1000 * statistics.median(measured),
         "cpu_ms_mean": 1000 * statistics.fmean(measured),
+        "postgres_cpu_ms_per_turn": (
+            1000 * (postgres_ticks[1] - postgres_ticks[0]) / CLOCK_TICKS / measured_turns if postgres_ticks else None
+        ),
         "calls_per_turn": calls / turns,
         "errors": errors,
         "endpoint": endpoint,
@@ -288,15 +307,23 @@ def main(argv: list[str] | None = None) -> int:
         for target in targets if index % 2 == 0 else list(reversed(targets)):
             result = _child(args, target, None)
             runs[target].append(result)
+            postgres = result["postgres_cpu_ms_per_turn"]
             print(
                 f"{target}: {result['cpu_ms_median']:.2f} ms median CPU per turn, "
-                f"{result['calls_per_turn']:.0f} Python calls per turn ({result['errors']} errors)",
+                f"{result['calls_per_turn']:.0f} Python calls per turn ({result['errors']} errors)"
+                + ("" if postgres is None else f", PostgreSQL {postgres:.2f} ms per turn"),
                 flush=True,
             )
     medians = {t: statistics.median(r["cpu_ms_median"] for r in rs) for t, rs in runs.items()}
     calls = {t: statistics.median(r["calls_per_turn"] for r in rs) for t, rs in runs.items()}
+    postgres_medians = {
+        t: statistics.median(r["postgres_cpu_ms_per_turn"] for r in rs)
+        for t, rs in runs.items()
+        if rs[0]["postgres_cpu_ms_per_turn"] is not None
+    }
     summary: dict[str, Any] = {
         "cpu_ms_per_turn": medians,
+        "postgres_cpu_ms_per_turn": postgres_medians,
         "calls_per_turn": calls,
         "load_average": os.getloadavg(),
         "runs": runs,
@@ -307,6 +334,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"service / reference: CPU {summary['ratio']:.2f}x, Python calls {summary['calls_ratio']:.2f}x "
             f"(load average {os.getloadavg()[0]:.1f})"
+        )
+    if len(postgres_medians) == 2:
+        summary["postgres_ratio"] = postgres_medians["service"] / postgres_medians["reference"]
+        print(
+            f"PostgreSQL CPU per turn: service {postgres_medians['service']:.2f} ms, reference "
+            f"{postgres_medians['reference']:.2f} ms, {summary['postgres_ratio']:.2f}x"
         )
     if args.profile:
         path = ROOT / "bench" / "out" / f"turn-cpu-{int(time.time())}.pstats"
