@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
+from django.utils import timezone
 
 from onboarding.models import OnboardingState, StateRowsManager, objects_as_base_manager
 
@@ -30,6 +31,8 @@ class ChatTurnLock(models.Model):
         db_table = "onboarding_chat_turn_locks"
 
     def __str__(self) -> str:
+        if self.expires_at <= timezone.now():
+            return f"Chat turn lock of state {self.state_id} (free)"
         return f"Chat turn lock of state {self.state_id} until {self.expires_at:%H:%M:%S}"
 
 

@@ -3,9 +3,10 @@
 The load benchmark (``run.py``) measures CPU per request from outside, which on a shared, busy machine moves
 with whatever else runs. This measures the CPU time of the thread that serves each request
 (``time.thread_time``), so other jobs barely move it: the figure to compare before and after a change.
-On PostgreSQL it also gives the database server's CPU per turn: every ``postgres`` process's CPU time
+On PostgreSQL it also gives the database server's CPU per turn: the CPU time of the server's processes
 (``/proc``, so the server must run on this machine) over the measured turns, background writers and
-autovacuum included. That one counts whatever else uses the server meanwhile: run it on a quiet one.
+autovacuum workers included (an exited one through the postmaster's children's time). That one counts
+whatever else uses the server meanwhile: run it on a quiet one.
 No gunicorn and no sockets on the client side (the same for both targets); the LLM is the fake Anthropic
 server on a thread of its own (its CPU is not counted), answering at once.
 
@@ -77,11 +78,18 @@ def _environment(target: str, database: str, fake_url: str, cache_db: int) -> No
 
 
 def _postgres_ticks() -> int:
-    """CPU clock ticks used so far by every process of the PostgreSQL server(s) on this machine."""
-    from bench.monitor import postmaster_pids, proc_snapshot, tree_pids
+    """CPU clock ticks used so far by the PostgreSQL server(s) on this machine: its live processes, and those
+    that have exited (an autovacuum worker, a backend whose connection closed), which the kernel adds to the
+    postmaster's children's time once the postmaster has waited for them."""
+    from bench.monitor import PROC, postmaster_pids, proc_snapshot, tree_pids
 
     snapshot = proc_snapshot()
-    return sum(snapshot[pid].ticks for pid in tree_pids(snapshot, postmaster_pids(snapshot)))
+    postmasters = postmaster_pids(snapshot)
+    ticks = sum(snapshot[pid].ticks for pid in tree_pids(snapshot, postmasters))
+    for pid in postmasters:
+        fields = (PROC / str(pid) / "stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[13]) + int(fields[14])  # cutime and cstime (fields 16 and 17)
+    return ticks
 
 
 def _streamed_body(response: Any) -> dict[str, Any]:

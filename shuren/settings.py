@@ -180,15 +180,16 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         _db["OPTIONS"]["prepared_statements"] = False
     # Values stored out of line (TOAST: the JSON columns once their value passes about 2 kB) are compressed
     # with lz4 rather than PostgreSQL's default pglz: a chat turn's UPDATE recompresses the conversation
-    # history it appends to, and lz4 took about a sixth off PostgreSQL's CPU per turn (bench/RESULTS.md,
-    # eighth sitting). A session setting, sent at connect; values already stored keep their compression and
-    # read the same. Through PgBouncer, which refuses a startup "options", set it on the role instead
-    # (docs/deployment.md, "PgBouncer"). Blank: the server's default_toast_compression.
+    # history it appends to (bench/RESULTS.md, eighth sitting). A session setting, sent at connect after
+    # any options of DATABASE_URL's query string (or PGOPTIONS), which win when they set it themselves; values
+    # already stored keep their compression and read the same. Through PgBouncer, which refuses or drops a
+    # startup "options", set it on the role instead (docs/deployment.md, "PgBouncer"). Blank: the server's
+    # default_toast_compression.
     _toast_compression = env.str("DB_TOAST_COMPRESSION", default="lz4")
     if _toast_compression not in ("", "lz4", "pglz"):
         raise ImproperlyConfigured(f"DB_TOAST_COMPRESSION must be lz4, pglz or blank, not {_toast_compression!r}")
-    if _toast_compression and not env.bool("DB_PGBOUNCER", default=False):
-        _options = _db["OPTIONS"].get("options", "")
+    _options = _db["OPTIONS"].get("options") or os.environ.get("PGOPTIONS", "")
+    if _toast_compression and "default_toast_compression" not in _options and not env.bool("DB_PGBOUNCER", False):
         _db["OPTIONS"]["options"] = f"{_options} -c default_toast_compression={_toast_compression}".strip()
     # The chat turn's two raw statements (core.db_backends.prepared_cursor) are prepared on each pooled
     # connection; the ORM's never are, as it binds on the client. Not without the pool: the turn closes

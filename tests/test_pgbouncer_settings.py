@@ -24,7 +24,15 @@ PRINT_DATABASE = (
 
 
 def _database_settings(**env: str) -> dict[str, Any]:
-    base = environ_without("DATABASE_URL", "DB_PGBOUNCER", "DB_POOL", "CONN_MAX_AGE", "SHUREN_DEV_DEFAULTS")
+    base = environ_without(
+        "DATABASE_URL",
+        "DB_PGBOUNCER",
+        "DB_POOL",
+        "CONN_MAX_AGE",
+        "SHUREN_DEV_DEFAULTS",
+        "DB_TOAST_COMPRESSION",
+        "PGOPTIONS",
+    )
     completed = run_django(
         ["-c", PRINT_DATABASE],
         {
@@ -102,6 +110,19 @@ def test_the_compression_joins_options_from_the_url_and_can_be_left_to_the_serve
     assert "options" not in _database_settings(DB_TOAST_COMPRESSION="")["OPTIONS"]
 
 
+def test_a_compression_the_url_or_pgoptions_sets_wins() -> None:
+    # libpq reads PGOPTIONS only when no options are given, so they are joined rather than replaced
+    url = "postgres://app@db.internal:5432/shuren?options=-c%20default_toast_compression%3Dpglz"
+
+    from_url = _database_settings(DATABASE_URL=url)["OPTIONS"]["options"]
+    from_pgoptions = _database_settings(PGOPTIONS="-c default_toast_compression=pglz")["OPTIONS"]
+    joined = _database_settings(PGOPTIONS="-c statement_timeout=5000")["OPTIONS"]["options"]
+
+    assert from_url == "-c default_toast_compression=pglz"
+    assert "options" not in from_pgoptions  # libpq sends PGOPTIONS itself
+    assert joined == "-c statement_timeout=5000 -c default_toast_compression=lz4"
+
+
 def test_through_pgbouncer_no_startup_options_are_sent() -> None:
     # PgBouncer refuses a connection whose startup packet has "options" (docs/deployment.md: set it on the role)
     assert "options" not in _database_settings(DB_PGBOUNCER="true")["OPTIONS"]
@@ -111,7 +132,7 @@ def test_an_unknown_compression_stops_the_start_with_the_variables_name() -> Non
     completed = run_django(
         ["-c", PRINT_DATABASE],
         {
-            **environ_without("DATABASE_URL", "DB_PGBOUNCER", "SHUREN_DEV_DEFAULTS"),
+            **environ_without("DATABASE_URL", "DB_PGBOUNCER", "SHUREN_DEV_DEFAULTS", "PGOPTIONS"),
             "DEBUG": "True",
             "DATABASE_URL": "postgres://app@db.internal:5432/shuren",
             "DB_TOAST_COMPRESSION": "zstd",

@@ -67,6 +67,7 @@ def test_a_users_lock_row_is_kept_when_freed_and_taken_again_in_place(
     # Then the row stays, freed: expired at a moment before any clock's now
     ((row_token, expires_at),) = ChatTurnLock.objects.values_list("token", "expires_at")
     assert (row_token, expires_at) == (token, locks.FREED)
+    assert str(ChatTurnLock.objects.get()) == f"Chat turn lock of state {state.pk} (free)"
 
     # and the next message takes it at once, in the same row, as does the one after a turn freed without a save
     again = locks.turn_lock_acquire(user_id=state.user_id)
@@ -77,6 +78,7 @@ def test_a_users_lock_row_is_kept_when_freed_and_taken_again_in_place(
     assert third is not None
     assert turn_locks_held() == [third[1]]
     assert ChatTurnLock.objects.count() == 1
+    assert str(ChatTurnLock.objects.get()).startswith(f"Chat turn lock of state {state.pk} until ")
 
 
 def test_a_lock_taken_over_saves_nothing_and_keeps_the_new_holders_lock(
