@@ -8,17 +8,15 @@ from __future__ import annotations
 from typing import ClassVar
 
 from django.db import models
-from django.utils import timezone
 
 from onboarding.models import OnboardingState, StateRowsManager, objects_as_base_manager
 
 
 class ChatTurnLock(models.Model):
-    """Marks a chat turn in flight for a user while ``expires_at`` is ahead; a second concurrent turn gets 409.
+    """Marks a chat turn in flight for a user; a second concurrent turn gets 409.
 
     A row, not a transaction: no lock or connection is held while the LLM answers.
-    ``expires_at`` frees the lock if a worker dies mid-turn. The row is kept once made: a turn frees
-    the lock by setting ``expires_at`` to 1970 (``agents.turn.locks.FREED``), and the next one takes it again.
+    ``expires_at`` frees the lock if a worker dies mid-turn.
     """
 
     state = models.OneToOneField(OnboardingState, on_delete=models.CASCADE, primary_key=True, related_name="turn_lock")
@@ -31,8 +29,6 @@ class ChatTurnLock(models.Model):
         db_table = "onboarding_chat_turn_locks"
 
     def __str__(self) -> str:
-        if self.expires_at <= timezone.now():
-            return f"Chat turn lock of state {self.state_id} (free)"
         return f"Chat turn lock of state {self.state_id} until {self.expires_at:%H:%M:%S}"
 
 

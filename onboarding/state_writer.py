@@ -87,16 +87,13 @@ def _create_without_agent_fields(state: OnboardingState) -> OnboardingState:
 @dataclass(frozen=True)
 class Claim:
     """A row of another table that a save needs and uses up: the save happens only while the row exists,
-    and sets ``release`` on it (a chat turn's lock: the turn saves only while it holds it, and the save
-    frees it).
+    and deletes it (a chat turn's lock: the turn saves only while it holds it, and the save releases it).
 
-    ``where`` maps the row's columns to their values, ``release`` the columns the save sets to theirs; both
-    prepared for the database.
+    ``where`` maps the row's columns to their values, prepared for the database.
     """
 
     table: str
     where: dict[str, Any]
-    release: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -120,9 +117,9 @@ def onboarding_state_save(
     ``state.updated_at`` is the row's. With it, the row is written only if its ``updated_at``
     is still that value: an optimistic save onto a row read earlier without a lock.
 
-    With a ``claim`` the row is written only while the claimed row exists, and that row is released
-    (updated) with the write; False leaves both alone (and, when the claimed row was taken over while the
-    write waited, a caller's transaction marked for rollback). On PostgreSQL the two are one statement
+    With a ``claim`` the row is written only while the claimed row exists, and that row is deleted with
+    the write; False leaves both alone (and, when the claimed row was taken over while the write waited, a
+    caller's transaction marked for rollback). On PostgreSQL the two are one statement
     (``_executed_claiming``), which needs no transaction of its own; elsewhere (SQLite) two, in a transaction.
 
     With ``history`` the conversation history is not written as held but added to. On PostgreSQL that happens
@@ -214,17 +211,15 @@ def _executed(database: str, sql: str, params: list[Any]) -> bool:
 
 
 def _claim_sql(connection: Any, claim: Claim) -> tuple[str, str]:
-    """The condition that the claimed row exists (to append to the ``UPDATE``), and the row's release: an
-    ``UPDATE`` whose parameters are ``release``'s values, then ``where``'s."""
+    """The condition that the claimed row exists (to append to the ``UPDATE``), and the row's ``DELETE``."""
     quote = connection.ops.quote_name
     match = " AND ".join(f"{quote(column)} = %s" for column in claim.where)
-    sets = ", ".join(f"{quote(column)} = %s" for column in claim.release)
     table = quote(claim.table)
-    return f" AND EXISTS (SELECT 1 FROM {table} WHERE {match})", f"UPDATE {table} SET {sets} WHERE {match}"  # noqa: S608
+    return f" AND EXISTS (SELECT 1 FROM {table} WHERE {match})", f"DELETE FROM {table} WHERE {match}"  # noqa: S608
 
 
 def _executed_claiming(database: str, sql: str, params: list[Any], claim: Claim) -> bool:
-    """The ``UPDATE`` (while the claimed row exists) and the claimed row's release (if the ``UPDATE``
+    """The ``UPDATE`` (while the claimed row exists) and the claimed row's ``DELETE`` (if the ``UPDATE``
     wrote), both or neither; the state row is locked before the claimed one, in the order every other
     writer of both takes them.
 
@@ -232,36 +227,34 @@ def _executed_claiming(database: str, sql: str, params: list[Any], claim: Claim)
     one round trip, where ``BEGIN``, the statement and ``COMMIT`` took three. Its ``UPDATE`` checks the
     claim in the statement's snapshot: another transaction may change the claimed row after that (a chat
     turn's lock that expired, taken over by another turn while this ``UPDATE`` waited on the state row).
-    The release, which reads that row as it is then, skips it, and the statement divides by zero, which
-    aborts it and undoes its ``UPDATE``: False, as if the claim had been gone from the start (in a caller's
-    transaction, that transaction is marked for rollback, as any failed write marks it). SQLite has no
-    ``UPDATE`` inside a ``WITH``, and a writer there has the database to itself: two statements, in a
-    transaction.
+    The ``DELETE`` then skips that row, and the statement divides by zero, which aborts it and undoes its
+    ``UPDATE``: False, as if the claim had been gone from the start (in a caller's transaction, that
+    transaction is marked for rollback, as any failed write marks it). SQLite has no ``DELETE`` inside a
+    ``WITH``, and a writer there has the database to itself: two statements, in a transaction.
     """
     connection = connections[database]
-    condition, release = _claim_sql(connection, claim)
+    condition, delete = _claim_sql(connection, claim)
     values = list(claim.where.values())
-    released_values = [*claim.release.values(), *values]
     if connection.vendor != "postgresql":
         with transaction.atomic(using=database, savepoint=False):
             written = _executed(database, sql + condition, params + values)
             if written:
-                _executed(database, release, released_values)
+                _executed(database, delete, values)
             return written
     # Only quoted table and column names are formatted in; every value is a parameter. Plain SQL has no
-    # RAISE: saved / (1 + released - saved) is saved (0 or 1) unless the UPDATE wrote and the release did not,
+    # RAISE: saved / (1 + released - saved) is saved (0 or 1) unless the UPDATE wrote and the DELETE did not,
     # where it divides by zero. Nothing else in the statement divides, and the divisor is no constant that
     # PostgreSQL could fold (and fail) while planning. Should the race hit the run that prepares the statement
     # on a connection, psycopg forgets that statement and prepares it again next time: one more plan kept on
     # that server connection until it closes.
     statement = (
         f"WITH saved AS ({sql}{condition} RETURNING 1), "  # noqa: S608
-        f"released AS ({release} AND EXISTS (SELECT 1 FROM saved) RETURNING 1) "
+        f"released AS ({delete} AND EXISTS (SELECT 1 FROM saved) RETURNING 1) "
         "SELECT (SELECT count(*) FROM saved) / (1 + (SELECT count(*) FROM released) - (SELECT count(*) FROM saved))"
     )
     try:
         with transaction.mark_for_rollback_on_error(using=database), prepared_cursor(connection) as cursor:
-            cursor.execute(statement, [*params, *values, *released_values])
+            cursor.execute(statement, [*params, *values, *values])
             (saved,) = cursor.fetchone()
     except DataError as error:
         if getattr(error.__cause__, "sqlstate", None) != _DIVISION_BY_ZERO:

@@ -161,15 +161,6 @@ def _fresh_cache() -> Iterator[None]:
     cache.clear()
 
 
-def turn_locks_held() -> list[Any]:
-    """The tokens of the chat turn locks held now: a freed lock's row stays, with ``expires_at`` in 1970."""
-    from django.utils import timezone
-
-    from agents.models import ChatTurnLock
-
-    return list(ChatTurnLock.objects.filter(expires_at__gt=timezone.now()).values_list("token", flat=True))
-
-
 @pytest.fixture
 def on_postgres() -> bool:
     """True when the suite runs against PostgreSQL."""

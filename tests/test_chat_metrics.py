@@ -155,7 +155,7 @@ def test_a_resent_message_replayed_from_its_idempotency_key_is_counted(started: 
 
 def test_a_failure_at_the_commit_of_a_stream_is_counted_once(started: APIClient) -> None:
     def at_the_commit(sql: str) -> bool:
-        return 'UPDATE "onboarding_states"' in sql  # alone, or with the freeing of the lock (PostgreSQL)
+        return 'UPDATE "onboarding_states"' in sql  # alone, or with the lock's DELETE (PostgreSQL)
 
     with counted() as since, database_fails(at_the_commit, ProgrammingError("column does not exist")):
         events = parse_sse(started.post(f"{CHAT}/stream", {"message": "I'm a beginner"}, format="json"))

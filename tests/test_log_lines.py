@@ -76,7 +76,7 @@ def test_a_database_outage_in_a_chat_turn_logs_the_guides_line(started: APIClien
 
 def test_an_unexpected_error_in_a_streamed_turn_logs_the_guides_line(started: APIClient, caplog: Any) -> None:
     def at_the_commit(sql: str) -> bool:
-        return 'UPDATE "onboarding_states"' in sql  # alone, or with the freeing of the lock (PostgreSQL)
+        return 'UPDATE "onboarding_states"' in sql  # alone, or with the lock's DELETE (PostgreSQL)
 
     with database_fails(at_the_commit, ProgrammingError("boom")):
         events = parse_sse(started.post(f"{CHAT}/stream", {"message": "I'm a beginner"}, format="json"))

@@ -8,14 +8,13 @@ import pytest
 
 from accounts.models import User
 from agents.llm import LLMUnavailableError
-from agents.models import ChatIdempotencyRecord
+from agents.models import ChatIdempotencyRecord, ChatTurnLock
 from agents.registry import agent_for_step
 from agents.tests.conftest import ScriptedProvider
 from agents.turn import ChatReply, NextAction, chat_turn_process, chat_turn_stream
 from core.errors import ConflictError, ServiceUnavailableError
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_step_submit
-from tests.conftest import turn_locks_held
 
 pytestmark = pytest.mark.django_db
 
@@ -39,7 +38,7 @@ def test_a_whole_answer_completes_the_step_and_opens_the_next(
     assert reply.message.startswith("Got it, I've noted your fitness level (intermediate)")
     assert [entry["role"] for entry in state.conversation_history] == ["user", "assistant"]
     assert state.conversation_history[1]["content"] == reply.message
-    assert turn_locks_held() == []
+    assert not ChatTurnLock.objects.exists()
 
 
 def test_a_refused_value_is_explained_and_nothing_of_it_saved(
@@ -92,7 +91,7 @@ def test_an_llm_outage_saves_nothing_and_frees_the_lock(
     assert (raised.value.code, raised.value.retry_after) == ("llm_unavailable", 9)
     state.refresh_from_db()
     assert state.conversation_history == []
-    assert turn_locks_held() == []
+    assert not ChatTurnLock.objects.exists()
 
 
 def test_a_resent_key_replays_the_first_reply_without_calling_the_llm(
@@ -181,4 +180,4 @@ def test_a_stream_whose_llm_fails_ends_with_an_error_event(
             },
         )
     ]
-    assert turn_locks_held() == []
+    assert not ChatTurnLock.objects.exists()

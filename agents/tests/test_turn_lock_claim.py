@@ -1,4 +1,4 @@
-"""The commit's write: the state saved only while the turn holds its lock, and the lock freed by the same write.
+"""The commit's write: the state saved only while the turn holds its lock, and the lock dropped by the same write.
 
 On PostgreSQL that is one statement, which needs no transaction of its own (``onboarding_state_save(claim=...)``);
 on SQLite a transaction of two. Both are run here by the suite's two database passes.
@@ -22,7 +22,6 @@ from agents.turn import locks
 from onboarding.models import OnboardingState
 from onboarding.services import onboarding_start
 from onboarding.state_writer import HistoryAppend, onboarding_state_save
-from tests.conftest import turn_locks_held
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +43,7 @@ def _save(
     return onboarding_state_save(state=state, unchanged_since=read_at or state.updated_at, claim=claim, history=history)
 
 
-def test_the_save_writes_the_state_and_frees_the_lock(locked: tuple[OnboardingState, uuid.UUID]) -> None:
+def test_the_save_writes_the_state_and_drops_the_lock(locked: tuple[OnboardingState, uuid.UUID]) -> None:
     state, token = locked
     read_at = state.updated_at
     state.conversation_history = [{"role": "user", "content": "I'm a beginner"}]
@@ -54,31 +53,7 @@ def test_the_save_writes_the_state_and_frees_the_lock(locked: tuple[OnboardingSt
     fresh = OnboardingState.objects.get(pk=state.pk)
     assert fresh.conversation_history == [{"role": "user", "content": "I'm a beginner"}]
     assert fresh.updated_at == state.updated_at > read_at
-    assert turn_locks_held() == []
-
-
-def test_a_users_lock_row_is_kept_when_freed_and_taken_again_in_place(
-    locked: tuple[OnboardingState, uuid.UUID],
-) -> None:
-    # Given a turn's save, which frees its lock
-    state, token = locked
-    assert _save(state, token)
-
-    # Then the row stays, freed: expired at a moment before any clock's now
-    ((row_token, expires_at),) = ChatTurnLock.objects.values_list("token", "expires_at")
-    assert (row_token, expires_at) == (token, locks.FREED)
-    assert str(ChatTurnLock.objects.get()) == f"Chat turn lock of state {state.pk} (free)"
-
-    # and the next message takes it at once, in the same row, as does the one after a turn freed without a save
-    again = locks.turn_lock_acquire(user_id=state.user_id)
-    assert again is not None
-    assert again[1] != token
-    locks.turn_lock_release(state_id=state.pk, token=again[1])
-    third = locks.turn_lock_acquire(user_id=state.user_id)
-    assert third is not None
-    assert turn_locks_held() == [third[1]]
-    assert ChatTurnLock.objects.count() == 1
-    assert str(ChatTurnLock.objects.get()).startswith(f"Chat turn lock of state {state.pk} until ")
+    assert not ChatTurnLock.objects.exists()
 
 
 def test_a_lock_taken_over_saves_nothing_and_keeps_the_new_holders_lock(
@@ -98,7 +73,7 @@ def test_a_lock_taken_over_saves_nothing_and_keeps_the_new_holders_lock(
     assert not written
     assert state.updated_at == read_at
     assert OnboardingState.objects.get(pk=state.pk).step_data == {}
-    assert turn_locks_held() == [other]
+    assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [other]
 
 
 def test_a_state_written_since_it_was_read_saves_nothing_and_keeps_the_lock(
@@ -119,7 +94,7 @@ def test_a_state_written_since_it_was_read_saves_nothing_and_keeps_the_lock(
     assert not written
     fresh = OnboardingState.objects.get(pk=state.pk)
     assert (fresh.current_step, fresh.step_data) == (2, {})
-    assert turn_locks_held() == [token]
+    assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [token]
 
 
 @pytest.mark.postgres
@@ -169,10 +144,10 @@ def test_a_lock_taken_over_while_the_save_waits_on_the_state_row_rolls_the_save_
     assert not written
     fresh = OnboardingState.objects.get(pk=state_id)
     assert (fresh.step_data, fresh.conversation_history) == ({}, [])
-    assert turn_locks_held() == [other]
+    assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [other]
     # and the connection serves the next save: the other turn's
     assert _save(OnboardingState.objects.get(pk=state_id), other)
-    assert turn_locks_held() == []
+    assert not ChatTurnLock.objects.exists()
 
 
 @pytest.mark.postgres
@@ -187,7 +162,7 @@ def test_any_other_failure_of_the_save_is_raised_and_keeps_the_lock(locked: tupl
         _save(state, token)
 
     assert OnboardingState.objects.get(pk=state.pk).step_data == {}
-    assert turn_locks_held() == [token]
+    assert list(ChatTurnLock.objects.values_list("token", flat=True)) == [token]
 
 
 @pytest.mark.postgres

@@ -1,7 +1,7 @@
 """Phase 3 of a turn: the message, the reply, the values and the step change saved at once.
 
 It saves on the state read before the LLM call unless that row has changed since, and
-frees the turn lock with the same write (one statement on PostgreSQL); on any failure
+releases the turn lock with the same write (one statement on PostgreSQL); on any failure
 nothing is saved.
 """
 
@@ -66,7 +66,7 @@ def turn_commit(*, plan: TurnPlan, response: LLMResponse) -> TurnResult:
 
 def _turn_save_read(plan: TurnPlan, response: LLMResponse) -> TurnResult:
     """The turn saved on the state read before the LLM call, if nobody wrote it since and the turn still holds
-    its lock, which the save frees: on PostgreSQL one statement (``onboarding_state_save``'s claim), in a
+    its lock, which the save deletes: on PostgreSQL one statement (``onboarding_state_save``'s claim), in a
     transaction with the idempotency record when the request has a key."""
     state = plan.state
     complete, result, history = _turn_apply(plan, response, state)
@@ -82,10 +82,10 @@ def _turn_save_read(plan: TurnPlan, response: LLMResponse) -> TurnResult:
 
 @transaction.atomic
 def _turn_save_locked(plan: TurnPlan, response: LLMResponse) -> TurnResult:
-    """The turn saved on the state read afresh under its row lock (the turn lock freed first)."""
+    """The turn saved on the state read afresh under its row lock (the lock row deleted first)."""
     # The history is added to by the save, not read (on SQLite the save fetches it)
     state = OnboardingState.objects.select_for_update().defer("conversation_history").filter(pk=plan.state_id).first()
-    if state is None or not locks.turn_lock_free(state_id=plan.state_id, token=plan.lock_token):
+    if state is None or not locks.turn_lock_delete(state_id=plan.state_id, token=plan.lock_token):
         raise locks.turn_lock_lost(state_id=plan.state_id)
     complete, result, history = _turn_apply(plan, response, state)
     if not onboarding_state_save(state=state, history=history):

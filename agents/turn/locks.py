@@ -1,14 +1,9 @@
 """The turn lock and the idempotency records: who may run a turn now, and what a resent request gets.
 
-The lock is taken and freed with plain SQL: one statement each on every chat message
+The lock is taken and dropped with plain SQL: one statement each on every chat message
 (the ORM would need three to take it). Only the models' own table names are formatted
 in; every value is a parameter. Locks are always taken state row first, then lock row
 (as ``onboarding_reset`` and ``onboarding_erase`` do), so a commit never deadlocks with them.
-
-A user's lock row, once made, stays: a freed lock is one whose ``expires_at`` is ``FREED``, and taking
-it again updates the row in place (on PostgreSQL a heap-only update, with no index entry), where a new
-row per turn cost an insert into the table and its index, the foreign key's check and a delete
-(bench/RESULTS.md, eighth sitting). It goes with the state row.
 """
 
 from __future__ import annotations
@@ -17,7 +12,7 @@ import hashlib
 import json
 import logging
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -45,9 +40,7 @@ _TOKEN = ChatTurnLock._meta.get_field("token")
 # prepared statement is sent is another statement prepared (core.db_backends.prepared_cursor).
 _USER_ID = get_user_model()._meta.pk
 _STATE_ID = ChatTurnLock._meta.pk
-# A freed lock's expires_at: before any moment a turn takes the lock at, whatever the clock of its host.
-FREED = datetime(1970, 1, 1, tzinfo=UTC)
-# The statements that take and free a lock, by database vendor (they differ only in how names are quoted).
+# The statements that take and drop a lock, by database vendor (they differ only in how names are quoted).
 _statements: dict[str, tuple[str, str]] = {}
 
 
@@ -61,8 +54,8 @@ def _lock_statements(db: BaseDatabaseWrapper) -> tuple[str, str]:
             f"ON CONFLICT (state_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at "
             f"WHERE {locks}.expires_at < %s RETURNING state_id"
         )
-        free = f"UPDATE {locks} SET expires_at = %s WHERE state_id = %s AND token = %s"  # noqa: S608
-        statements = _statements[db.vendor] = (acquire, free)
+        delete = f"DELETE FROM {locks} WHERE state_id = %s AND token = %s"  # noqa: S608
+        statements = _statements[db.vendor] = (acquire, delete)
     return statements
 
 
@@ -70,7 +63,7 @@ def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
     """Take the user's turn lock: ``(state id, token)``, or None when not started, a turn is in flight, or the
     account is gone or deactivated.
 
-    Creates the lock, or takes over one that was freed or expired (left by a dead worker); a lock
+    Creates the lock, or takes over one that expired (left by a dead worker); a lock
     still held is left alone and no row comes back. The same statement checks that the
     account exists and is active, so the chat endpoints need no ``SELECT`` of the user
     (``accounts.authentication.DeferredUserJWTAuthentication``). Valid on PostgreSQL and
@@ -96,29 +89,27 @@ def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
     return None if row is None else (row[0], token)
 
 
-def turn_lock_free(*, state_id: int, token: uuid.UUID) -> bool:
-    """Free the lock if it is still this turn's; False when it expired and was taken, or was removed."""
+def turn_lock_delete(*, state_id: int, token: uuid.UUID) -> bool:
+    """Delete the lock if it is still this turn's; False when it expired and was taken, or was removed."""
     db = connections[DEFAULT_DB_ALIAS]
     with db.cursor() as cursor:
-        params = [db.ops.adapt_datetimefield_value(FREED), state_id, _TOKEN.get_db_prep_value(token, db)]
-        cursor.execute(_lock_statements(db)[1], params)
+        cursor.execute(_lock_statements(db)[1], [state_id, _TOKEN.get_db_prep_value(token, db)])
         return cursor.rowcount == 1
 
 
 def turn_lock_claim(*, state_id: int, token: uuid.UUID) -> Claim:
-    """The turn's lock as the state writer's claim: the commit saves only while the turn holds it, and frees it."""
+    """The turn's lock as the state writer's claim: the commit saves only while the turn holds it, and drops it."""
     db = connections[DEFAULT_DB_ALIAS]
     return Claim(
         table=_LOCKS,
         where={"state_id": _STATE_ID.get_db_prep_value(state_id, db), "token": _TOKEN.get_db_prep_value(token, db)},
-        release={"expires_at": db.ops.adapt_datetimefield_value(FREED)},
     )
 
 
 def turn_lock_release(*, state_id: int, token: uuid.UUID) -> None:
-    """Free the lock of a turn that ends without its commit; a failure here is logged, never raised."""
+    """Drop the lock of a turn that ends without its commit; a failure here is logged, never raised."""
     try:
-        turn_lock_free(state_id=state_id, token=token)
+        turn_lock_delete(state_id=state_id, token=token)
     except Exception:  # the lock expires by itself; never hide the turn's own outcome
         logger.warning("Could not release the chat turn lock of state %s", state_id, exc_info=True)
 

@@ -10,7 +10,7 @@ A turn has three phases, each a named part:
    parameter: the configured one by default, a scripted one in tests.
 3. ``turn_commit`` (``commit.py``): applies the step state machine (``step_machine.py``)
    and saves the user message, the reply, the validated values and the step change through
-   the state writer in one write that also frees the lock, with the idempotency record
+   the state writer in one write that also drops the lock, with the idempotency record
    when there is one - or, on any failure, nothing.
 
 Every sentence the user reads comes from ``agents.wording``; metrics from ``metrics.py``.
@@ -18,7 +18,7 @@ Every sentence the user reads comes from ``agents.wording``; metrics from ``metr
 The chat path runs on every message of every user, so it is kept to three statements on
 PostgreSQL: the lock (which also checks the account: the chat endpoints authenticate without
 a ``SELECT`` of the user) and the state before the LLM call; after it, the state update and
-the freeing of the lock in one statement, atomic on its own (on SQLite, two in a transaction). A
+the lock's delete in one statement, atomic on its own (on SQLite, two in a transaction). A
 request with a key adds the idempotency record's read before the LLM call and its write in the
 commit, in one transaction with the save.
 """
@@ -142,8 +142,8 @@ def _stream(plan: TurnPlan, provider: LLMProvider, meter: ChatMeter) -> Iterator
 def _turn_in_flight(plan: TurnPlan, meter: ChatMeter) -> Iterator[None]:
     """Around a turn's LLM call and commit: times and counts the outcome, and frees the lock unless committed.
 
-    The block ends with the commit, which frees the lock with everything else; if it
-    does not get there (an error, or a stream whose client went away) the lock is freed.
+    The block ends with the commit, which deletes the lock with everything else; if it
+    does not get there (an error, or a stream whose client went away) the lock is released.
     ``turn_prepare`` has given the database connection back before the slow LLM call; a pooled
     one goes back again after the commit, before the reply is rendered.
     """
