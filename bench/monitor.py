@@ -29,6 +29,7 @@ class ProcInfo:
     ppid: int
     comm: str
     ticks: int  # user + system CPU time, in clock ticks
+    children_ticks: int = 0  # the same of its children that have exited and been waited for
 
 
 def proc_read(pid: int) -> ProcInfo | None:
@@ -41,8 +42,14 @@ def proc_read(pid: int) -> ProcInfo | None:
     left, _, right = raw.rpartition(")")
     comm = left.partition("(")[2]
     fields = right.split()
-    # fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15.
-    return ProcInfo(pid=pid, ppid=int(fields[1]), comm=comm, ticks=int(fields[11]) + int(fields[12]))
+    # fields[0] is field 3 (state); ppid is field 4, utime 14, stime 15, cutime 16, cstime 17.
+    return ProcInfo(
+        pid=pid,
+        ppid=int(fields[1]),
+        comm=comm,
+        ticks=int(fields[11]) + int(fields[12]),
+        children_ticks=int(fields[13]) + int(fields[14]),
+    )
 
 
 def rss_kib(pid: int) -> int:

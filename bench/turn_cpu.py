@@ -44,7 +44,6 @@ if str(ROOT) not in sys.path:  # run as a script: make the project's packages im
     sys.path.insert(0, str(ROOT))
 
 BENCH_DIR = ROOT / "bench"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def _sqlite(database: str) -> bool:
@@ -81,15 +80,12 @@ def _postgres_ticks() -> int:
     """CPU clock ticks used so far by the PostgreSQL server(s) on this machine: its live processes, and those
     that have exited (an autovacuum worker, a backend whose connection closed), which the kernel adds to the
     postmaster's children's time once the postmaster has waited for them."""
-    from bench.monitor import PROC, postmaster_pids, proc_snapshot, tree_pids
+    from bench.monitor import postmaster_pids, proc_snapshot, tree_pids
 
     snapshot = proc_snapshot()
     postmasters = postmaster_pids(snapshot)
-    ticks = sum(snapshot[pid].ticks for pid in tree_pids(snapshot, postmasters))
-    for pid in postmasters:
-        fields = (PROC / str(pid) / "stat").read_text().rpartition(")")[2].split()
-        ticks += int(fields[13]) + int(fields[14])  # cutime and cstime (fields 16 and 17)
-    return ticks
+    live = sum(snapshot[pid].ticks for pid in tree_pids(snapshot, postmasters))
+    return live + sum(snapshot[pid].children_ticks for pid in postmasters)
 
 
 def _streamed_body(response: Any) -> dict[str, Any]:
@@ -119,6 +115,7 @@ def measure(
     """
     url = "/api/v1/onboarding/chat/stream" if endpoint == "stream" else "/api/v1/onboarding/chat"
     from bench.loadgen import step_message
+    from bench.monitor import CLOCK_TICKS
     from bench.run import database_reset
     from devtools.fake_anthropic.__main__ import overrides_from_args
     from devtools.fake_anthropic.server import FakeAnthropicServer, auto_responder

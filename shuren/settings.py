@@ -167,7 +167,8 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
         ("keepalives_count", 3),
     ):
         _db["OPTIONS"].setdefault(_option, _value)
-    if env.bool("DB_PGBOUNCER", default=False):
+    _pgbouncer = env.bool("DB_PGBOUNCER", default=False)
+    if _pgbouncer:
         # DATABASE_URL is PgBouncer in transaction pooling mode: each transaction may run on
         # another server connection, so nothing may outlive one (docs/deployment.md, "PgBouncer").
         # A server-side cursor (QuerySet.iterator()) would be DECLAREd on one connection and
@@ -189,7 +190,7 @@ if _db["ENGINE"] == "django.db.backends.postgresql":
     if _toast_compression not in ("", "lz4", "pglz"):
         raise ImproperlyConfigured(f"DB_TOAST_COMPRESSION must be lz4, pglz or blank, not {_toast_compression!r}")
     _options = _db["OPTIONS"].get("options") or os.environ.get("PGOPTIONS", "")
-    if _toast_compression and "default_toast_compression" not in _options and not env.bool("DB_PGBOUNCER", False):
+    if _toast_compression and "default_toast_compression" not in _options and not _pgbouncer:
         _db["OPTIONS"]["options"] = f"{_options} -c default_toast_compression={_toast_compression}".strip()
     # The chat turn's two raw statements (core.db_backends.prepared_cursor) are prepared on each pooled
     # connection; the ORM's never are, as it binds on the client. Not without the pool: the turn closes
