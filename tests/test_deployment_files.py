@@ -339,6 +339,37 @@ def test_cmd_serves_the_wsgi_app_through_gunicorn_conf() -> None:
     assert re.search(r"^application\s*=", (ROOT / "shuren" / "wsgi.py").read_text(), re.MULTILINE)
 
 
+_FREEZE_PROBE = """
+import gc, runpy, weakref
+
+conf = runpy.run_path("gunicorn.conf.py")
+import shuren.wsgi  # what a worker loads before gunicorn calls post_worker_init
+
+class Cycle:
+    pass
+
+garbage = Cycle()
+garbage.itself = garbage
+collected = weakref.ref(garbage)
+del garbage
+tracked = len(gc.get_objects())
+conf["post_worker_init"](None)
+walked = gc.get_objects()
+print(tracked, gc.get_freeze_count(), len(walked), collected() is None, any(o is shuren.wsgi.application for o in walked))
+"""
+
+
+def test_each_worker_freezes_what_it_loaded_after_dropping_the_garbage() -> None:
+    """A full collection no longer walks the loaded application, and start-up's garbage is not frozen with it."""
+    probe = run_django(["-c", _FREEZE_PROBE], {"PATH": os.environ["PATH"], "SHUREN_DEV_DEFAULTS": "1"})
+    assert probe.returncode == 0, probe.stderr
+    tracked, frozen, walked, garbage_collected, application_walked = probe.stdout.split()
+    assert int(frozen) > 0.9 * int(tracked), (tracked, frozen)
+    assert int(walked) < 0.01 * int(tracked), (tracked, walked)
+    assert garbage_collected == "True", "a cycle left before the hook was frozen instead of collected"
+    assert application_walked == "False"
+
+
 def test_dockerignore_keeps_secrets_and_local_state_out_of_the_image() -> None:
     patterns = {line.strip().rstrip("/") for line in DOCKERIGNORE.read_text().splitlines()}
     for excluded in (".env", ".venv", ".git", "bench/out", "db.sqlite3*", "**/__pycache__"):
