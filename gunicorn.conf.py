@@ -196,6 +196,7 @@ def post_worker_init(worker: object) -> None:
     gc.collect()
     gc.freeze()
 
+
 # The heartbeat file lives in memory: on Docker's overlay filesystem the per-second
 # fchmod can block and make healthy workers look silent.
 worker_tmp_dir = "/dev/shm" if Path("/dev/shm").is_dir() else None  # noqa: S108 (a tmpfs, not a shared temp dir)

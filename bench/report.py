@@ -221,6 +221,15 @@ def result_table(result: Mapping[str, Any]) -> str:
         ("server RSS peak", _fmt(result.get("server_rss_peak_mib"), " MiB", 0)),
         ("onboardings completed", _fmt(result.get("onboardings_completed"))),
     ]
+    gc = result.get("server_gc")
+    if gc is not None:
+        rows.append(
+            (
+                "server GC per request",
+                f"{_fmt(gc.get('cpu_ms_per_request'), ' ms', 2)} ({_fmt(gc.get('full'))} full collections, the "
+                f"longest {_fmt(gc.get('longest_full_ms'), ' ms', 0)}; {_fmt(gc.get('processes'))} processes)",
+            )
+        )
     if result.get("machine_busy_before_pct") is not None:
         rows.append(("machine busy before start", _fmt(result.get("machine_busy_before_pct"), " %", 0)))
     if result.get("pg_restarts"):
@@ -263,6 +272,7 @@ def matrix_table(results: Iterable[Mapping[str, Any]]) -> str:
 # (label, how to read it from a result, unit, digits, better when "lower" or "higher")
 COMPARED_FIGURES: tuple[tuple[str, str, str, int, str], ...] = (
     ("server CPU per request", "server_cpu_ms_per_request", "ms", 1, "lower"),
+    ("server GC per request", "server_gc.cpu_ms_per_request", "ms", 2, "lower"),
     ("throughput", "throughput_rps", "req/s", 1, "higher"),
     ("throughput / offered", "throughput_pct_of_offered", "%", 1, "higher"),
     ("latency p50", "latency_s.p50", "s", 3, "lower"),
@@ -273,6 +283,9 @@ COMPARED_FIGURES: tuple[tuple[str, str, str, int, str], ...] = (
     ("server RSS peak", "server_rss_peak_mib", "MiB", 0, "lower"),
     ("PG connections peak", "pg_connections.peak_whole_run", "", 0, "lower"),
 )
+
+# Measured only when asked for (``--gc``): left out of the table when neither target has them.
+OPTIONAL_FIGURES = frozenset({"server_gc.cpu_ms_per_request"})
 
 
 def figure(result: Mapping[str, Any], path: str) -> float | None:
@@ -311,6 +324,8 @@ def comparison(service: Sequence[Mapping[str, Any]], reference: Sequence[Mapping
     for label, path, unit, digits, better in COMPARED_FIGURES:
         ours = median(figure(r, path) for r in service)
         theirs = median(figure(r, path) for r in reference)
+        if ours is None and theirs is None and path in OPTIONAL_FIGURES:
+            continue
         rows.append(
             {
                 "figure": label,

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import dataclasses
 import json
+import math
 import os
 import re
 import secrets
@@ -56,6 +57,7 @@ from devtools.cluster import free_port, process_stop  # noqa: E402
 
 BENCH_DIR = ROOT / "bench"
 OUT_DIR = BENCH_DIR / "out"
+GC_PROBE_DIR = BENCH_DIR / "gc_probe"  # its sitecustomize times the server's collections (--gc)
 PG_ADMIN_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 # Dropped and recreated by every scenario. --database (or BENCH_DATABASE) picks another name, so that several
 # people benchmarking on one PostgreSQL never drop each other's database.
@@ -110,6 +112,7 @@ class Scenario:
     cache: str = "redis"  # or "locmem"
     cache_db: int = 0  # the Redis database number
     profile: bool = False  # serve bench.profile_wsgi (CPU profile per thread) instead of shuren.wsgi
+    gc: bool = False  # time the server's garbage collections (bench/gc_probe)
     instances: int = 1  # > 1: behind HAProxy, PgBouncer in front of PostgreSQL (bench/cluster.py)
     target: str = "service"  # or "reference": the minimal endpoint of bench/reference, same serving model
     database: str = BENCH_DATABASE
@@ -404,6 +407,38 @@ def gunicorn_start(
     return process
 
 
+def gc_summary(directory: Path, window: Mapping[str, float], requests: int) -> dict[str, Any]:
+    """The server's garbage collections that ended inside ``window``, from ``bench/gc_probe``'s files.
+
+    ``cpu_ms_per_request`` divides their CPU time by ``requests`` (those of the window), as the server's CPU
+    per request is; ``full`` counts the full (oldest generation) collections, with the longest. A process that
+    was killed rather than stopped wrote nothing: ``processes`` says how many did.
+    """
+    start, end = window.get("start", 0.0), window.get("end", math.inf)
+    cpu = [0.0, 0.0, 0.0]
+    counts = [0, 0, 0]
+    longest_full = 0.0
+    files = sorted(directory.glob("*.tsv"))
+    for path in files:
+        for line in path.read_text().splitlines():
+            ended, generation, seconds = line.split("\t")
+            if not start <= float(ended) < end:
+                continue
+            index = int(generation)
+            cpu[index] += float(seconds)
+            counts[index] += 1
+            if index == 2:
+                longest_full = max(longest_full, float(seconds))
+    return {
+        "cpu_ms_per_request": 1000 * sum(cpu) / requests if requests else None,
+        "cpu_ms_by_generation": [round(1000 * value, 1) for value in cpu],
+        "collections_by_generation": counts,
+        "full": counts[2],
+        "longest_full_ms": 1000 * longest_full,
+        "processes": len(files),
+    }
+
+
 def http_get(url: str, timeout: float = 5.0) -> tuple[int, str]:
     """GET ``url``; (status, body), status 0 when nothing answered."""
     try:
@@ -555,6 +590,9 @@ def scenario_run(
         (run_dir / "prometheus").mkdir(exist_ok=True)
         if scenario.profile:
             env["BENCH_PROFILE_DIR"] = str(run_dir / "profile")
+        if scenario.gc:  # after the setup commands: only the server's processes are timed
+            (run_dir / "gc").mkdir(exist_ok=True)
+            env.update({"PYTHONPATH": str(GC_PROBE_DIR), "BENCH_GC_DIR": str(run_dir / "gc")})
         if scenario.instances > 1:  # returns once every instance answers through the balancer
             from bench.cluster import cluster_start
 
@@ -625,6 +663,8 @@ def scenario_run(
     result["load_average"] = [round(value, 2) for value in os.getloadavg()]  # 1, 5, 15 min, at the end
     result["quiet_waited_s"] = quiet_waited
     result["server_log"] = server_log_summary(run_dir / "gunicorn.log")
+    if scenario.gc:
+        result["server_gc"] = gc_summary(run_dir / "gc", window, result["requests"] + result["start_requests"])
     result["error_examples"] = load.error_examples
     result["run_dir"] = str(shown(run_dir))
     (run_dir / "result.json").write_text(json.dumps(result, indent=2))
@@ -785,6 +825,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--profile", action="store_true", help="profile the server's CPU (slow; not for figures)")
     parser.add_argument(
+        "--gc", action="store_true", help="also time the server's garbage collections (bench/gc_probe), per request"
+    )
+    parser.add_argument(
         "--target", choices=sorted(TARGETS), default="service", help="what is served (without --compare)"
     )
     parser.add_argument(
@@ -823,6 +866,7 @@ def scenarios_from_args(args: argparse.Namespace) -> list[Scenario]:
         "cache": args.cache,
         "cache_db": args.cache_db,
         "profile": args.profile,
+        "gc": args.gc,
         "instances": args.instances,
         "database": args.database,
         "target": args.target,

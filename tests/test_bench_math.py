@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +161,47 @@ def test_comparison_takes_the_median_of_each_target_and_their_ratio() -> None:
     assert rows["errors_count"]["service"] == 0.0  # the median of 0, 0, 2
     assert rows["errors_count"]["ratio"] is None  # no ratio to a reference of 0
     assert rows["throughput_rps"]["runs"] == [3, 2]
+
+
+def test_the_gc_figure_is_compared_only_when_it_was_measured() -> None:
+    service, reference = _result("service", 500, 12.0, 96.0, 1.3), _result("reference", 500, 10.0, 100.0, 1.0)
+
+    assert "server_gc.cpu_ms_per_request" not in {row["key"] for row in comparison([service], [reference])}
+
+    service["server_gc"], reference["server_gc"] = {"cpu_ms_per_request": 0.5}, {"cpu_ms_per_request": 0.4}
+    rows = {row["key"]: row for row in comparison([service], [reference])}
+    assert rows["server_gc.cpu_ms_per_request"]["ratio"] == pytest.approx(1.25)
+
+
+def test_gc_summary_sums_the_collections_that_ended_inside_the_window(tmp_path: Path) -> None:
+    from bench.run import gc_summary
+
+    (tmp_path / "101.tsv").write_text("9.5\t2\t0.200\n10.0\t0\t0.001\n12.0\t2\t0.050\n")
+    (tmp_path / "102.tsv").write_text("11.0\t1\t0.004\n15.0\t2\t0.300\n")
+
+    summary = gc_summary(tmp_path, {"start": 10.0, "end": 15.0}, requests=10)
+
+    assert summary["cpu_ms_by_generation"] == [1.0, 4.0, 50.0]  # 9.5 is before the window, 15.0 at its end
+    assert summary["collections_by_generation"] == [1, 1, 1]
+    assert summary["cpu_ms_per_request"] == pytest.approx(5.5)
+    assert (summary["full"], summary["longest_full_ms"], summary["processes"]) == (1, pytest.approx(50.0), 2)
+
+
+def test_the_gc_probe_times_a_process_s_collections_only_when_asked(tmp_path: Path) -> None:
+    probe = Path(__file__).resolve().parent.parent / "bench" / "gc_probe"
+    code = "import gc; gc.collect(); gc.collect(0)"
+    on, off = tmp_path / "on", tmp_path / "off"
+    for directory in (on, off):
+        directory.mkdir()
+        asked = str(directory) if directory == on else ""
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(probe), "BENCH_GC_DIR": asked}
+        subprocess.run([sys.executable, "-c", code], env=env, cwd=directory, check=True, timeout=60)
+
+    assert list(off.iterdir()) == []
+    (written,) = on.glob("*.tsv")
+    collections = [line.split("\t") for line in written.read_text().splitlines()]
+    assert [generation for _, generation, _ in collections[-2:]] == ["2", "0"]
+    assert all(float(cpu) >= 0 for _, _, cpu in collections)
 
 
 def test_ratio_targets_of_the_standard_scenario() -> None:

@@ -355,7 +355,8 @@ del garbage
 tracked = len(gc.get_objects())
 conf["post_worker_init"](None)
 walked = gc.get_objects()
-print(tracked, gc.get_freeze_count(), len(walked), collected() is None, any(o is shuren.wsgi.application for o in walked))
+application_walked = any(o is shuren.wsgi.application for o in walked)
+print(tracked, gc.get_freeze_count(), len(walked), collected() is None, application_walked)
 """
 
 
