@@ -188,11 +188,12 @@ def post_worker_init(worker: object) -> None:
     the next full collection closer: its objects outlive the younger collections while it waits on the
     LLM, which promotes them to the oldest generation. Frozen, the loaded objects are skipped: at 500
     users the service's collections fell from about 0.5 to 0.3 ms of CPU per request, and the longest
-    full collection from 167-273 ms to 75-119 ms. The collection first drops what start-up left as
-    garbage, so that none of it is kept for good. gunicorn runs this in each worker once the application
-    is loaded, before its first request. Django imports the views on that first request, after the freeze:
-    freezing them too helped the reference but not the service, and would import Django here
-    (bench/RESULTS.md, "Issue 15, ninth sitting").
+    full collection from 167-273 ms of CPU to 75-119 ms. The collection first drops what start-up left
+    as garbage, so that it is not frozen with the rest; an object alive now that becomes part of a
+    garbage cycle later is never freed (bounded by what the worker loaded). gunicorn runs this in each
+    worker once the application is loaded, before its first request. Django imports the views on that
+    first request, after the freeze: freezing them too helped the reference but not the service, and
+    would import Django here (bench/RESULTS.md, "Issue 15, ninth sitting").
     """
     gc.collect()
     gc.freeze()

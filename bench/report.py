@@ -223,11 +223,13 @@ def result_table(result: Mapping[str, Any]) -> str:
     ]
     gc = result.get("server_gc")
     if gc is not None:
+        longest = gc.get("longest_full_ms")
+        full = f"the longest {_fmt(longest, ' ms', 0)} of CPU" if longest is not None else "none"
         rows.append(
             (
                 "server GC per request",
-                f"{_fmt(gc.get('cpu_ms_per_request'), ' ms', 2)} ({_fmt(gc.get('full'))} full collections, the "
-                f"longest {_fmt(gc.get('longest_full_ms'), ' ms', 0)}; {_fmt(gc.get('processes'))} processes)",
+                f"{_fmt(gc.get('cpu_ms_per_request'), ' ms', 2)} ({_fmt(gc.get('full'))} full collections, {full}; "
+                f"files from {_fmt(gc.get('processes'))} processes, the master's included)",
             )
         )
     if result.get("machine_busy_before_pct") is not None:

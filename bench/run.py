@@ -20,7 +20,6 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import math
 import os
 import re
 import secrets
@@ -411,13 +410,14 @@ def gc_summary(directory: Path, window: Mapping[str, float], requests: int) -> d
     """The server's garbage collections that ended inside ``window``, from ``bench/gc_probe``'s files.
 
     ``cpu_ms_per_request`` divides their CPU time by ``requests`` (those of the window), as the server's CPU
-    per request is; ``full`` counts the full (oldest generation) collections, with the longest. A process that
-    was killed rather than stopped wrote nothing: ``processes`` says how many did.
+    per request is; ``full`` counts the full (oldest generation) collections, with the longest. A process
+    writes its file when it exits: one that was killed wrote nothing, and ``processes`` (the master and each
+    worker) says how many did. With no file at all the figures are None rather than 0.
     """
-    start, end = window.get("start", 0.0), window.get("end", math.inf)
+    start, end = window.get("start", 0.0), window.get("end", time.monotonic())
     cpu = [0.0, 0.0, 0.0]
     counts = [0, 0, 0]
-    longest_full = 0.0
+    longest_full: float | None = None
     files = sorted(directory.glob("*.tsv"))
     for path in files:
         for line in path.read_text().splitlines():
@@ -428,13 +428,14 @@ def gc_summary(directory: Path, window: Mapping[str, float], requests: int) -> d
             cpu[index] += float(seconds)
             counts[index] += 1
             if index == 2:
-                longest_full = max(longest_full, float(seconds))
+                longest_full = max(longest_full or 0.0, float(seconds))
+    measured = bool(files) and requests > 0
     return {
-        "cpu_ms_per_request": 1000 * sum(cpu) / requests if requests else None,
+        "cpu_ms_per_request": 1000 * sum(cpu) / requests if measured else None,
         "cpu_ms_by_generation": [round(1000 * value, 1) for value in cpu],
         "collections_by_generation": counts,
         "full": counts[2],
-        "longest_full_ms": 1000 * longest_full,
+        "longest_full_ms": 1000 * longest_full if longest_full is not None else None,
         "processes": len(files),
     }
 

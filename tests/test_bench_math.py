@@ -163,13 +163,21 @@ def test_comparison_takes_the_median_of_each_target_and_their_ratio() -> None:
     assert rows["throughput_rps"]["runs"] == [3, 2]
 
 
-def test_the_gc_figure_is_compared_only_when_it_was_measured() -> None:
+def test_the_gc_figure_is_left_out_of_the_comparison_when_it_was_not_measured() -> None:
     service, reference = _result("service", 500, 12.0, 96.0, 1.3), _result("reference", 500, 10.0, 100.0, 1.0)
 
-    assert "server_gc.cpu_ms_per_request" not in {row["key"] for row in comparison([service], [reference])}
+    keys = {row["key"] for row in comparison([service], [reference])}
 
+    assert "server_gc.cpu_ms_per_request" not in keys
+    assert "server_cpu_ms_per_request" in keys
+
+
+def test_the_gc_figure_is_compared_when_it_was_measured() -> None:
+    service, reference = _result("service", 500, 12.0, 96.0, 1.3), _result("reference", 500, 10.0, 100.0, 1.0)
     service["server_gc"], reference["server_gc"] = {"cpu_ms_per_request": 0.5}, {"cpu_ms_per_request": 0.4}
+
     rows = {row["key"]: row for row in comparison([service], [reference])}
+
     assert rows["server_gc.cpu_ms_per_request"]["ratio"] == pytest.approx(1.25)
 
 
@@ -185,6 +193,30 @@ def test_gc_summary_sums_the_collections_that_ended_inside_the_window(tmp_path: 
     assert summary["collections_by_generation"] == [1, 1, 1]
     assert summary["cpu_ms_per_request"] == pytest.approx(5.5)
     assert (summary["full"], summary["longest_full_ms"], summary["processes"]) == (1, pytest.approx(50.0), 2)
+
+
+def test_gc_summary_without_files_reports_no_figure_rather_than_zero(tmp_path: Path) -> None:
+    from bench.run import gc_summary
+
+    summary = gc_summary(tmp_path, {"start": 10.0, "end": 15.0}, requests=10)
+
+    assert (summary["cpu_ms_per_request"], summary["longest_full_ms"], summary["processes"]) == (None, None, 0)
+
+
+def test_a_forked_child_s_gc_file_holds_only_its_own_collections(tmp_path: Path) -> None:
+    probe = Path(__file__).resolve().parent.parent / "bench" / "gc_probe"
+    code = (
+        "import gc, os, sys; gc.collect(); pid = os.fork()\nif pid == 0: gc.collect(1); sys.exit(0)\nos.waitpid(pid, 0)"
+    )
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(probe), "BENCH_GC_DIR": str(tmp_path)}
+
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
+
+    generations = [{line.split("\t")[1] for line in path.read_text().splitlines()} for path in tmp_path.glob("*.tsv")]
+    parent, child = sorted(generations, key=lambda found: "2" not in found)
+    assert "2" in parent  # the full collection before the fork
+    assert "1" in child
+    assert "2" not in child, "the child's file repeats the parent's collections from before the fork"
 
 
 def test_the_gc_probe_times_a_process_s_collections_only_when_asked(tmp_path: Path) -> None:

@@ -348,6 +348,9 @@ import shuren.wsgi  # what a worker loads before gunicorn calls post_worker_init
 class Cycle:
     pass
 
+gc.collect()
+gc.disable()  # from here no automatic collection: only the hook's own may collect the cycle below
+
 garbage = Cycle()
 garbage.itself = garbage
 collected = weakref.ref(garbage)
