@@ -204,11 +204,12 @@ def test_gc_summary_without_files_reports_no_figure_rather_than_zero(tmp_path: P
 
 
 def test_a_forked_child_s_gc_file_holds_only_its_own_collections(tmp_path: Path) -> None:
-    probe = Path(__file__).resolve().parent.parent / "bench" / "gc_probe"
+    from bench.run import GC_PROBE_DIR
+
     code = (
         "import gc, os, sys; gc.collect(); pid = os.fork()\nif pid == 0: gc.collect(1); sys.exit(0)\nos.waitpid(pid, 0)"
     )
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(probe), "BENCH_GC_DIR": str(tmp_path)}
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(GC_PROBE_DIR), "BENCH_GC_DIR": str(tmp_path)}
 
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=60)
 
@@ -220,13 +221,14 @@ def test_a_forked_child_s_gc_file_holds_only_its_own_collections(tmp_path: Path)
 
 
 def test_the_gc_probe_times_a_process_s_collections_only_when_asked(tmp_path: Path) -> None:
-    probe = Path(__file__).resolve().parent.parent / "bench" / "gc_probe"
+    from bench.run import GC_PROBE_DIR
+
     code = "import gc; gc.collect(); gc.collect(0)"
     on, off = tmp_path / "on", tmp_path / "off"
     for directory in (on, off):
         directory.mkdir()
         asked = str(directory) if directory == on else ""
-        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(probe), "BENCH_GC_DIR": asked}
+        env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(GC_PROBE_DIR), "BENCH_GC_DIR": asked}
         subprocess.run([sys.executable, "-c", code], env=env, cwd=directory, check=True, timeout=60)
 
     assert list(off.iterdir()) == []
