@@ -4,6 +4,9 @@ The lock is taken and dropped with plain SQL: one statement each on every chat m
 (the ORM would need three to take it). Only the models' own table names are formatted
 in; every value is a parameter. Locks are always taken state row first, then lock row
 (as ``onboarding_reset`` and ``onboarding_erase`` do), so a commit never deadlocks with them.
+
+A lock's expiry is set and judged by the database's clock, never by the host's: with several
+instances, one whose clock runs ahead would otherwise take over a lock still held elsewhere.
 """
 
 from __future__ import annotations
@@ -40,19 +43,30 @@ _TOKEN = ChatTurnLock._meta.get_field("token")
 # prepared statement is sent is another statement prepared (core.db_backends.prepared_cursor).
 _USER_ID = get_user_model()._meta.pk
 _STATE_ID = ChatTurnLock._meta.pk
-# The statements that take and drop a lock, by database vendor (they differ only in how names are quoted).
+# The statements that take and drop a lock, by database vendor (they differ in how names are quoted, and in
+# how they read the database's clock).
 _statements: dict[str, tuple[str, str]] = {}
+# The database's time now, and that time plus a number of seconds (the statement's parameter), as a value that
+# compares with the ``expires_at`` column. SQLite's text matches what Django stores (UTC, to the millisecond).
+_CLOCK_SQL = {
+    "postgresql": ("statement_timestamp()", "statement_timestamp() + %s * interval '1 second'"),
+    "sqlite": (
+        "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now')",
+        "strftime('%%Y-%%m-%%d %%H:%%M:%%f', 'now', %s || ' seconds')",
+    ),
+}
 
 
 def _lock_statements(db: BaseDatabaseWrapper) -> tuple[str, str]:
     statements = _statements.get(db.vendor)
     if statements is None:
         locks, states, users = (db.ops.quote_name(name) for name in (_LOCKS, _STATES, _USERS))
+        now, later = _CLOCK_SQL[db.vendor]
         acquire = (
-            f"INSERT INTO {locks} (state_id, token, expires_at) SELECT s.id, %s, %s FROM {states} s "  # noqa: S608
+            f"INSERT INTO {locks} (state_id, token, expires_at) SELECT s.id, %s, {later} FROM {states} s "  # noqa: S608
             f"JOIN {users} u ON u.id = s.user_id WHERE s.user_id = %s AND u.is_active "
             f"ON CONFLICT (state_id) DO UPDATE SET token = excluded.token, expires_at = excluded.expires_at "
-            f"WHERE {locks}.expires_at < %s RETURNING state_id"
+            f"WHERE {locks}.expires_at < {now} RETURNING state_id"
         )
         delete = f"DELETE FROM {locks} WHERE state_id = %s AND token = %s"  # noqa: S608
         statements = _statements[db.vendor] = (acquire, delete)
@@ -69,18 +83,14 @@ def turn_lock_acquire(*, user_id: int) -> tuple[int, uuid.UUID] | None:
     (``accounts.authentication.DeferredUserJWTAuthentication``). Valid on PostgreSQL and
     SQLite (which needs the ``WHERE`` in the ``SELECT`` of an upsert).
     """
-    now = timezone.now()
     token = uuid.uuid4()
-    expires = now + timedelta(seconds=settings.CHAT_TURN_LOCK_SECONDS)
     db = connections[DEFAULT_DB_ALIAS]
-    adapt = db.ops.adapt_datetimefield_value
     try:
         with prepared_cursor(db) as cursor:
             params = [
                 _TOKEN.get_db_prep_value(token, db),
-                adapt(expires),
+                settings.CHAT_TURN_LOCK_SECONDS,
                 _USER_ID.get_db_prep_value(user_id, db),
-                adapt(now),
             ]
             cursor.execute(_lock_statements(db)[0], params)
             row = cursor.fetchone()
