@@ -183,9 +183,9 @@ preload_app = False
 # young collections, so with 700 a worker under load collected its youngest generation every few
 # milliseconds and reached a full collection two or three times in 30 s (about 100 ms each, with the GIL
 # held). With 10,000 the young collections are 15 times rarer and full ones rarer still: at 500 users the
-# collections' CPU per request halved (0.37-0.40 to 0.12-0.24 ms) for about 10 MiB more RSS a server
+# collections' CPU per request halved (0.34-0.40 to 0.16-0.23 ms) for 10-15 MiB more RSS a server
 # (bench/RESULTS.md, "Issue 15, tenth sitting"). Keeping the older generations' thresholds keeps the
-# cyclic garbage of finished turns from waiting for long (raising the oldest to 100 added 60-70 MiB).
+# cyclic garbage of finished turns from waiting for long (raising the oldest to 100 added 50-70 MiB).
 _GC_THRESHOLDS = (10_000, 10, 10)
 
 
