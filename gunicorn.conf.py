@@ -179,13 +179,16 @@ max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", max_requests // 1
 # The cost is a slower start.
 preload_app = False
 
-# Python's default thresholds are (700, 10, 10). While a turn waits on the LLM its objects outlive the
-# young collections, so with 700 a worker under load collected its youngest generation every few
-# milliseconds and reached a full collection two or three times in 30 s (about 100 ms each, with the GIL
-# held). With 10,000 the young collections are 15 times rarer and full ones rarer still: at 500 users the
-# collections' CPU per request halved (0.34-0.40 to 0.16-0.23 ms) for 10-15 MiB more RSS a server
-# (bench/RESULTS.md, "Issue 15, tenth sitting"). Keeping the older generations' thresholds keeps the
-# cyclic garbage of finished turns from waiting for long (raising the oldest to 100 added 50-70 MiB).
+# Python's default thresholds are (700, 10, 10): a young collection once 700 more objects are allocated
+# than freed. While a turn waits on the LLM its objects outlive the young collections, so with 700 a worker
+# under load collected its youngest generation about ten times a second and reached a full collection two
+# or three times in 30 s (up to 89-133 ms each, with the GIL held). With 10,000 the young collections are
+# 15 times rarer and no full one came in a 30 s run: at 500 users the collections' CPU per request halved
+# (0.34-0.40 to 0.16-0.23 ms) for about 10 MiB more RSS a server (bench/RESULTS.md, "Issue 15, tenth
+# sitting"). Each collection walks more, though: a young one holds the GIL 5-11 ms instead of under 0.5 ms,
+# a middle one (every tenth) 38-91 ms, about 115 ms with thousands of turns in flight, instead of 4-5 ms.
+# The long pauses are rarer, not gone. Keeping the older generations' thresholds keeps the cyclic garbage
+# of finished turns from waiting for long (raising the oldest to 100 instead added 50-70 MiB).
 _GC_THRESHOLDS = (10_000, 10, 10)
 
 

@@ -47,7 +47,8 @@ _STATE_ID = ChatTurnLock._meta.pk
 # how they read the database's clock).
 _statements: dict[str, tuple[str, str]] = {}
 # The database's time now, and that time plus a number of seconds (the statement's parameter), as a value that
-# compares with the ``expires_at`` column. SQLite's text matches what Django stores (UTC, to the millisecond).
+# compares with the ``expires_at`` column. SQLite's is UTC text with the prefix Django stores ('YYYY-MM-DD
+# HH:MM:SS'), to the millisecond where Django keeps microseconds.
 _CLOCK_SQL = {
     "postgresql": ("statement_timestamp()", "statement_timestamp() + %s * interval '1 second'"),
     "sqlite": (
