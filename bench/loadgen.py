@@ -77,6 +77,9 @@ class LoadConfig:
     # longer opens a new one rather than race the server's close.
     keepalive_idle: float = 4.0
     seed: int = 1
+    # Each pause drawn uniformly from think +/- think_jitter (the same mean). With a fixed pause and a fixed LLM
+    # latency, users that are delayed together stay together, and the offered load arrives in waves.
+    think_jitter: float = 0.0
 
 
 @dataclass
@@ -323,6 +326,11 @@ class LoadRun:
         if len(self.error_examples) < _MAX_ERROR_EXAMPLES:
             self.error_examples.append(f"t={self._now():.2f}s {text}")
 
+    def _think(self, rng: random.Random) -> float:
+        """One pause between a user's answer and their next message."""
+        think, jitter = self.config.think, self.config.think_jitter
+        return max(0.0, rng.uniform(think - jitter, think + jitter)) if jitter else think
+
     async def _user(self, rng: random.Random, deadline: float) -> None:
         """One person: start, then message, wait, message... until the deadline."""
         config = self.config
@@ -351,7 +359,7 @@ class LoadRun:
                     started = isinstance(state, dict)
                     step = int(state.get("current_step", 1)) if isinstance(state, dict) else 1
                     attempt = 0
-                    next_send = self._now() + config.think
+                    next_send = self._now() + self._think(rng)
                     if not started:
                         continue
                 if next_send >= deadline:
@@ -372,7 +380,7 @@ class LoadRun:
                 elif sample.error == "http_409_onboarding_complete":
                     token, next_send = None, self._now()
                     continue
-                next_send = self._now() + config.think
+                next_send = self._now() + self._think(rng)
         finally:
             await conn.close()
 

@@ -108,6 +108,7 @@ class Scenario:
     db_pool_max: int = 20
     tool_ratio: float = 0.5
     latency_jitter: float = 0.0
+    think_jitter: float = 0.0  # each pause uniform in think +/- this (bench/loadgen.py, LoadConfig)
     cache: str = "redis"  # or "locmem"
     cache_db: int = 0  # the Redis database number
     profile: bool = False  # serve bench.profile_wsgi (CPU profile per thread) instead of shuren.wsgi
@@ -647,6 +648,7 @@ def scenario_run(
             ramp=max(1.0, min(scenario.warmup - 2.0, scenario.think + scenario.llm_latency)),
             endpoint=scenario.endpoint,
             request_timeout=max(60.0, 6 * scenario.llm_latency),
+            think_jitter=scenario.think_jitter,
         )
         load = asyncio.run(LoadRun(config, tokens).run(on_window_start=window_start, on_window_end=window_end))
         scrapes["end"] = metrics_scrape(base_url)
@@ -707,6 +709,7 @@ def result_build(
         "users": scenario.users,
         "llm_latency_s": llm,
         "think_s": scenario.think,
+        "think_jitter_s": scenario.think_jitter,
         "tool_ratio": scenario.tool_ratio,
         "warmup_s": scenario.warmup,
         "window_s": duration,
@@ -783,6 +786,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--llm-latency", type=float, default=1.0, help="fake LLM latency, seconds")
     parser.add_argument("--latency-jitter", type=float, default=0.0, help="uniform +/- seconds around it")
+    parser.add_argument(
+        "--think-jitter", type=float, default=0.0, help="each think time uniform in --think +/- these seconds"
+    )
     parser.add_argument("--think", type=float, default=2.0, help="seconds a user waits after each reply")
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds, after the warm-up")
     parser.add_argument("--warmup", type=float, default=None, help="seconds before measuring (default: a cycle + 6)")
@@ -889,6 +895,7 @@ def scenarios_from_args(args: argparse.Namespace) -> list[Scenario]:
             endpoint=args.endpoint,
             tool_ratio=args.tool_ratio,
             latency_jitter=args.latency_jitter,
+            think_jitter=args.think_jitter,
             **serving,
         )
         for users in args.users

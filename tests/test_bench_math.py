@@ -293,6 +293,8 @@ def test_the_command_line_names_the_database_and_runs_one_scenario_per_user_coun
         (300, "shuren_bench_h6", "reference"),
     ]
     assert len({s.name for s in scenarios}) == 2
+    assert {s.think_jitter for s in scenarios} == {0.0}
+    assert scenarios_from_args(parse_args(["--users", "500", "--think-jitter", "1"]))[0].think_jitter == 1.0
     assert database_url("shuren_bench_h6").endswith("/shuren_bench_h6")
     with pytest.raises(SystemExit):
         parse_args(["--users", "0"])
@@ -334,3 +336,21 @@ def test_a_scenario_the_reference_cannot_serve_runs_on_the_service_alone(kind: d
     scenario = Scenario(name="s", users=10, llm_latency=1.0, think=2.0, duration=10.0, warmup=5.0, **kind)
 
     assert [run.target for run in runs_planned([scenario], compare=True, rounds=2)] == ["service"]
+
+
+@pytest.mark.parametrize("jitter", [0.0, 1.0])
+def test_think_times_keep_their_mean_and_spread_by_the_jitter(jitter: float) -> None:
+    import random
+    import statistics
+
+    from bench.loadgen import LoadConfig, LoadRun
+
+    config = LoadConfig(
+        host="127.0.0.1", port=1, users=1, think=2.0, duration=1.0, warmup=0.0, ramp=0.0, think_jitter=jitter
+    )
+    rng = random.Random(7)
+
+    pauses = [LoadRun(config, [])._think(rng) for _ in range(20_000)]
+
+    assert statistics.fmean(pauses) == pytest.approx(2.0, abs=0.02)
+    assert (min(pauses), max(pauses)) == pytest.approx((2.0 - jitter, 2.0 + jitter), abs=0.01)
