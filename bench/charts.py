@@ -44,6 +44,7 @@ def family_of(result: Mapping[str, Any]) -> str:
     return (
         f"{result.get('mode')}-{result.get('endpoint')}-llm{result.get('llm_latency_s', 0):g}"
         f"-think{result.get('think_s', 0):g}"
+        + (f"-tj{result['think_jitter_s']:g}" if result.get("think_jitter_s") else "")
     )
 
 

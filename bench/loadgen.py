@@ -453,6 +453,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=Path, required=True, help="access tokens, a JSON list (seed.py)")
     parser.add_argument("--users", type=int, default=10)
     parser.add_argument("--think", type=float, default=2.0)
+    parser.add_argument("--think-jitter", type=float, default=0.0, help="each pause uniform in --think +/- this")
     parser.add_argument("--duration", type=float, default=30.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--endpoint", choices=sorted(CHAT_PATHS), default="chat")
@@ -462,6 +463,7 @@ def main() -> None:
         port=args.port,
         users=args.users,
         think=args.think,
+        think_jitter=args.think_jitter,
         duration=args.duration,
         warmup=args.warmup,
         ramp=min(args.warmup, args.think + 1.0),

@@ -557,7 +557,8 @@ def scenario_run(
     base_url = f"http://127.0.0.1:{port}"
     cpus = len(os.sched_getaffinity(0))
     print(
-        f"\n== {scenario.name}: {scenario.users} users, LLM {scenario.llm_latency:g} s, think {scenario.think:g} s, "
+        f"\n== {scenario.name}: {scenario.users} users, LLM {scenario.llm_latency:g} s, think {scenario.think:g} s"
+        f"{f' +/- {scenario.think_jitter:g}' if scenario.think_jitter else ''}, "
         f"{scenario.endpoint}, {scenario.mode}, {scenario.target}; {scenario.serving}; "
         f"logs in {shown(run_dir)}",
         flush=True,
@@ -787,7 +788,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--llm-latency", type=float, default=1.0, help="fake LLM latency, seconds")
     parser.add_argument("--latency-jitter", type=float, default=0.0, help="uniform +/- seconds around it")
     parser.add_argument(
-        "--think-jitter", type=float, default=0.0, help="each think time uniform in --think +/- these seconds"
+        "--think-jitter",
+        type=float,
+        default=0.0,
+        help="each think time uniform in --think +/- these seconds (0 to --think; the mean stays --think)",
     )
     parser.add_argument("--think", type=float, default=2.0, help="seconds a user waits after each reply")
     parser.add_argument("--duration", type=float, default=60.0, help="measured seconds, after the warm-up")
@@ -853,6 +857,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-charts", action="store_true", help="do not draw the PNG charts (bench/charts.py)")
     parser.add_argument("--out", type=Path, default=OUT_DIR, help="where run logs and results go")
     args = parser.parse_args(argv)
+    if not 0 <= args.think_jitter <= args.think:
+        # Past --think the pauses would be cut at 0, and their mean (hence the offered load) would grow.
+        parser.error(f"--think-jitter must be between 0 and --think ({args.think:g}), not {args.think_jitter:g}")
+    if args.think_jitter and args.matrix:
+        parser.error("--think-jitter applies to one scenario, not to --matrix")
     if args.worker_class is not None and TARGETS[args.target][2] is not None:
         parser.error(f"--target {args.target} is served by {TARGETS[args.target][2]}: --worker-class does not apply")
     args.worker_class = args.worker_class or default_worker_class()
@@ -916,9 +925,11 @@ def _users_list(text: str) -> list[int]:
 def _scenario_name(args: argparse.Namespace, users: int, llm: float) -> str:
     if args.name:
         return args.name if len(args.users) == 1 else f"{args.name}-u{users}"
+    # Jittered pauses are another scenario: their runs, tables and charts are never mixed with fixed ones.
+    jitter = f"-tj{args.think_jitter:g}" if args.think_jitter else ""
     if (users, args.llm_latency, args.think, args.endpoint, args.mode) == (500, 1.0, 2.0, "chat", "anthropic"):
-        return "standard"
-    return f"{args.mode}-{args.endpoint}-u{users}-llm{llm:g}-think{args.think:g}"
+        return f"standard{jitter}"
+    return f"{args.mode}-{args.endpoint}-u{users}-llm{llm:g}-think{args.think:g}{jitter}"
 
 
 @contextlib.contextmanager

@@ -293,8 +293,6 @@ def test_the_command_line_names_the_database_and_runs_one_scenario_per_user_coun
         (300, "shuren_bench_h6", "reference"),
     ]
     assert len({s.name for s in scenarios}) == 2
-    assert {s.think_jitter for s in scenarios} == {0.0}
-    assert scenarios_from_args(parse_args(["--users", "500", "--think-jitter", "1"]))[0].think_jitter == 1.0
     assert database_url("shuren_bench_h6").endswith("/shuren_bench_h6")
     with pytest.raises(SystemExit):
         parse_args(["--users", "0"])
@@ -349,8 +347,33 @@ def test_think_times_keep_their_mean_and_spread_by_the_jitter(jitter: float) -> 
         host="127.0.0.1", port=1, users=1, think=2.0, duration=1.0, warmup=0.0, ramp=0.0, think_jitter=jitter
     )
     rng = random.Random(7)
+    state = rng.getstate()
 
     pauses = [LoadRun(config, [])._think(rng) for _ in range(20_000)]
 
-    assert statistics.fmean(pauses) == pytest.approx(2.0, abs=0.02)
-    assert (min(pauses), max(pauses)) == pytest.approx((2.0 - jitter, 2.0 + jitter), abs=0.01)
+    if jitter:
+        assert statistics.fmean(pauses) == pytest.approx(2.0, abs=0.02)
+        assert (min(pauses), max(pauses)) == pytest.approx((2.0 - jitter, 2.0 + jitter), abs=0.01)
+    else:  # exactly the pauses of earlier sittings, and no draw that would shift the users' other random numbers
+        assert set(pauses) == {2.0}
+        assert rng.getstate() == state
+
+
+def test_jittered_pauses_are_a_scenario_of_their_own_and_stay_within_the_think_time() -> None:
+    from bench.charts import family_of
+    from bench.run import parse_args, scenarios_from_args
+
+    (fixed,) = scenarios_from_args(parse_args(["--users", "500"]))
+    (jittered,) = scenarios_from_args(parse_args(["--users", "500", "--think-jitter", "1"]))
+
+    assert (fixed.name, fixed.think_jitter) == ("standard", 0.0)
+    assert (jittered.name, jittered.think_jitter) == ("standard-tj1", 1.0)
+    figures = {"mode": "anthropic", "endpoint": "chat", "llm_latency_s": 1.0, "think_s": 2.0}
+    assert (
+        family_of(figures)
+        == family_of({**figures, "think_jitter_s": 0.0})
+        != family_of({**figures, "think_jitter_s": 1.0})
+    )
+    for refused in (["--think-jitter", "3"], ["--think-jitter", "-1"], ["--matrix", "scale", "--think-jitter", "1"]):
+        with pytest.raises(SystemExit):
+            parse_args(refused)
