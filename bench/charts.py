@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as a script: make the project's packages importable
     sys.path.insert(0, str(ROOT))
 
-from bench.report import figure, median  # noqa: E402
+from bench.report import figure, jitter_suffix, median  # noqa: E402
 
 STYLES: dict[str, dict[str, Any]] = {
     "service": {"linestyle": "-", "marker": "o"},
@@ -43,8 +43,7 @@ def family_of(result: Mapping[str, Any]) -> str:
     """The scenario family a result belongs to: what stays fixed while the user count varies."""
     return (
         f"{result.get('mode')}-{result.get('endpoint')}-llm{result.get('llm_latency_s', 0):g}"
-        f"-think{result.get('think_s', 0):g}"
-        + (f"-tj{result['think_jitter_s']:g}" if result.get("think_jitter_s") else "")
+        f"-think{result.get('think_s', 0):g}" + jitter_suffix(result.get("think_jitter_s"))
     )
 
 

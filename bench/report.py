@@ -132,6 +132,12 @@ def offered_load(users: int, think: float, llm_latency: float) -> float | None:
     return users / cycle if cycle > 0 else None
 
 
+def jitter_suffix(think_jitter: float | None) -> str:
+    """What a scenario's name ends with when its pauses are jittered (``-tj1``), so that its runs, tables and
+    charts are never mixed with those of fixed pauses; nothing for fixed pauses."""
+    return f"-tj{think_jitter:g}" if think_jitter else ""
+
+
 def latency_summary(latencies: Sequence[float]) -> dict[str, float | None]:
     """p50/p95/p99/max/mean in seconds of the given latencies (None each when empty)."""
     return {

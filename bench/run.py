@@ -925,8 +925,7 @@ def _users_list(text: str) -> list[int]:
 def _scenario_name(args: argparse.Namespace, users: int, llm: float) -> str:
     if args.name:
         return args.name if len(args.users) == 1 else f"{args.name}-u{users}"
-    # Jittered pauses are another scenario: their runs, tables and charts are never mixed with fixed ones.
-    jitter = f"-tj{args.think_jitter:g}" if args.think_jitter else ""
+    jitter = report.jitter_suffix(args.think_jitter)
     if (users, args.llm_latency, args.think, args.endpoint, args.mode) == (500, 1.0, 2.0, "chat", "anthropic"):
         return f"standard{jitter}"
     return f"{args.mode}-{args.endpoint}-u{users}-llm{llm:g}-think{args.think:g}{jitter}"
