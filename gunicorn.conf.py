@@ -203,10 +203,9 @@ def post_worker_init(worker: object) -> None:
     full collection from 167-273 ms of CPU to 75-119 ms. The collection first drops what start-up left
     as garbage, so that it is not frozen with the rest; an object alive now that becomes part of a
     garbage cycle later is never freed (bounded by what the worker loaded). gunicorn runs this in each
-    worker once the application is loaded, before its first request. Django imports the views on that
-    first request, after the freeze: freezing them too helped the reference but not the service, and
-    would import Django here (bench/RESULTS.md, "Issue 15, ninth sitting"). Then it sets the collector's
-    thresholds (``_GC_THRESHOLDS``, above).
+    worker once the application is loaded (``shuren.wsgi``, which also loads what the first requests
+    would: the views, the LLM client, the steps' tools; ``shuren.warmup``), before its first request, so
+    those are frozen too. Then it sets the collector's thresholds (``_GC_THRESHOLDS``, above).
     """
     gc.collect()
     gc.freeze()

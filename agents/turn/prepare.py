@@ -84,6 +84,13 @@ def _step_prompt(step: int) -> str:
     return agent_for_step(step).system_static(step)
 
 
+def turn_caches_warm() -> None:
+    """Build every step's tool and static prompt now: a worker does it before its first turn (``shuren.warmup``)."""
+    for step in range(1, LAST_STEP + 1):
+        _step_tool(step)
+        _step_prompt(step)
+
+
 def _turn_refused(*, user: Any, step: int | None, idempotency_key: str | None, request_hash: str) -> ChatReply:
     """Why the turn lock was not taken: 401 account gone, 404 not started, a stored reply, another 4xx, or 409."""
     state = onboarding_state_get(user=account_ensure_active(user))
