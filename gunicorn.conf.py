@@ -249,13 +249,19 @@ def _prometheus_multiproc_dir() -> Path | None:
 
 
 def on_starting(server: object) -> None:
-    """Empty the Prometheus multiprocess directory once, when the master starts.
+    """Refuse ``--preload``, then empty the Prometheus multiprocess directory once, when the master starts.
 
     Files left by a previous run would be added to this run's counters. Only the
     master runs this hook, so workers restarted later keep the live totals. The
     directory's contents are removed rather than the directory itself, which may be
     a mounted volume.
     """
+    if getattr(getattr(server, "cfg", None), "preload_app", False):
+        # --preload on the command line or in GUNICORN_CMD_ARGS overrides preload_app above.
+        raise RuntimeError(
+            "preload_app must stay off (drop --preload): each worker loads the application and its "
+            "connection pools itself, after the fork (gunicorn.conf.py, preload_app)"
+        )
     directory = _prometheus_multiproc_dir()
     if directory is None:
         return

@@ -10,27 +10,32 @@ objects it makes are frozen with the rest (gunicorn.conf.py, ``post_worker_init`
 
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from django.core.cache import caches
 from django.urls import get_resolver
 from django.utils.module_loading import import_string
 
-from agents.llm import llm_provider_get
-from agents.turn.prepare import turn_caches_warm
-
 
 def serving_warm_up() -> None:
-    """Import every view and what the middleware and the cache load on first use, and build this process's
-    LLM provider (the SDK client; no network) and each step's tool and prompt.
+    """Import every view and what the middleware and the cache import on first use; with the agents app,
+    build this process's LLM provider (the SDK client; no network) and each step's tool and prompt.
 
-    Runs in each worker (``preload_app`` is off): the provider's HTTP client must not be shared across a
-    fork. A failure here is a configuration error that the first request would meet: it stops the worker.
+    Runs in each worker (``preload_app`` is off, and gunicorn.conf.py refuses ``--preload``): the provider's
+    HTTP client must not be shared across a fork. A configuration error met here (say a malformed
+    ``ANTHROPIC_BASE_URL``) fails the worker's boot, and gunicorn then stops: the server does not start,
+    rather than starting and failing every chat message.
     """
     get_resolver().url_patterns  # noqa: B018 - the URLconf imports every view module on first access
-    # The cache's backend, and django-redis's client (its serializer and compressor), made on first use.
+    # The modules behind the cache (django-redis's client, serializer and compressor): each thread still
+    # makes its own backend object, but the imports are done once here rather than inside a request.
     getattr(caches["default"], "client", None)
     # MessageMiddleware's storage and the session's serializer, imported by the first request otherwise.
     import_string(settings.MESSAGE_STORAGE)
     import_string(settings.SESSION_SERIALIZER)
-    llm_provider_get()
-    turn_caches_warm()
+    if apps.is_installed("agents"):  # the form flow runs without it (docs/architecture.md)
+        from agents.llm import llm_provider_get
+        from agents.turn.prepare import turn_caches_warm
+
+        llm_provider_get()
+        turn_caches_warm()

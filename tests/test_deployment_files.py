@@ -895,6 +895,17 @@ def test_on_starting_creates_a_missing_metrics_directory(monkeypatch: pytest.Mon
     assert directory.is_dir()
 
 
+def test_preload_is_refused_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--preload`` would load the application, its warm-up and its connection pools in the master and share
+    them across the fork: gunicorn stops with a message naming it instead."""
+    conf = _load_gunicorn_conf(monkeypatch)
+
+    with pytest.raises(RuntimeError, match="--preload"):
+        conf.on_starting(SimpleNamespace(cfg=SimpleNamespace(preload_app=True)))
+
+    conf.on_starting(SimpleNamespace(cfg=SimpleNamespace(preload_app=False)))  # the default starts
+
+
 def test_hooks_do_nothing_without_multiprocess_mode(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
     conf = _load_gunicorn_conf(monkeypatch)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import pytest
+from django.apps import apps
 from rest_framework.test import APIClient
 
 from accounts.models import User
 from onboarding.models import OnboardingState
+from shuren.warmup import serving_warm_up
 from tests.conftest import client_for, containers_holding
 
 BASE = "/api/v1/onboarding"
@@ -297,3 +300,14 @@ def test_the_completed_steps_memo_forgets_the_oldest_beyond_its_size(answers: di
 
     assert len(selectors._completed_by_digest) == 3
     assert results == [selectors.onboarding_completed_steps(state=state) for state in states]
+
+
+@pytest.mark.skipif(apps.is_installed("agents"), reason="make test's second run, without the agents app")
+def test_a_worker_without_the_agents_app_warms_up_without_the_chat_turn(api: APIClient) -> None:
+    """``shuren.wsgi``'s warm-up runs where the form flow is served alone: it builds no chat turn, whose
+    models (``agents.models``) Django refuses without the app, and the form flow answers."""
+    serving_warm_up()
+
+    assert "agents.models" not in sys.modules
+    assert "agents.turn.prepare" not in sys.modules
+    assert api.post("/api/v1/onboarding/start").status_code in (200, 201)

@@ -1,6 +1,6 @@
 """Claude through the official anthropic SDK: the only module that talks to Anthropic.
 
-One client per process (created lazily, after gunicorn forks). Retries are
+One client per process (made in each gunicorn worker after the fork, by shuren.warmup). Retries are
 done here rather than by the SDK (``max_retries=0``) because the SDK sleeps for
 whatever ``retry-after`` the server sends, however long; here every wait is
 capped so that a turn never takes longer than ``LLM_DEADLINE_SECONDS``, and
