@@ -195,7 +195,7 @@ _GC_THRESHOLDS = (10_000, 10, 10)
 def post_worker_init(worker: object) -> None:
     """Move everything the worker loaded into the collector's permanent generation (``gc.freeze``).
 
-    A loaded worker holds about 240,000-250,000 objects (Django, DRF, the SDK, the agents) that live as long as
+    A loaded worker holds about 247,000 objects (Django, DRF, the SDK, the agents) that live as long as
     it does, and Python's full collection walks every one of them, with the GIL held. A chat turn brings
     the next full collection closer: its objects outlive the younger collections while it waits on the
     LLM, which promotes them to the oldest generation. Frozen, the loaded objects are skipped: at 500

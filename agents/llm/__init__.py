@@ -51,7 +51,7 @@ def _build() -> LLMProvider:
 
 
 def llm_provider_get() -> LLMProvider:
-    """The process-wide provider (one SDK client per process, made on first use)."""
+    """The process-wide provider: one SDK client per process, made on first use (by ``shuren.warmup`` in a worker)."""
     global _provider  # noqa: PLW0603 - a per-process singleton is the point
     if _provider is None:
         with _lock:
